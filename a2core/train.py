@@ -1,0 +1,272 @@
+"""Train the zoo: one recipe for every arch, resumable, on CPU, GPU or several processes.
+
+    python -m a2core.train --arch a2_resnet --data ../shared/data/cifar10 --out assets/weights/
+    python -m a2core.train --arch all --data DIR --out assets/weights/
+    torchrun --nproc_per_node=2 -m a2core.train --arch resnet --data DIR --out runs/
+
+Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
+``OUT/logs/<arch>.jsonl``; a rerun resumes from the checkpoint. The finished
+model is evaluated on the val split in float32 and written as
+``OUT/<arch>.safetensors`` with its metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from .data import ImageFolderTensors, train_augmentation
+from .images import normalize
+from .models import ARCHS, build
+from .weights import ModelMeta, save_weights
+
+DATASET_NAME = "CIFAR-10 (train 50,000 / val 5,000: every other image of the official test set)"
+
+
+@dataclass
+class Recipe:
+    """The one training recipe every arch of the zoo shares."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    warmup_fraction: float = 0.15
+    seed: int = 0
+    input_size: int = 32
+    optimizer: str = "SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN and biases"
+    augmentation: str = "RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2)"
+
+
+@dataclass
+class Runtime:
+    """Where and how a run executes; changes speed, not the recipe."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_runtime(device: str = "auto", amp: str = "auto") -> Runtime:
+    """Pick the device (CUDA when present), mixed precision, and the DDP process group."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if world_size > 1:
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend)
+        if dev.type == "cuda":
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(dev)
+    amp_dtype = None
+    if amp == "bf16" or (amp == "auto" and _bf16_is_fast(dev)):
+        amp_dtype = torch.bfloat16
+    elif amp == "fp16":
+        amp_dtype = torch.float16
+    return Runtime(dev, amp_dtype, rank, world_size)
+
+
+def _bf16_is_fast(device: torch.device) -> bool:
+    # bf16 autocast pays off on GPUs that support it and on CPUs with native
+    # bf16 instructions (AVX512-BF16 / AMX): ~2× faster training measured here.
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def param_groups(model: nn.Module, weight_decay: float):
+    """Weight decay on conv and linear weights only."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.dim() > 1 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def one_cycle(step: int, total: int, warmup_fraction: float) -> float:
+    """LR multiplier: linear warm-up, then cosine decay to zero."""
+    warmup = max(1, int(total * warmup_fraction))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _autocast(rt: Runtime):
+    return torch.autocast(rt.device.type, dtype=rt.amp_dtype or torch.float32, enabled=rt.amp_dtype is not None)
+
+
+@torch.no_grad()
+def evaluate_tensors(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, mean, std,
+                     rt: Runtime | None = None, batch_size: int = 500) -> tuple[float, float]:
+    """(top-1 accuracy, mean loss) of ``model`` on uint8 ``images``, in eval mode."""
+    device = rt.device if rt else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(labels), batch_size):
+        x = normalize(images[i:i + batch_size], mean, std).to(device, memory_format=torch.channels_last)
+        y = labels[i:i + batch_size].to(device)
+        with _autocast(rt) if rt else torch.autocast("cpu", enabled=False):
+            logits = model(x).float()
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return correct / len(labels), loss / len(labels)
+
+
+def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTensors, out: Path,
+               recipe: Recipe, rt: Runtime, workers: int = 1, progress: bool = True) -> dict:
+    """Train ``arch`` with ``recipe``, resuming from its checkpoint; return its summary."""
+    mean, std = ModelMeta.__dataclass_fields__["mean"].default, ModelMeta.__dataclass_fields__["std"].default
+    torch.manual_seed(recipe.seed)
+    model = build(arch, num_classes=len(train_set.classes)).to(rt.device, memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(param_groups(model, recipe.weight_decay), lr=recipe.lr,
+                                momentum=recipe.momentum, nesterov=True)
+    sampler = DistributedSampler(train_set, rt.world_size, rt.rank, seed=recipe.seed) if rt.world_size > 1 else None
+    loader = DataLoader(train_set, recipe.batch_size // rt.world_size, shuffle=sampler is None, sampler=sampler,
+                        num_workers=workers, persistent_workers=workers > 0, drop_last=True,
+                        generator=torch.Generator().manual_seed(recipe.seed))
+    steps_per_epoch = len(loader)
+    total_steps = recipe.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: one_cycle(step, total_steps, recipe.warmup_fraction))
+
+    ckpt_path = out / "checkpoints" / f"{arch}.pt"
+    log_path = out / "logs" / f"{arch}.jsonl"
+    start_epoch = 0
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location=rt.device, weights_only=True)
+        if ckpt["recipe"] == asdict(recipe):
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            start_epoch = ckpt["epoch"]
+            torch.set_rng_state(ckpt["rng"])
+            if rt.is_main:
+                print(f"{arch}: resuming after epoch {start_epoch} from {ckpt_path}", flush=True)
+        elif rt.is_main:
+            print(f"{arch}: checkpoint {ckpt_path} is for another recipe; starting afresh", flush=True)
+
+    ddp_model = model
+    if rt.world_size > 1:
+        ddp_model = nn.parallel.DistributedDataParallel(model, device_ids=[rt.device] if rt.device.type == "cuda" else None)
+    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+
+    for epoch in range(start_epoch, recipe.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        ddp_model.train()
+        seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
+        bar = tqdm(loader, desc=f"{arch} {epoch + 1}/{recipe.epochs}", disable=not (progress and rt.is_main),
+                   leave=False, dynamic_ncols=True)
+        for images, labels in bar:
+            x = normalize(images, mean, std).to(rt.device, memory_format=torch.channels_last, non_blocking=True)
+            y = labels.to(rt.device, non_blocking=True)
+            with _autocast(rt):
+                logits = ddp_model(x)
+                loss = criterion(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
+                            img_s=f"{seen * rt.world_size / (time.perf_counter() - t0):.0f}")
+        seconds = time.perf_counter() - t0
+        if rt.is_main:
+            val_acc, val_loss = evaluate_tensors(model, val_set.images, val_set.labels, mean, std, rt)
+            record = {"arch": arch, "epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                      "val_loss": val_loss, "val_acc": val_acc, "lr": scheduler.get_last_lr()[0],
+                      "images_per_s": seen * rt.world_size / seconds, "seconds": seconds}
+            print(json.dumps(record), flush=True)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = ckpt_path.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "recipe": asdict(recipe),
+                        "rng": torch.get_rng_state()}, tmp)
+            tmp.replace(ckpt_path)  # a crash mid-write must not lose the last good checkpoint
+        if rt.world_size > 1:
+            dist.barrier()
+
+    summary = {"arch": arch}
+    if rt.is_main:
+        model = model.float().to(memory_format=torch.contiguous_format)
+        val_acc, _ = evaluate_tensors(model.cpu(), val_set.images, val_set.labels, mean, std)
+        meta = ModelMeta(arch=arch, classes=train_set.classes, input_size=recipe.input_size, mean=mean, std=std,
+                         dataset=DATASET_NAME, recipe=asdict(recipe), val_accuracy=round(val_acc, 4))
+        path = save_weights(model, out / f"{arch}.safetensors", meta)
+        summary.update(val_accuracy=val_acc, weights=str(path))
+        print(f"{arch}: val top-1 {val_acc:.4f} (float32) → {path}", flush=True)
+    return summary
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", default="a2_resnet", help=f"one of {', '.join(ARCHS)}, a comma list, or 'all'")
+    parser.add_argument("--data", required=True, help="folder with train/<class>/* and val/<class>/*")
+    parser.add_argument("--out", default="assets/weights", help="where weights, checkpoints and logs go")
+    defaults = Recipe()
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--limit", type=int, default=None, help="images per class (a quick subset for tests)")
+    parser.add_argument("--workers", type=int, default=1, help="data loader processes")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
+    parser.add_argument("--amp", default="auto", choices=["auto", "bf16", "fp16", "off"])
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per process")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    archs = ARCHS if args.arch == "all" else tuple(a.strip() for a in args.arch.split(","))
+    for arch in archs:
+        if arch not in ARCHS:
+            parser.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)} or 'all'")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = setup_runtime(args.device, args.amp)
+    recipe = Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    data = Path(args.data)
+    train_set = ImageFolderTensors(data / "train", recipe.input_size, train_augmentation(recipe.input_size),
+                                   limit=args.limit, progress=rt.is_main and not args.no_progress)
+    val_set = ImageFolderTensors(data / "val", recipe.input_size, classes=train_set.classes, limit=args.limit,
+                                 progress=rt.is_main and not args.no_progress)
+    if rt.is_main:
+        print(f"device {rt.device}, amp {rt.amp_dtype}, processes {rt.world_size}, threads {torch.get_num_threads()}, "
+              f"train {len(train_set)}, val {len(val_set)}", flush=True)
+    out = Path(args.out)
+    for arch in archs:
+        train_arch(arch, train_set, val_set, out, recipe, rt, args.workers, not args.no_progress)
+    if rt.world_size > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Shipped weights: safetensors files with the model card's metadata inside.
+
+The metadata travels in the safetensors header as one JSON string under the key
+``a2lens``, so a weight file alone says what it is and how to feed it. Loading
+never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from .models import build
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "weights"
+_META_KEY = "a2lens"
+
+
+class WeightsError(ValueError):
+    """A weight file that does not fit the requested architecture."""
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What a trained model needs to be used and reported honestly."""
+
+    arch: str
+    classes: tuple[str, ...]
+    input_size: int = 32
+    mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+    std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
+    dataset: str = ""
+    recipe: dict = field(default_factory=dict)
+    val_accuracy: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelMeta:
+        data = dict(data)
+        for key in ("classes", "mean", "std"):
+            if key in data:
+                data[key] = tuple(data[key])
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def save_weights(model: nn.Module, path: str | Path, meta: ModelMeta | dict) -> Path:
+    """Write ``model``'s state dict and ``meta`` to a safetensors file."""
+    meta = meta if isinstance(meta, ModelMeta) else ModelMeta.from_dict(meta)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(tensors, str(path), metadata={_META_KEY: json.dumps(meta.to_dict())})
+    return path
+
+
+def read_meta(path: str | Path) -> ModelMeta:
+    """The metadata of a weight file, without loading its tensors."""
+    with safe_open(str(path), framework="pt") as f:
+        header = f.metadata() or {}
+    if _META_KEY not in header:
+        raise WeightsError(f"{path} has no A²Lens metadata; was it written by a2core.save_weights?")
+    return ModelMeta.from_dict(json.loads(header[_META_KEY]))
+
+
+def default_path(arch: str) -> Path:
+    return WEIGHTS_DIR / f"{arch}.safetensors"
+
+
+def load_pretrained(arch: str, path: str | Path | None = None) -> nn.Module:
+    """Build ``arch`` and load its shipped (or the given) weights, in eval mode.
+
+    The model carries its metadata as ``model.meta`` (a :class:`ModelMeta`).
+    Raises :class:`WeightsError` when the file is for another arch or its
+    tensors do not fit, and FileNotFoundError when there is no file.
+    """
+    path = Path(path) if path is not None else default_path(arch)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights for {arch!r} at {path}; train them with python -m a2core.train")
+    meta = read_meta(path)
+    if meta.arch != arch:
+        raise WeightsError(f"{path} holds weights for {meta.arch!r}, not {arch!r}")
+    model = build(arch, num_classes=len(meta.classes))
+    expected = model.state_dict()
+    with safe_open(str(path), framework="pt") as f:
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        problems = [f"missing {missing[:5]}" if missing else "", f"unexpected {unexpected[:5]}" if unexpected else ""]
+        problems += wrong[:5]
+        raise WeightsError(f"{path} does not fit {arch!r}: " + "; ".join(p for p in problems if p))
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model.meta = meta
+    return model.eval()
