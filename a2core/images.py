@@ -6,11 +6,69 @@ photo from a phone is seen by the model the way the training images were.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
 _BACKGROUND = (255, 255, 255)
+
+#: Images with more pixels are refused before decoding; an 8000 × 8000 photo still passes.
+MAX_PIXELS = 64_000_000
+#: The model needs a few pixels each way; smaller images carry no picture worth attending to.
+MIN_SIDE = 8
+#: Strips like 20000 × 20 would be centre-cropped to almost nothing.
+MAX_ASPECT = 20
+
+
+class ImageError(ValueError):
+    """Bytes that cannot be used as a picture; the message is meant for the user."""
+
+
+def load_image(data: bytes, min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode uploaded bytes into an upright RGB image, or raise :class:`ImageError`.
+
+    The size is checked from the header, so a decompression bomb is refused
+    before its pixels are allocated (Pillow itself refuses anything above
+    twice ``Image.MAX_IMAGE_PIXELS`` on open); then the image is decoded
+    fully, so a truncated file fails here and not later inside the model.
+    Any mode (CMYK, 16-bit, palette, RGBA), EXIF orientation and the first
+    frame of an animation are handled by :func:`to_rgb`.
+    """
+    if not data:
+        raise ImageError("The file is empty.")
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageError(
+                f"The image claims {width} × {height} pixels, more than the {max_pixels / 1e6:.0f} million this "
+                "app decodes (a decompression bomb?). Please upload a smaller picture."
+            )
+        image.load()
+        rgb = to_rgb(image)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"The image is too large to decode safely (a decompression bomb?): {error}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(
+            "This file is not an image this app can read, or it is damaged; use JPEG, PNG, WebP, BMP or GIF."
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"The image file is truncated or corrupt ({error}).") from None
+    width, height = rgb.size
+    if min(width, height) < min_side:
+        raise ImageError(
+            f"The image is only {width} × {height} pixels; it needs at least {min_side} pixels on each side."
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            f"The image is {width} × {height} pixels, a thin strip: the model looks at a square centre crop, "
+            f"so the longer side may be at most {MAX_ASPECT}× the shorter."
+        )
+    return rgb
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -33,12 +33,14 @@ def attention_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, dict[str, 
     for name, block in attention_blocks(model).items():
         handles.append(block.register_forward_pre_hook(ask_for_maps, with_kwargs=True))
         handles.append(block.register_forward_hook(keep_maps(name), with_kwargs=True))
-    was_training = model.training
+    # Per module, not just the top flag: a model may hold submodules in eval (e.g. frozen BN).
+    modes = {module: module.training for module in model.modules()}
     try:
         model.eval()
         logits = model(images)
     finally:
-        model.train(was_training)
+        for module, training in modes.items():
+            module.training = training
         for handle in handles:
             handle.remove()
     return logits, maps

@@ -5,7 +5,10 @@
     torchrun --nproc_per_node=2 -m a2core.train --arch resnet --data DIR --out runs/
 
 Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
-``OUT/logs/<arch>.jsonl``; a rerun resumes from the checkpoint. The finished
+``OUT/logs/<arch>.jsonl``; a rerun with the same recipe resumes from the
+checkpoint and ends with the same weights as a run that was never interrupted
+(with ``--workers 0``; worker processes keep augmentation random state that no
+checkpoint holds). ``--stop-after K`` ends a run after epoch K. The finished
 model is evaluated on the val split in float32 and written as
 ``OUT/<arch>.safetensors`` with its metadata.
 """
@@ -119,13 +122,15 @@ def _autocast(rt: Runtime):
 
 @torch.no_grad()
 def evaluate_tensors(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, mean, std,
-                     rt: Runtime | None = None, batch_size: int = 500) -> tuple[float, float]:
-    """(top-1 accuracy, mean loss) of ``model`` on uint8 ``images``, in eval mode."""
+                     rt: Runtime | None = None, batch_size: int = 500,
+                     progress: bool = False) -> tuple[float, float]:
+    """(top-1 accuracy, mean loss) of ``model`` on uint8 ``images`` (N, 3, S, S), in eval mode."""
     device = rt.device if rt else torch.device("cpu")
     was_training = model.training
     model.eval()
     correct, loss = 0, 0.0
-    for i in range(0, len(labels), batch_size):
+    for i in tqdm(range(0, len(labels), batch_size), desc="evaluate", unit="batch", disable=not progress,
+                  leave=False, dynamic_ncols=True):
         x = normalize(images[i:i + batch_size], mean, std).to(device, memory_format=torch.channels_last)
         y = labels[i:i + batch_size].to(device)
         with _autocast(rt) if rt else torch.autocast("cpu", enabled=False):
@@ -136,9 +141,27 @@ def evaluate_tensors(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     return correct / len(labels), loss / len(labels)
 
 
+def skip_epochs(loader: DataLoader, epochs: int) -> None:
+    """Advance ``loader``'s random state past ``epochs`` epochs without loading any data.
+
+    Every epoch draws the workers' base seed (on ``iter``) and then the shuffle
+    from ``loader.generator``; replaying both puts a resumed run on the data
+    order of an uninterrupted one when the checkpoint lacks the loader state.
+    """
+    for _ in range(epochs):
+        iter(loader)
+        for _ in loader.batch_sampler:
+            pass
+
+
 def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTensors, out: Path,
-               recipe: Recipe, rt: Runtime, workers: int = 1, progress: bool = True) -> dict:
-    """Train ``arch`` with ``recipe``, resuming from its checkpoint; return its summary."""
+               recipe: Recipe, rt: Runtime, workers: int = 1, progress: bool = True,
+               stop_after: int | None = None) -> dict:
+    """Train ``arch`` with ``recipe``, resuming from its checkpoint; return its summary.
+
+    ``stop_after`` ends this run after that epoch (the checkpoint lets a later run go on);
+    weights are written only once all ``recipe.epochs`` are done.
+    """
     mean, std = ModelMeta.__dataclass_fields__["mean"].default, ModelMeta.__dataclass_fields__["std"].default
     torch.manual_seed(recipe.seed)
     model = build(arch, num_classes=len(train_set.classes)).to(rt.device, memory_format=torch.channels_last)
@@ -157,13 +180,18 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
     log_path = out / "logs" / f"{arch}.jsonl"
     start_epoch = 0
     if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=rt.device, weights_only=True)
+        # On the CPU: the RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         if ckpt["recipe"] == asdict(recipe):
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
             start_epoch = ckpt["epoch"]
             torch.set_rng_state(ckpt["rng"])
+            if "loader_rng" in ckpt:
+                loader.generator.set_state(ckpt["loader_rng"])
+            else:  # checkpoints written before the loader state was saved
+                skip_epochs(loader, start_epoch)
             if rt.is_main:
                 print(f"{arch}: resuming after epoch {start_epoch} from {ckpt_path}", flush=True)
         elif rt.is_main:
@@ -174,7 +202,8 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
         ddp_model = nn.parallel.DistributedDataParallel(model, device_ids=[rt.device] if rt.device.type == "cuda" else None)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
-    for epoch in range(start_epoch, recipe.epochs):
+    end_epoch = recipe.epochs if stop_after is None else min(recipe.epochs, stop_after)
+    for epoch in range(start_epoch, end_epoch):
         if sampler is not None:
             sampler.set_epoch(epoch)
         ddp_model.train()
@@ -197,11 +226,16 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                             img_s=f"{seen * rt.world_size / (time.perf_counter() - t0):.0f}")
         seconds = time.perf_counter() - t0
+        if rt.world_size > 1:  # the log reports the whole epoch, not rank 0's share
+            totals = torch.tensor([seen, correct, loss_sum], dtype=torch.float64, device=rt.device)
+            dist.all_reduce(totals)
+            seen, correct, loss_sum = totals.tolist()
+            seen, correct = int(seen), int(correct)
         if rt.is_main:
             val_acc, val_loss = evaluate_tensors(model, val_set.images, val_set.labels, mean, std, rt)
             record = {"arch": arch, "epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                       "val_loss": val_loss, "val_acc": val_acc, "lr": scheduler.get_last_lr()[0],
-                      "images_per_s": seen * rt.world_size / seconds, "seconds": seconds}
+                      "images_per_s": seen / seconds, "seconds": seconds}
             print(json.dumps(record), flush=True)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a") as f:
@@ -210,12 +244,16 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             tmp = ckpt_path.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "recipe": asdict(recipe),
-                        "rng": torch.get_rng_state()}, tmp)
+                        "rng": torch.get_rng_state(), "loader_rng": loader.generator.get_state()}, tmp)
             tmp.replace(ckpt_path)  # a crash mid-write must not lose the last good checkpoint
         if rt.world_size > 1:
             dist.barrier()
 
-    summary = {"arch": arch}
+    summary = {"arch": arch, "epochs_done": max(start_epoch, end_epoch)}
+    if end_epoch < recipe.epochs:
+        if rt.is_main:
+            print(f"{arch}: stopped after epoch {end_epoch} of {recipe.epochs}; rerun to resume", flush=True)
+        return summary
     if rt.is_main:
         model = model.float().to(memory_format=torch.contiguous_format)
         val_acc, _ = evaluate_tensors(model.cpu(), val_set.images, val_set.labels, mean, std)
@@ -242,6 +280,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
     parser.add_argument("--amp", default="auto", choices=["auto", "bf16", "fp16", "off"])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per process")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="EPOCH",
+                        help="end the run after this epoch; a rerun resumes from the checkpoint")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -253,17 +293,22 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     rt = setup_runtime(args.device, args.amp)
     recipe = Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    if recipe.batch_size % rt.world_size:
+        parser.error(f"--batch-size {recipe.batch_size} must be a multiple of the {rt.world_size} processes")
     data = Path(args.data)
     train_set = ImageFolderTensors(data / "train", recipe.input_size, train_augmentation(recipe.input_size),
                                    limit=args.limit, progress=rt.is_main and not args.no_progress)
     val_set = ImageFolderTensors(data / "val", recipe.input_size, classes=train_set.classes, limit=args.limit,
                                  progress=rt.is_main and not args.no_progress)
+    if len(train_set) < recipe.batch_size:  # drop_last would leave no step at all
+        parser.error(f"{len(train_set)} training images make no full batch of {recipe.batch_size}; "
+                     "lower --batch-size")
     if rt.is_main:
         print(f"device {rt.device}, amp {rt.amp_dtype}, processes {rt.world_size}, threads {torch.get_num_threads()}, "
               f"train {len(train_set)}, val {len(val_set)}", flush=True)
     out = Path(args.out)
     for arch in archs:
-        train_arch(arch, train_set, val_set, out, recipe, rt, args.workers, not args.no_progress)
+        train_arch(arch, train_set, val_set, out, recipe, rt, args.workers, not args.no_progress, args.stop_after)
     if rt.world_size > 1:
         dist.destroy_process_group()
 

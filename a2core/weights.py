@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -64,11 +64,17 @@ def save_weights(model: nn.Module, path: str | Path, meta: ModelMeta | dict) -> 
 
 def read_meta(path: str | Path) -> ModelMeta:
     """The metadata of a weight file, without loading its tensors."""
-    with safe_open(str(path), framework="pt") as f:
-        header = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except SafetensorError as error:  # e.g. a pickled .pt file or a truncated download
+        raise WeightsError(f"{path} is not a readable safetensors file: {error}") from error
     if _META_KEY not in header:
         raise WeightsError(f"{path} has no A²Lens metadata; was it written by a2core.save_weights?")
-    return ModelMeta.from_dict(json.loads(header[_META_KEY]))
+    try:
+        return ModelMeta.from_dict(json.loads(header[_META_KEY]))
+    except (ValueError, TypeError) as error:  # not JSON, or without arch / classes
+        raise WeightsError(f"{path} has malformed A²Lens metadata: {error}") from error
 
 
 def default_path(arch: str) -> Path:

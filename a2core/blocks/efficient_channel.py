@@ -38,6 +38,9 @@ class EfficientChannelAttention(nn.Module):
     def __init__(self, in_channels: int, kernel_size: int | None = None):
         super().__init__()
         k = kernel_size or eca_kernel_size(in_channels)
+        if k % 2 == 0:
+            # an even kernel cannot be centred on each channel: the output would lose a channel
+            raise ValueError(f"kernel_size must be odd, got {k}")
         self.kernel_size = k
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 

@@ -1,0 +1,134 @@
+"""Analytic cost of the attention products: the two orders of the A² block, and Non-local.
+
+The A² block computes Z = A · softmax_L(B)ᵀ · softmax_n(V) with A (m × L),
+B and V (n × L), L = t·h·w positions. Matrix products are associative, so the
+two orders give the same Z but materialise very different attention state:
+
+    gather_first:  G = A softmax_L(B)ᵀ  (m × n),  then Z = G softmax_n(V)
+    pairwise:      P = softmax_L(B)ᵀ softmax_n(V)  (L × L),  then Z = A P
+
+The article's example, a video clip of 32 frames of 28×28 with m = n = 512 in
+fp32 (L = 25 088):
+
+    >>> costs = double_attention_costs(c=1024, m=512, n=512, t=32)
+    >>> costs["gather_first"].attention_bytes        # 512·512·4 B = 1 MiB
+    1048576
+    >>> costs["pairwise"].attention_bytes            # 25 088²·4 B ≈ 2.5 GB
+    2517630976
+
+Only the attention products are counted here; the 1×1 convolutions φ, θ, ρ and
+the output projection are identical in both orders (see :func:`pointwise_flops`).
+FLOPs are 2 × multiply-adds, the convention of ``torch.utils.flop_counter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ORDERS = ("gather_first", "pairwise")
+
+
+@dataclass(frozen=True)
+class OrderCost:
+    """Cost of one way of computing an attention block's output.
+
+    order:           "gather_first", "pairwise" or "non_local".
+    attention_bytes: size of the attention state this order materialises, for the whole batch.
+    flops:           2 × multiply-adds of its attention products (batched matmuls), for the whole batch.
+    """
+
+    order: str
+    attention_bytes: int
+    flops: int
+
+
+def positions(t: int = 1, h: int = 28, w: int = 28) -> int:
+    """L, the number of positions of a (t ×) h × w feature map."""
+    return t * h * w
+
+
+def double_attention_costs(
+    c: int,
+    m: int,
+    n: int,
+    t: int = 1,
+    h: int = 28,
+    w: int = 28,
+    batch: int = 1,
+    bytes_per_element: int = 4,
+) -> dict[str, OrderCost]:
+    """Attention state and FLOPs of the A² block's two orders, keyed by order.
+
+    gather_first: attention_bytes = the global descriptors G (m × n per sample);
+        flops = 2·(m·n·L) for the gather + 2·(m·n·L) for the distribute.
+    pairwise: attention_bytes = P = softmax_L(B)ᵀ softmax_n(V) (L × L per sample);
+        flops = 2·(L·n·L) to build P + 2·(m·L·L) for Z = A P.
+
+    The two softmax maps (each n × L per sample, see :func:`softmax_map_bytes`)
+    exist in both orders and are *not* included in ``attention_bytes``. ``c``
+    does not enter the attention products; it is accepted so that callers pass
+    the block's full configuration (and for :func:`pointwise_flops`).
+
+    >>> costs = double_attention_costs(c=1024, m=512, n=512, t=32, h=28, w=28)
+    >>> costs["gather_first"].attention_bytes / 2**20   # MiB
+    1.0
+    >>> costs["pairwise"].attention_bytes > 2 * 10**9   # > 2 GB
+    True
+    """
+    if min(c, m, n, t, h, w, batch, bytes_per_element) < 1:
+        raise ValueError("all sizes must be positive")
+    L = positions(t, h, w)
+    return {
+        "gather_first": OrderCost(
+            order="gather_first",
+            attention_bytes=batch * m * n * bytes_per_element,
+            flops=batch * 2 * (m * n * L + m * n * L),
+        ),
+        "pairwise": OrderCost(
+            order="pairwise",
+            attention_bytes=batch * L * L * bytes_per_element,
+            flops=batch * 2 * (L * n * L + m * L * L),
+        ),
+    }
+
+
+def softmax_map_bytes(n: int, t: int = 1, h: int = 28, w: int = 28, batch: int = 1, bytes_per_element: int = 4) -> int:
+    """Bytes of the gathering and distribution maps together (2 × n × L per sample), shared by both orders."""
+    return batch * 2 * n * positions(t, h, w) * bytes_per_element
+
+
+def pointwise_flops(c: int, m: int, n: int, t: int = 1, h: int = 28, w: int = 28, batch: int = 1) -> int:
+    """FLOPs of the A² block's 1×1 convolutions φ, θ, ρ (c → m, n, n) and proj (m → c), shared by both orders.
+
+    Biases and the BatchNorm are left out (they are O(L·c), not products).
+    """
+    L = positions(t, h, w)
+    return batch * 2 * L * (c * (m + 2 * n) + m * c)
+
+
+def non_local_cost(
+    c: int,
+    inter_channels: int | None = None,
+    t: int = 1,
+    h: int = 28,
+    w: int = 28,
+    batch: int = 1,
+    bytes_per_element: int = 4,
+) -> OrderCost:
+    """Attention state and FLOPs of the embedded-Gaussian Non-local block (c' = c // 2 by default).
+
+    attention_bytes: the affinity f = softmax(θᵀφ), L × L per sample.
+    flops: 2·(L·c'·L) for θᵀφ + 2·(c'·L·L) for g fᵀ.
+
+    >>> non_local_cost(c=1024, t=32).attention_bytes == double_attention_costs(1024, 512, 512, t=32)["pairwise"].attention_bytes
+    True
+    """
+    inter = inter_channels or max(c // 2, 1)
+    if min(c, inter, t, h, w, batch, bytes_per_element) < 1:
+        raise ValueError("all sizes must be positive")
+    L = positions(t, h, w)
+    return OrderCost(
+        order="non_local",
+        attention_bytes=batch * L * L * bytes_per_element,
+        flops=batch * 2 * (L * inter * L + inter * L * L),
+    )

@@ -1,0 +1,327 @@
+"""Figures of attention maps: plotly for the app and notebooks, matplotlib for PNG files.
+
+Every builder is a pure function of numpy arrays (one image, no batch):
+
+    image:  (S, S, 3) uint8, the model's view of the photo (``ImageMaps.image``)
+    maps:   (h, w) or (k, h, w) weights on the feature map, h = S / stride
+
+A feature map cell covers S/h × S/w pixels; heatmaps are placed with that step
+so cell (r, c) lies exactly over the pixels it was computed from.
+
+    from a2core import figures
+    figures.gathering_grid(result.image, block.arrays["gather"]).show()
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+
+COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
+HIGHLIGHT = "#d1495b"
+MUTED = "#9aa5b1"
+MAX_CLICK_CELLS = 1024
+_AXIS = dict(visible=False, showgrid=False, zeroline=False)
+
+
+def _cell(image_size: int, map_size: int) -> tuple[float, float]:
+    """(x0, dx) placing map_size cells over image_size pixels whose centres are at 0 … S-1."""
+    dx = image_size / map_size
+    return dx / 2 - 0.5, dx
+
+
+def _cell_centres(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    (y0, dy), (x0, dx) = _cell(image.shape[0], shape[0]), _cell(image.shape[1], shape[1])
+    return y0 + dy * np.arange(shape[0]), x0 + dx * np.arange(shape[1])
+
+
+def _image_trace(image: np.ndarray) -> go.Image:
+    return go.Image(z=image, hoverinfo="skip", name="image")
+
+
+def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
+    h, w = weights.shape
+    (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
+    rows, cols = np.indices((h, w))
+    text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
+    return go.Heatmap(
+        z=weights, x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=colorscale,
+        zmin=0.0, zmax=float(zmax if zmax is not None else weights.max()), showscale=showscale,
+        text=text, hovertemplate=f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>" if hover else None,
+        hoverinfo=None if hover else "skip", colorbar=dict(thickness=12, len=0.8),
+    )
+
+
+def _click_targets(image, weights, *, label, meta=None) -> go.Scatter:
+    # Heatmaps cannot be selected in plotly; an invisible marker per cell makes every cell clickable.
+    ys, xs = _cell_centres(image, weights.shape)
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    rows, cols = np.indices(weights.shape)
+    size = max(4.0, 360 / max(weights.shape))
+    return go.Scatter(
+        x=xx.ravel(), y=yy.ravel(), mode="markers", meta=meta, name="cells",
+        marker=dict(size=size, symbol="square", opacity=0, color="white"),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1),
+        hovertemplate=f"cell (%{{customdata[0]}}, %{{customdata[1]}})<br>{label} %{{customdata[2]:.5f}}<extra></extra>",
+        showlegend=False,
+    )
+
+
+def _marker_trace(image, shape, position) -> go.Scatter:
+    ys, xs = _cell_centres(image, shape)
+    return go.Scatter(
+        x=[xs[position[1]]], y=[ys[position[0]]], mode="markers", hoverinfo="skip", showlegend=False,
+        marker=dict(size=16, symbol="x-thin", line=dict(width=3, color=HIGHLIGHT), color=HIGHLIGHT),
+        name="position",
+    )
+
+
+def _square_axes(fig: go.Figure, image: np.ndarray, **subplot) -> None:
+    s_h, s_w = image.shape[:2]
+    fig.update_xaxes(range=[-0.5, s_w - 0.5], **_AXIS, **subplot)
+    fig.update_yaxes(range=[s_h - 0.5, -0.5], scaleanchor=None, **_AXIS, **subplot)
+
+
+def heatmap_over_image(
+    image: np.ndarray,
+    weights: np.ndarray,
+    *,
+    opacity: float = 0.6,
+    colorscale: str = "Viridis",
+    title: str | None = None,
+    label: str = "weight",
+    position: tuple[int, int] | None = None,
+    clickable: bool = False,
+    size: int = 420,
+) -> go.Figure:
+    """One (h, w) map over the (S, S, 3) image; hover shows each cell's exact weight.
+
+    ``position`` (row, col) marks a cell; ``clickable`` adds a selectable point per
+    cell, so ``st.plotly_chart(..., on_select="rerun", selection_mode="points")``
+    reports clicks as points whose ``customdata`` is (row, col, weight).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    fig = go.Figure([_image_trace(image), _heatmap_trace(
+        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True, hover=not clickable)])
+    if clickable:
+        fig.add_trace(_click_targets(image, weights, label=label))
+    if position is not None:
+        fig.add_trace(_marker_trace(image, weights.shape, position))
+    _square_axes(fig, image)
+    fig.update_layout(
+        width=size + 70, height=size + (40 if title else 10), margin=dict(l=5, r=5, t=40 if title else 5, b=5),
+        title=dict(text=title, font=dict(size=15)) if title else None, clickmode="event+select",
+        dragmode=False, hovermode="closest",
+    )
+    return fig
+
+
+def map_grid(
+    image: np.ndarray,
+    maps: np.ndarray,
+    titles: list[str],
+    *,
+    cols: int = 4,
+    opacity: float = 0.6,
+    colorscale: str = "Viridis",
+    label: str = "weight",
+    highlight: list[int] | tuple[int, ...] = (),
+    clickable: bool = False,
+    tile: int = 170,
+) -> go.Figure:
+    """A grid of (k, h, w) maps, each over the image with its own colour range.
+
+    ``titles[i]`` names tile i; tiles whose index is in ``highlight`` get a
+    coloured title and frame. Tile i draws its image, heatmap and (with
+    ``clickable``) one selectable point per cell, whose trace ``meta`` is the
+    tile index. Grids of maps above ``MAX_CLICK_CELLS`` cells stay unclickable:
+    thousands of SVG points per tile would make the page sluggish.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    k = len(maps)
+    rows = -(-k // cols)
+    clickable = clickable and maps.shape[1] * maps.shape[2] <= MAX_CLICK_CELLS
+    title_px = 22
+    width, height = cols * tile, rows * (tile + title_px) + 10
+    gap_x, gap_y = 4 / width, 4 / height
+    s_h, s_w = image.shape[:2]
+    traces, layout_axes, annotations, shapes = [], {}, [], []
+    # One figure built in one go: make_subplots and per-tile updates cost seconds for 16 tiles.
+    for i in range(k):
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        x_dom = [c / cols + gap_x, (c + 1) / cols - gap_x]
+        top = 1 - r / rows
+        y_dom = [top - (tile + title_px) / height * 1 + gap_y, top - title_px / height]
+        layout_axes[f"xaxis{suffix}"] = dict(domain=x_dom, range=[-0.5, s_w - 0.5], anchor=f"y{suffix}", **_AXIS)
+        layout_axes[f"yaxis{suffix}"] = dict(domain=y_dom, range=[s_h - 0.5, -0.5], anchor=f"x{suffix}", **_AXIS)
+        axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        traces.append(_image_trace(image).update(**axes))
+        traces.append(_heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale, label=label,
+                                     hover=not clickable).update(**axes))
+        if clickable:
+            traces.append(_click_targets(image, maps[i], label=label, meta=i).update(**axes))
+        highlighted = i in highlight
+        annotations.append(dict(
+            text=f"<b>{titles[i]}</b>" if highlighted else titles[i], x=sum(x_dom) / 2, y=y_dom[1],
+            xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+            font=dict(size=12, color=HIGHLIGHT if highlighted else None),
+        ))
+        if highlighted:
+            shapes.append(dict(type="rect", xref="paper", yref="paper", x0=x_dom[0], x1=x_dom[1], y0=y_dom[0],
+                               y1=y_dom[1], line=dict(color=HIGHLIGHT, width=4)))
+    return go.Figure(traces, dict(
+        width=width, height=height, margin=dict(l=5, r=5, t=10, b=5), annotations=annotations, shapes=shapes,
+        clickmode="event+select", dragmode=False, hovermode="closest", showlegend=False, **layout_axes,
+    ))
+
+
+def _descriptor_titles(order, usage=None, entropy=None) -> list[str]:
+    titles = []
+    for i in order:
+        parts = [f"d{i}"]
+        if usage is not None:
+            parts.append(f"use {usage[i]:.1f}")
+        if entropy is not None:
+            parts.append(f"H {entropy[i]:.2f}")
+        titles.append(" · ".join(parts))
+    return titles
+
+
+def gathering_grid(image, gather, order=None, *, usage=None, entropy=None, **kwargs) -> go.Figure:
+    """Gathering maps softmax(b_i) (n, h, w) in ``order``: where each descriptor collects from.
+
+    ``highlight`` in kwargs is given in descriptor indices.
+    """
+    order = np.arange(len(gather)) if order is None else np.asarray(order)
+    highlight = [list(order).index(i) for i in kwargs.pop("highlight", ()) if i in order]
+    return map_grid(image, np.asarray(gather)[order], _descriptor_titles(order, usage, entropy),
+                    highlight=highlight, label="gathering weight", **kwargs)
+
+
+def distribution_grid(image, distribute, order=None, *, usage=None, **kwargs) -> go.Figure:
+    """Per-descriptor distribution maps (n, h, w): where descriptor i is sent (weight v_ij at each j)."""
+    order = np.arange(len(distribute)) if order is None else np.asarray(order)
+    highlight = [list(order).index(i) for i in kwargs.pop("highlight", ()) if i in order]
+    return map_grid(image, np.asarray(distribute)[order], _descriptor_titles(order, usage),
+                    highlight=highlight, label="distribution weight", **kwargs)
+
+
+def distribution_bars(weights: np.ndarray, highlight=(), *, title: str | None = None, height: int = 300) -> go.Figure:
+    """One position's n distribution weights v_j as bars, descriptors in ``highlight`` coloured."""
+    weights = np.asarray(weights, dtype=np.float64)
+    names = [f"d{i}" for i in range(len(weights))]
+    colors = [HIGHLIGHT if i in set(int(h) for h in highlight) else MUTED for i in range(len(weights))]
+    fig = go.Figure(go.Bar(
+        x=names, y=weights, marker_color=colors, text=[f"{w:.2f}" for w in weights], textposition="outside",
+        hovertemplate="descriptor %{x}<br>weight %{y:.5f}<extra></extra>", name="distribution",
+    ))
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        yaxis=dict(title="v_ij", range=[0, max(1e-9, weights.max()) * 1.18]), xaxis=dict(type="category"),
+        bargap=0.25,
+    )
+    return fig
+
+
+def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
+    """Top-k (class, probability) as horizontal bars, most probable on top."""
+    names = [c for c, _ in top][::-1]
+    probs = [p for _, p in top][::-1]
+    colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
+    fig = go.Figure(go.Bar(
+        x=probs, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probs],
+        textposition="outside", hovertemplate="%{y}: %{x:.4f}<extra></extra>", name="top-k",
+    ))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(range=[0, 1.15], tickformat=".0%"))
+    return fig
+
+
+# ---------------------------------------------------------------- matplotlib (PNG, offline)
+
+
+def _mpl_cmap(colorscale: str) -> str:
+    import matplotlib
+
+    name = colorscale.lower()
+    return name if name in matplotlib.colormaps else "viridis"
+
+
+def _mpl_overlay(ax, image, weights, *, colormap, alpha, title=None):
+    s_h, s_w = image.shape[:2]
+    extent = (-0.5, s_w - 0.5, s_h - 0.5, -0.5)  # the pixel edges: each cell covers S/h pixels exactly
+    ax.imshow(image, extent=extent, interpolation="nearest")
+    ax.imshow(weights, extent=extent, cmap=_mpl_cmap(colormap), alpha=alpha, interpolation="nearest",
+              vmin=0, vmax=float(np.max(weights)) or 1.0)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def grid_matplotlib(image, maps, titles, *, cols: int = 4, colormap: str = "viridis", alpha: float = 0.6,
+                    suptitle: str | None = None):
+    """Matplotlib twin of :func:`map_grid` (k, h, w) → Figure, for PNG files."""
+    from matplotlib.figure import Figure
+
+    k = len(maps)
+    rows = -(-k // cols)
+    fig = Figure(figsize=(cols * 2.2, rows * 2.3 + (0.4 if suptitle else 0)), dpi=120)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        if i < k:
+            _mpl_overlay(ax, image, maps[i], colormap=colormap, alpha=alpha, title=titles[i])
+        else:
+            ax.set_axis_off()
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def explore_matplotlib(image, gather, distribute, position, order, *, colormap="viridis", alpha=0.6,
+                       title: str | None = None, highlight=()):
+    """One-page summary: the image, the clicked position's distribution weights, what it receives,
+    and the gathering maps in ``order`` → matplotlib Figure."""
+    from matplotlib.figure import Figure
+
+    from .analysis import implied_attention
+
+    n = len(gather)
+    cols = 4
+    rows = -(-n // cols)
+    fig = Figure(figsize=(cols * 2.4, 2.9 + rows * 2.4), dpi=120)
+    sub = fig.subfigures(2, 1, height_ratios=[2.9, rows * 2.4])
+    top = sub[0].subplots(1, 3, gridspec_kw=dict(width_ratios=[1, 1.6, 1]))
+    ys, xs = ((np.arange(s) + 0.5) * image.shape[i] / s - 0.5 for i, s in enumerate(gather.shape[1:]))
+    top[0].imshow(image, interpolation="nearest")
+    top[0].plot(xs[position[1]], ys[position[0]], "x", color=HIGHLIGHT, markersize=12, mew=3)
+    top[0].set_axis_off()
+    top[0].set_title(f"clicked cell {position}", fontsize=9)
+    v = distribute[:, position[0], position[1]]
+    top[1].bar(range(n), v, color=[HIGHLIGHT if i in set(highlight) else MUTED for i in range(n)])
+    top[1].set_xticks(range(n), [f"d{i}" for i in range(n)], fontsize=7)
+    top[1].set_title("distribution weights v_j", fontsize=9)
+    _mpl_overlay(top[2], image, implied_attention(gather, distribute, position), colormap=colormap, alpha=alpha,
+                 title="what it receives")
+    top[2].plot(xs[position[1]], ys[position[0]], "x", color=HIGHLIGHT, markersize=12, mew=3)
+    axes = sub[1].subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k < n:
+            i = int(order[k])
+            _mpl_overlay(ax, image, gather[i], colormap=colormap, alpha=alpha, title=f"gathering d{i}")
+        else:
+            ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def to_png(fig, dpi: int | None = None) -> bytes:
+    """A matplotlib Figure as PNG bytes (no display, no network)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()

@@ -1,0 +1,79 @@
+"""Measure the A² block's two computation orders on this machine.
+
+:mod:`a2core.cost` says on paper what each order costs; this module runs the
+real :class:`~a2core.blocks.DoubleAttention` block both ways, with the same
+weights, and reports the time of one forward pass and the largest tensor that
+pass allocates (read from ``torch.profiler`` with ``profile_memory``). For the
+pairwise order that tensor is the L × L matrix; both orders give the same Y.
+
+    rows = measure_orders(c=64, m=32, n=16, t=4, h=28, w=28)
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from .blocks import DoubleAttention
+from .blocks.double_attention import ORDERS
+
+#: the largest pairwise matrix a measurement may build; keeps the button quick and safe.
+MAX_PAIRWISE_BYTES = 256 * 2**20
+
+
+def largest_allocation(fn) -> tuple[int, int]:
+    """Run ``fn()`` once under the profiler → (largest single allocation, total allocated) in bytes."""
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    sizes = [e.self_cpu_memory_usage for e in prof.events()]
+    return max([0, *sizes]), sum(s for s in sizes if s > 0)
+
+
+@torch.no_grad()
+def measure_orders(
+    c: int, m: int, n: int, t: int = 1, h: int = 28, w: int = 28, repeats: int = 3, seed: int = 0
+) -> list[dict[str, float | str]]:
+    """Time and memory of one forward pass of the block in each order, same weights and input.
+
+    Returns one row per order: order, time_ms (median of ``repeats``), peak_bytes
+    (largest tensor allocated), total_bytes (all allocations of the pass), and
+    max_abs_diff (largest difference of Y from the gather-first order's Y).
+    Raises ValueError when the pairwise L × L matrix would exceed MAX_PAIRWISE_BYTES.
+    """
+    L = t * h * w
+    if 4 * L * L > MAX_PAIRWISE_BYTES:
+        raise ValueError(
+            f"L = {L} positions would make a {4 * L * L / 2**20:.0f} MiB pairwise matrix; "
+            f"the measurement is capped at {MAX_PAIRWISE_BYTES // 2**20} MiB"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, c, t, h, w, generator=generator) if t > 1 else torch.randn(1, c, h, w, generator=generator)
+    torch.manual_seed(seed)
+    reference = DoubleAttention(c, m, n, order=ORDERS[0]).eval()
+    # proj's BatchNorm starts at zero (Y = X); give it weight so that Y shows Z.
+    torch.nn.init.ones_(reference.proj[1].weight)
+    y_ref = reference(x)
+    rows = []
+    for order in ORDERS:
+        block = DoubleAttention(c, m, n, order=order).eval()
+        block.load_state_dict(reference.state_dict())
+        block(x)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            y = block(x)
+            times.append((time.perf_counter() - start) * 1e3)
+        peak, total = largest_allocation(lambda: block(x))
+        rows.append(
+            {
+                "order": order,
+                "time_ms": statistics.median(times),
+                "peak_bytes": peak,
+                "total_bytes": total,
+                "max_abs_diff": (y - y_ref).abs().max().item(),
+            }
+        )
+    return rows

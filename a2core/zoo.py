@@ -1,0 +1,96 @@
+"""The shipped zoo at a glance: accuracy, size and cost of every model, and what attention adds.
+
+Accuracy comes from each weight file's metadata (``val_accuracy``, written by
+training); parameters and FLOPs are counted on the model itself, FLOPs with
+``torch.utils.flop_counter`` (2 × multiply-adds, one image); latency is
+measured on this machine. ``extra_*`` is the cost an arch's attention blocks
+add to the plain ResNet-20.
+
+    rows = zoo_rows()                    # one dict per shipped arch
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from .models import ARCHS, build
+from .weights import WEIGHTS_DIR, read_meta
+
+BASELINE = "resnet"
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, size: int = 32) -> int:
+    """FLOPs of one forward pass on one (1, 3, size, size) image."""
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, 3, size, size))
+    finally:
+        model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+@torch.no_grad()
+def latency_ms(model: nn.Module, size: int = 32, repeats: int = 10) -> float:
+    """Median CPU time of one forward pass on one image, in milliseconds (after one warm-up)."""
+    model.eval()
+    x = torch.zeros(1, 3, size, size)
+    model(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def arch_cost(arch: str, size: int = 32, num_classes: int = 10) -> dict[str, int]:
+    """{"params", "flops"} of ``arch`` (weights do not change either, so no file is needed)."""
+    model = build(arch, num_classes=num_classes)
+    return {"params": count_params(model), "flops": count_flops(model, size)}
+
+
+def zoo_rows(
+    weights_dir: str | Path = WEIGHTS_DIR, size: int = 32, latency_repeats: int = 0
+) -> list[dict[str, object]]:
+    """One row per arch with a weight file in ``weights_dir``, in :data:`ARCHS` order.
+
+    Keys: arch, val_accuracy (None when the file does not say), params, flops,
+    extra_params and extra_flops over the plain ResNet, and latency_ms when
+    ``latency_repeats`` > 0 (None otherwise).
+    """
+    weights_dir = Path(weights_dir)
+    rows = []
+    for arch in ARCHS:
+        path = weights_dir / f"{arch}.safetensors"
+        if not path.is_file():
+            continue
+        meta = read_meta(path)
+        model = build(arch, num_classes=len(meta.classes))
+        rows.append(
+            {
+                "arch": arch,
+                "val_accuracy": meta.val_accuracy,
+                "params": count_params(model),
+                "flops": count_flops(model, size),
+                "latency_ms": latency_ms(model, size, latency_repeats) if latency_repeats > 0 else None,
+            }
+        )
+    base = arch_cost(BASELINE, size, num_classes=len(meta.classes)) if rows else None
+    for row in rows:
+        row["extra_params"] = row["params"] - base["params"]
+        row["extra_flops"] = row["flops"] - base["flops"]
+    return rows

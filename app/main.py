@@ -1,0 +1,21 @@
+"""A²Lens: see the attention inside a CNN.  Run with ``streamlit run app/main.py``."""
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts app/ on the path, not the repository; the pages import a2core and app.common.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="A²Lens", page_icon=":material/travel_explore:", layout="wide")
+
+HERE = Path(__file__).resolve().parent
+pages = [
+    st.Page(HERE / "pages" / "explore.py", title="Explore", icon=":material/travel_explore:", default=True),
+    st.Page(HERE / "pages" / "compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(HERE / "pages" / "learn.py", title="Learn", icon=":material/school:"),
+]
+st.navigation(pages).run()

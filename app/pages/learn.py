@@ -1,0 +1,408 @@
+"""Learn page: channel, spatial and double attention, the A² block step by step, a toy to drive
+by hand, and the cost of the two computation orders. Made to be projected for a lecture.
+
+Layout only: the tensors come from a2core.steps / a2core.toy, the costs from
+a2core.cost / a2core.orders, the figures from a2core.figures and a2core.figures_learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from a2core import analysis, figures
+from a2core import figures_learn as fl
+from a2core.cost import double_attention_costs, positions
+from a2core.images import load_image, model_view, to_tensor
+from a2core.models import attention_blocks
+from a2core.orders import MAX_PAIRWISE_BYTES, measure_orders
+from a2core.steps import block_inputs, block_steps
+from a2core.toy import TOY_CHANNELS, WEIGHT_RANGE, bilinear_check, default_rho, default_theta, toy_steps
+from app.common import image_input, load_model
+
+ARCH = "a2_resnet"
+BLOCKS = ("layer2.2.attn", "layer3.2.attn")
+#: the article's example: a clip of 32 frames of 28×28, m = n = 512 (c = 1024).
+ARTICLE = dict(t=32, h=28, w=28, c=1024, m=512, n=512)
+MEASURE_DEFAULT = dict(t=2, h=28, w=28, c=64, m=32, n=16)
+
+
+@st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32)
+def real_steps(image_bytes: bytes, size: int, name: str) -> dict[str, np.ndarray | float | dict]:
+    """Every tensor of ``name`` of the pretrained A²-ResNet on this image, recomputed from its X.
+
+    X is captured with a forward hook; the steps use the block's own φ, θ, ρ
+    and projection, and Y is checked against the block's forward pass.
+    """
+    model = load_model(ARCH)
+    view = model_view(load_image(image_bytes), size)
+    logits, inputs = block_inputs(model, to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0), [name])
+    block = attention_blocks(model)[name]
+    steps = block_steps(block, inputs[name])
+    with torch.no_grad():
+        y_block = block(inputs[name])[0]
+    arrays = {k: getattr(steps, k).numpy() for k in ("x", "a", "b", "v", "gather", "descriptors", "distribute", "z", "y")}
+    arrays["image"] = np.asarray(view, dtype=np.uint8)
+    arrays["check"] = float((steps.y - y_block).abs().max())
+    arrays["params"] = {"c": block.in_channels, "m": block.m, "n": block.n}
+    return arrays
+
+
+def show(fig, key: str) -> None:
+    fig.update_layout(width=None, autosize=True)
+    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+
+
+def shape(t) -> str:
+    return " × ".join(str(s) for s in np.shape(t))
+
+
+def step(title: str, latex: str | list[str], text: str, shapes: dict[str, object], draw) -> None:
+    """One row of the walkthrough: equation, explanation and shapes on the left, the live tensor on the right."""
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader(title)
+        for line in [latex] if isinstance(latex, str) else latex:
+            st.latex(line)
+        st.markdown(text)
+        st.markdown("  \n".join(f"**{label}** shape: `{shape(t)}`" for label, t in shapes.items()))
+    with right:
+        draw()
+    st.divider()
+
+
+# ------------------------------------------------------------------ recap
+
+
+def recap(params: dict[str, int], spatial: tuple[int, int]) -> None:
+    c, m, n = params["c"], params["m"], params["n"]
+    L = spatial[0] * spatial[1]
+    st.markdown(
+        "A CNN's feature map has **c channels** (one per learned feature) over **h × w positions**. "
+        "Attention reweights it, and designs differ in *what* they weight:"
+    )
+    cols = st.columns(3, border=True)
+    with cols[0]:
+        st.subheader("Channel attention: SE")
+        st.latex(r"s = \sigma\!\left(W_2\,\delta\!\left(W_1 \tfrac{1}{L}\textstyle\sum_j x_j\right)\right) \in \mathbb{R}^{c}")
+        st.latex(r"y_j = s \odot x_j")
+        st.markdown("One weight per channel, **the same at every position**: *which features* matter. "
+                    "ECA replaces the two layers by a 1-D convolution; GSoP pools second-order statistics "
+                    "(the channel covariance) instead of means.")
+    with cols[1]:
+        st.subheader("Spatial attention: Non-local")
+        st.latex(r"f_{jk} = \operatorname{softmax}_k\!\left(\theta(x_j)^\top \phi(x_k)\right)")
+        st.latex(r"y_j = x_j + W_z \textstyle\sum_k f_{jk}\, g(x_k)")
+        st.markdown("Every position *j* looks at every position *k*: **an L × L matrix**, so memory and time "
+                    "grow with L². GC keeps one map for all queries.")
+    with cols[2]:
+        st.subheader("Double attention: A²")
+        st.latex(r"\mathbf{g}_i = A\,\operatorname{softmax}(\bar{\mathbf{b}}_i)^\top \quad(\text{gather})")
+        st.latex(r"\mathbf{z}_j = G\,\mathbf{v}_j = \textstyle\sum_i v_{ij}\,\mathbf{g}_i \quad(\text{distribute})")
+        st.markdown("First **gather** the whole image into **n global descriptors**, then let each position "
+                    "**pick the mix it needs**. Long-range like Non-local, at the cost of n maps, not L².")
+    st.markdown(f"**Attention state of one image at this block** (c = {c}, {spatial[0]}×{spatial[1]} → L = {L}, "
+                f"m = {m}, n = {n}):")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "design": ["SE / ECA", "Non-local", "A² (gather first)"],
+                "attends over": ["channels", "positions × positions", "positions → n descriptors → positions"],
+                "attention tensor": ["s: c", "f: L × L", "softmax(B), softmax(V): 2 · n × L;  G: m × n"],
+                "numbers": [c, L * L, 2 * n * L + m * n],
+            }
+        ),
+        hide_index=True,
+        key="learn_recap_table",
+    )
+    st.page_link("pages/compare.py", label="See all designs on the same image: Compare page", icon="⚖️")
+
+
+# ------------------------------------------------------------------ walkthrough
+
+
+def walkthrough(s: dict, channels: int) -> None:
+    image, params = s["image"], s["params"]
+    c, m, n = params["c"], params["m"], params["n"]
+    h, w = s["x"].shape[1:]
+    L = h * w
+    as_maps = lambda t: t.reshape(t.shape[0], h, w)  # noqa: E731
+    k = lambda count: min(channels, count)  # noqa: E731
+    gather, distribute = as_maps(s["gather"]), as_maps(s["distribute"])
+    entropy = analysis.gathering_entropy(gather)
+
+    step(
+        "1 · The feature map X",
+        r"X \in \mathbb{R}^{c \times h \times w},\quad L = h\,w",
+        f"What the block receives for this image: c = {c} channels over {h}×{w} = {L} positions "
+        f"(first {k(c)} channels shown, captured with a forward hook).",
+        {"X": s["x"]},
+        lambda: show(fl.maps_grid(s["x"][: k(c)], [f"x ch {i}" for i in range(k(c))], colorscale="RdBu_r",
+                                  shared_scale=False, zmid=0), "learn_x"),
+    )
+    def draw_abv():
+        for label, t, count in (("A ch", s["a"], m), ("B row", s["b"], n), ("V row", s["v"], n)):
+            st.caption(f"{label.split()[0]} (first {k(count)} of {count})")
+            show(fl.maps_grid(as_maps(t)[: k(count)], [f"{label} {i}" for i in range(k(count))],
+                              shared_scale=False, colorscale="RdBu_r", zmid=0, cell_px=130), f"learn_{label[0].lower()}")
+
+    step(
+        "2 · Three 1×1 convolutions",
+        [r"A = \phi(X; W_\phi) \in \mathbb{R}^{m \times L}",
+         r"B = \theta(X; W_\theta) \in \mathbb{R}^{n \times L}",
+         r"V = \rho(X; W_\rho) \in \mathbb{R}^{n \times L}"],
+        f"A (m = {m}) holds the features to gather; each row b̄ᵢ of B (n = {n}) scores where descriptor i "
+        "should gather from; each column of V scores which descriptors a position wants.",
+        {"A": s["a"], "B": s["b"], "V": s["v"]},
+        draw_abv,
+    )
+    step(
+        "3 · Gathering maps softmax(B)",
+        r"\operatorname{softmax}(\bar{\mathbf{b}}_i)_j = \frac{e^{b_{ij}}}{\sum_{k=1}^{L} e^{b_{ik}}}",
+        "Each descriptor's row becomes a probability map over the L positions (each map sums to 1): "
+        "**where descriptor i gathers from**. H is its entropy (log L = uniform, 0 = one position).",
+        {"softmax(B)": s["gather"]},
+        lambda: show(figures.gathering_grid(image, gather, entropy=entropy, cols=4), "learn_gather"),
+    )
+    step(
+        "4 · Global descriptors G (feature gathering)",
+        [r"\mathbf{g}_i = A\,\operatorname{softmax}(\bar{\mathbf{b}}_i)^\top = \sum_{j} \operatorname{softmax}(\bar{\mathbf{b}}_i)_j\,\mathbf{a}_j",
+         r"G = [\mathbf{g}_1, \dots, \mathbf{g}_n] \in \mathbb{R}^{m \times n}"],
+        "A weighted average of the features of A under each gathering map: **n summaries of the whole image**. "
+        "This is bilinear pooling, G = A softmax(B)ᵀ = Σⱼ aⱼ b̄ⱼᵀ (see the toy).",
+        {"G": s["descriptors"]},
+        lambda: show(fl.matrix_heatmap(s["descriptors"], x_labels=[f"g{i}" for i in range(n)],
+                                       y_labels=[f"A ch {i}" for i in range(m)], show_values=m <= 16,
+                                       colorscale="RdBu_r"), "learn_g"),
+    )
+    step(
+        "5 · Distribution weights softmax(V)",
+        [r"\mathbf{v}_j = \operatorname{softmax}(V_{:,j}),\qquad \sum_{i=1}^{n} v_{ij} = 1"],
+        "Now the softmax runs over the **n descriptors at each position**: how much of each descriptor "
+        "position j receives. Map i shows where descriptor i is sent.",
+        {"softmax(V)": s["distribute"]},
+        lambda: show(figures.distribution_grid(image, distribute, cols=4), "learn_distribute"),
+    )
+    step(
+        "6 · Z (feature distribution)",
+        [r"\mathbf{z}_j = G\,\mathbf{v}_j = \sum_i v_{ij}\,\mathbf{g}_i",
+         r"Z = G\,\operatorname{softmax}(V) \in \mathbb{R}^{m \times L}"],
+        "Every position receives its own mix of the global descriptors: information from the whole image, "
+        "even where the convolutions' receptive field is small.",
+        {"Z": s["z"]},
+        lambda: show(fl.maps_grid(as_maps(s["z"])[: k(m)], [f"Z ch {i}" for i in range(k(m))],
+                                  shared_scale=False), "learn_z"),
+    )
+    step(
+        "7 · Output Y",
+        r"Y = X + \operatorname{proj}(Z),\quad \operatorname{proj}: m \to c \ (1{\times}1\ \text{conv} + \text{BN})",
+        f"Back to c channels and added to X (a residual). Recomputed here from the block's own weights: "
+        f"max |Y − block(X)| = {s['check']:.1e}.",
+        {"Y": s["y"]},
+        lambda: show(fl.maps_grid(s["y"][: k(c)], [f"y ch {i}" for i in range(k(c))], colorscale="RdBu_r",
+                                  shared_scale=False, zmid=0), "learn_y"),
+    )
+
+
+# ------------------------------------------------------------------ toy
+
+
+def toy() -> None:
+    st.markdown(
+        "A 6×6 scene with three channels: a **ball** (top left), a **bat** (right) and **grass** (bottom row). "
+        "φ is the identity, so a descriptor g tells how much ball, bat and grass it gathered. "
+        "Set **θ** (what each descriptor looks for) and **ρ** (which descriptor each kind of position asks for). "
+        "The default is the article's example: the ball's positions ask for the bat."
+    )
+    n = st.radio("Descriptors n", [2, 3], horizontal=True, key="toy_n")
+    if st.button("Reset θ and ρ", key="toy_reset"):
+        for name in [k for k in st.session_state if str(k).startswith(("toy_theta_", "toy_rho_"))]:
+            del st.session_state[name]
+    theta0, rho0 = default_theta(n), default_rho(n)
+    theta, rho = np.zeros((n, 3)), np.zeros((n, 3))
+    cols = st.columns(n, border=True)
+    for i, col in enumerate(cols):
+        with col:
+            st.markdown(f"**descriptor g{i + 1}**")
+            gather_col, ask_col = st.columns(2)
+            for j, channel in enumerate(TOY_CHANNELS):
+                with gather_col:
+                    theta[i, j] = st.slider(f"θ: gather where {channel}", *WEIGHT_RANGE, float(theta0[i, j]), 0.5,
+                                            key=f"toy_theta_{n}_{i}_{j}")
+                with ask_col:
+                    rho[i, j] = st.slider(f"ρ: {channel} asks for g{i + 1}", *WEIGHT_RANGE, float(rho0[i, j]),
+                                          0.5, key=f"toy_rho_{n}_{i}_{j}")
+    s = toy_steps(torch.tensor(theta), torch.tensor(rho))
+    g_names = [f"g{i + 1}" for i in range(n)]
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**X**: the scene (3 channels)")
+        show(fl.maps_grid(s.x, list(TOY_CHANNELS), columns=3, show_values=True, colorscale="Greys", zmin=0,
+                          zmax=1, cell_px=240), "toy_x")
+        st.markdown("**softmax(B)**: gathering maps, each sums to 1 over the 36 positions")
+        show(fl.maps_grid(s.as_maps(s.gather), g_names, columns=3, show_values=True, zmin=0, cell_px=240),
+             "toy_gather")
+    with right:
+        st.markdown("**G = A softmax(B)ᵀ**: what each descriptor gathered")
+        show(fl.matrix_heatmap(s.descriptors, x_labels=g_names, y_labels=list(TOY_CHANNELS), zmin=0, zmax=1),
+             "toy_g")
+        st.markdown("**softmax(V)**: distribution weights, at each position they sum to 1 over the descriptors")
+        show(fl.maps_grid(s.as_maps(s.distribute), g_names, columns=3, show_values=True, zmin=0, zmax=1,
+                          cell_px=240), "toy_distribute")
+    st.markdown("**Z = G softmax(V)**: what every position receives, per channel (ball, bat, grass)")
+    show(fl.maps_grid(s.as_maps(s.z), [f"Z: {c}" for c in TOY_CHANNELS], columns=3, show_values=True, zmin=0,
+                      cell_px=280), "toy_z")
+    ball = (1, 1)
+    z_ball = s.as_maps(s.z)[:, ball[0], ball[1]]
+    st.info(
+        f"The ball at cell {ball} receives ball {z_ball[0]:.2f}, bat {z_ball[1]:.2f}, grass {z_ball[2]:.2f}: "
+        "long-range information in one step, which a 3×3 convolution could not see."
+    )
+
+    st.subheader("The bilinear pooling view")
+    st.latex(r"G = A\,\operatorname{softmax}(B)^\top = \sum_{j=1}^{L} \mathbf{a}_j\, \bar{\mathbf{b}}_j^\top")
+    check = bilinear_check(s)
+    strongest = np.argsort(-np.abs(s.a.numpy()).sum(0) * s.gather.numpy().max(0), kind="stable")[:3]
+    show(fl.bilinear_figure(s.a, s.gather, [int(j) for j in strongest], labels=list(TOY_CHANNELS)), "toy_bilinear")
+    st.markdown(
+        f"Each position j adds the outer product of its features aⱼ and its gathering weights b̄ⱼ "
+        f"(the three largest terms shown, positions {', '.join(str(divmod(int(j), 6)) for j in strongest)}). "
+        f"Summed over all 36 positions: max |A softmax(B)ᵀ − Σⱼ aⱼ b̄ⱼᵀ| = **{check['max_abs_diff']:.1e}**."
+    )
+
+
+# ------------------------------------------------------------------ orders
+
+
+def calculator() -> None:
+    st.latex(r"\text{order 1 (gather first):}\quad Z = \big[\phi(X)\,\operatorname{softmax}(\theta(X))^\top\big]\,\operatorname{softmax}(\rho(X))")
+    st.latex(r"\text{order 2 (pairwise):}\quad Z = \phi(X)\,\big[\operatorname{softmax}(\theta(X))^\top\,\operatorname{softmax}(\rho(X))\big]")
+    st.markdown(
+        "Both give the same Z (matrix products are associative), but order 2 builds an **L × L** matrix "
+        "with L = T·H·W, while order 1 only keeps the **m × n** descriptors. Preset: the article's example, "
+        "a clip of 32 frames of 28×28."
+    )
+    presets = {"article: 32 frames of 28×28": ARTICLE, "this app: layer2.2.attn at 32 px": dict(t=1, h=16, w=16, c=32, m=16, n=8)}
+    preset = st.selectbox("Preset", list(presets), key="calc_preset")
+    values = presets[preset]
+    cols = st.columns(6)
+    sizes = {}
+    for col, (key, label) in zip(cols, [("t", "T (frames)"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]):
+        with col:
+            sizes[key] = int(st.number_input(label, 1, 100_000, values[key], key=f"calc_{key}_{preset}"))
+    costs = double_attention_costs(**sizes)
+    first, pair = costs["gather_first"], costs["pairwise"]
+    L = positions(sizes["t"], sizes["h"], sizes["w"])
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("order 1 attention state", fl.human_bytes(first.attention_bytes), help=f"m·n·4 B = {first.attention_bytes:,} B")
+    m2.metric("order 2 attention state", fl.human_bytes(pair.attention_bytes), help=f"L²·4 B = {pair.attention_bytes:,} B")
+    m3.metric("order 1 FLOPs", fl.human_count(first.flops), help=f"{first.flops:,}")
+    m4.metric("order 2 FLOPs", fl.human_count(pair.flops), help=f"{pair.flops:,}")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "order": ["gather first", "pairwise"],
+                "attention state": ["m × n", "L × L"],
+                "bytes (fp32)": [first.attention_bytes, pair.attention_bytes],
+                "FLOPs": [first.flops, pair.flops],
+                "FLOPs formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)"],
+            }
+        ),
+        hide_index=True,
+        column_config={"bytes (fp32)": st.column_config.NumberColumn(format="localized"),
+                       "FLOPs": st.column_config.NumberColumn(format="localized")},
+        key="calc_table",
+    )
+    st.markdown(
+        f"L = {sizes['t']}·{sizes['h']}·{sizes['w']} = **{L:,}** positions: order 2 needs "
+        f"**{pair.attention_bytes / first.attention_bytes:,.0f}×** the memory of order 1."
+    )
+    show(fl.orders_figure(costs), "calc_figure")
+
+
+def measure() -> None:
+    st.markdown(
+        "Run the real `DoubleAttention` block both ways on this machine (same weights, same random input) "
+        f"for a modest size (the pairwise matrix is capped at {MAX_PAIRWISE_BYTES // 2**20} MiB): time of one "
+        "forward pass and the largest tensor it allocates (torch.profiler)."
+    )
+    cols = st.columns(6)
+    sizes = {}
+    for col, (key, label) in zip(cols, [("t", "T"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]):
+        with col:
+            sizes[key] = int(st.number_input(label, 1, 512, MEASURE_DEFAULT[key], key=f"measure_{key}"))
+    if st.button("Measure both orders", key="measure_run", type="primary"):
+        try:
+            with st.spinner("Measuring…"):
+                st.session_state["measure_result"] = (sizes, measure_orders(**sizes))
+        except ValueError as error:
+            st.session_state.pop("measure_result", None)
+            st.warning(str(error))
+    if "measure_result" in st.session_state:
+        used, rows = st.session_state["measure_result"]
+        predicted = double_attention_costs(**used)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "order": [r["order"] for r in rows],
+                    "time (ms)": [r["time_ms"] for r in rows],
+                    "largest tensor": [fl.human_bytes(r["peak_bytes"]) for r in rows],
+                    "all allocations": [fl.human_bytes(r["total_bytes"]) for r in rows],
+                    "predicted attention state": [fl.human_bytes(predicted[r["order"]].attention_bytes) for r in rows],
+                    "max |Y − Y₁|": [r["max_abs_diff"] for r in rows],
+                }
+            ),
+            hide_index=True,
+            key="measure_table",
+        )
+        st.caption(f"measured at T={used['t']}, {used['h']}×{used['w']}, c={used['c']}, m={used['m']}, n={used['n']}")
+        show(fl.measured_figure(rows), "measure_figure")
+
+
+# ------------------------------------------------------------------ page
+
+st.title("Learn: double attention, step by step")
+st.markdown(
+    "Channel attention (SE) reweights **what**, spatial attention (Non-local) reweights **where**; "
+    "double attention (A²-Nets, Chen et al., NeurIPS 2018) first **gathers** the whole image into a few global "
+    "descriptors and then **distributes** them back, each position taking the mix it needs. Every tensor below "
+    "is the real one, computed from the pretrained A²-ResNet on the current image."
+)
+
+picked = image_input("learn")
+with st.sidebar:
+    st.subheader("Learn")
+    name = st.radio("A² block", BLOCKS, key="learn_block")
+    channels = st.slider("Channels shown per tensor", 4, 16, 8, step=4, key="learn_channels")
+
+recap_tab, steps_tab, toy_tab, orders_tab = st.tabs(
+    ["1 · Channel, spatial, double", "2 · Step by step", "3 · Toy to drive by hand", "4 · Two orders, two costs"]
+)
+real = None
+if picked is not None:
+    try:
+        real = real_steps(picked[0], load_model(ARCH).meta.input_size, name)
+    except FileNotFoundError as error:
+        st.error(f"The pretrained A²-ResNet is missing: {error}")
+with recap_tab:
+    if real is not None:
+        recap(real["params"], tuple(real["x"].shape[1:]))
+    else:  # the architecture's own sizes at the 32-pixel input, without weights
+        recap({"c": 32, "m": 16, "n": 8} if name == BLOCKS[0] else {"c": 64, "m": 32, "n": 16},
+              (16, 16) if name == BLOCKS[0] else (8, 8))
+with steps_tab:
+    if real is None:
+        st.info("Pick an image in the sidebar to see the block's tensors.")
+    else:
+        st.image(real["image"], caption=f"what the model sees ({picked[1]})", width=160)
+        walkthrough(real, channels)
+with toy_tab:
+    toy()
+with orders_tab:
+    st.header("Calculator")
+    calculator()
+    st.header("Measured on this machine")
+    measure()

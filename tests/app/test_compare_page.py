@@ -1,0 +1,114 @@
+"""The Compare page through Streamlit's AppTest: columns, the shared clicked position, the zoo table."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from a2core.figures_compare import ARCH_LABELS
+from a2core.models import ARCHS, build
+from a2core.zoo import count_params
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "weights"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_models():
+    # Load every model once, outside the per-run timeout (st.cache_resource is per process).
+    from app.common import load_model
+
+    for arch in ARCHS:
+        load_model(arch)
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    return at
+
+
+def arr(value) -> np.ndarray:
+    """A plotly JSON array: a plain list, or a typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = [int(v) for v in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value)
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def query_cell(at) -> tuple[int, int]:
+    text = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
+    return tuple(int(v) for v in re.search(r"cell \((\d+), (\d+)\)", text).groups())
+
+
+def captions_with(at, prefix: str) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith(prefix)]
+
+
+def test_default_columns_render_with_predictions(at):
+    headers = [s.value for s in at.subheader]
+    for arch in ("se_resnet", "nl_resnet", "a2_resnet"):
+        assert ARCH_LABELS[arch] in headers
+    top3 = [c for c in charts(at) if any(t.get("name") == "top-k" for t in c["data"])]
+    assert len(top3) == 3
+    assert all(len(c["data"][0]["y"]) == 3 for c in top3)
+    assert any(t.get("name") == "channel weights" for c in charts(at) for t in c["data"]), "SE's bars"
+
+
+def test_picking_columns(at):
+    picked = ["resnet", "gc_resnet", "eca_resnet", "gsop_resnet"]
+    at.multiselect(key="cmp_archs").set_value(picked).run()
+    assert not at.exception
+    headers = [s.value for s in at.subheader]
+    assert [h for h in headers if h in ARCH_LABELS.values()] == [ARCH_LABELS[a] for a in picked]
+    assert ARCH_LABELS["a2_resnet"] not in headers
+    assert captions_with(at, "No attention block"), "the plain ResNet says it has no block"
+    assert captions_with(at, "global context map"), "GC shows its context map"
+    # GSoP's covariance is a square heatmap of c' = c/2 channels (16 at layer2)
+    squares = [t for c in charts(at) for t in c["data"]
+               if t["type"] == "heatmap" and t.get("colorscale") and "ch %{y}" in t.get("hovertemplate", "")]
+    assert squares and arr(squares[0]["z"]).shape == (16, 16)
+
+
+def test_one_click_moves_every_model(at):
+    before = query_cell(at)
+    nl_before = captions_with(at, "attention row of the clicked cell")
+    at.session_state["a2lens_position"] = {"shared": (0.05, 0.95)}  # top right
+    at.run()
+    assert not at.exception
+    after = query_cell(at)
+    assert after != before and after == (0, 15)
+    nl = captions_with(at, "attention row of the clicked cell")
+    a2 = captions_with(at, "implied attention of cell")
+    assert nl != nl_before and "(0, 15)" in nl[0] and "(0, 15)" in a2[0]
+
+
+def test_block_picker_changes_the_feature_map(at):
+    at.radio(key="cmp_block").set_value("layer3.2.attn").run()
+    assert not at.exception
+    text = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
+    assert "8×8 feature map of `layer3.2.attn`" in text
+    assert captions_with(at, "attention row of the clicked cell")[0].endswith("all 64 positions")
+
+
+def test_zoo_table_lists_every_shipped_model(at):
+    (table,) = [d for d in at.dataframe if "params" in d.value.columns]
+    frame = table.value
+    shipped = [a for a in ARCHS if (WEIGHTS / f"{a}.safetensors").is_file()]
+    assert list(frame["model"]) == [ARCH_LABELS[a] for a in shipped]
+    for arch, params, extra in zip(shipped, frame["params"], frame["extra params"]):
+        assert params == count_params(build(arch))
+        assert extra == count_params(build(arch)) - count_params(build("resnet"))

@@ -1,0 +1,155 @@
+"""The Explore page through Streamlit's AppTest: sample, upload, block picker, clicks, bad files."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.image_cases import BAD, ODD, encode, mime, picture
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_model():
+    # Import torch and load the model once, outside the per-run timeout (st.cache_resource is per process).
+    from app.common import load_model
+
+    load_model("a2_resnet")
+
+
+@pytest.fixture
+def at():
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def arr(value) -> np.ndarray:
+    """A plotly JSON array: a plain list, or a typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = [int(s) for s in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value)
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def chart_with_trace(at, name: str) -> dict:
+    return next(c for c in charts(at) if any(t.get("name") == name for t in c["data"]))
+
+
+def top5(at) -> dict[str, float]:
+    (bar,) = chart_with_trace(at, "top-k")["data"]
+    return dict(zip(arr(bar["y"]).tolist(), arr(bar["x"]).tolist()))
+
+
+def info_line(at) -> str:
+    return next(m.value for m in at.markdown if "model view" in m.value)
+
+
+def grid_chart(at) -> dict:
+    """The gathering maps grid: the first chart with the most heatmaps."""
+    return max(charts(at), key=lambda c: sum(t["type"] == "heatmap" for t in c["data"]))
+
+
+def grid_heatmaps(at) -> list:
+    return [arr(t["z"]) for t in grid_chart(at)["data"] if t["type"] == "heatmap"]
+
+
+def test_renders_on_a_sample_image(at):
+    assert not at.exception and not at.error
+    assert "sample cat · val_0000" in info_line(at)
+    probs = top5(at)
+    assert len(probs) == 5 and all(0 <= p <= 1 for p in probs.values())
+    assert set(probs) <= {p.name for p in SAMPLE.iterdir() if p.is_dir()}
+    assert any("Gathering maps" in s.value for s in at.subheader)
+    # The default block is the last A² block (8×8, n=16): 16 gathering maps in the grid.
+    assert "8×8" in info_line(at) and "n = 16" in info_line(at)
+    assert len(grid_heatmaps(at)) == 16
+    assert {b.label for b in at.get("download_button")} >= {"⬇ Figure (PNG)", "⬇ All maps of this image (.npz)"}
+
+
+def test_upload_changes_the_prediction(at):
+    before = top5(at)
+    data = (SAMPLE / "ship" / "val_0002.jpg").read_bytes()
+    at.file_uploader[0].upload("my_ship.jpg", data, "image/jpeg").run()
+    assert not at.exception and not at.error
+    assert "my_ship.jpg" in info_line(at)
+    after = top5(at)
+    assert after != before
+    # Removing the upload goes back to the sample and its prediction.
+    at.file_uploader[0].clear().run()
+    assert top5(at) == pytest.approx(before)
+
+
+def test_sample_picker_changes_the_image(at):
+    before = top5(at)
+    at.selectbox(key="explore_sample").set_value("airplane · val_0004").run()
+    assert "airplane · val_0004" in info_line(at)
+    assert top5(at) != before
+
+
+def test_block_picker_changes_the_maps(at):
+    picker = at.selectbox(key="explore_block")
+    assert picker.options[0].startswith("layer2.2.attn · 16×16")
+    assert picker.options[-1].startswith("layer3.2.attn · 8×8")
+    picker.set_value("layer2.2.attn").run()
+    assert not at.exception
+    assert "16×16" in info_line(at) and "m = 16" in info_line(at) and "n = 8" in info_line(at)
+    maps = grid_heatmaps(at)
+    assert len(maps) == 8 and maps[0].shape == (16, 16)
+    np.testing.assert_allclose([m.sum() for m in maps], 1, atol=1e-4)  # each gathering map is a softmax
+
+
+def test_clicked_position_reslices_without_a_new_forward_pass(at):
+    # A click stores the position as fractions of the image; the page re-slices the cached maps.
+    at.session_state["a2lens_position"] = {"shared": (0.01, 0.99)}
+    at.run()
+    bars = chart_with_trace(at, "distribution")
+    assert bars["layout"]["title"]["text"].startswith("v_j at cell (0, 7)")
+    (bar,) = bars["data"]
+    assert arr(bar["y"]).sum() == pytest.approx(1, abs=1e-4)
+    at.session_state["a2lens_position"] = {"shared": (0.99, 0.01)}
+    at.run()
+    (bar2,) = chart_with_trace(at, "distribution")["data"]
+    assert chart_with_trace(at, "distribution")["layout"]["title"]["text"].startswith("v_j at cell (7, 0)")
+    assert not np.allclose(arr(bar2["y"]), arr(bar["y"]))
+
+
+def test_sort_by_sharpness_orders_the_grid(at):
+    at.radio(key="explore_sort").set_value("sharpness").run()
+    titles = [a["text"] for a in grid_chart(at)["layout"]["annotations"]]
+    entropies = [float(t.split("H ")[1].split("<")[0]) for t in titles]
+    assert entropies == sorted(entropies)
+
+
+def test_resolution_gives_finer_maps(at):
+    at.select_slider(key="explore_size").set_value(64).run()
+    assert not at.exception
+    assert "model view 64×64" in info_line(at) and "16×16" in info_line(at)
+    assert grid_heatmaps(at)[0].shape == (16, 16)
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_file_gets_a_message_and_the_app_keeps_working(at, name):
+    data, word = BAD[name]
+    at.file_uploader[0].upload(name, data, mime(name)).run()
+    assert not at.exception
+    assert len(at.error) == 1 and name in at.error[0].value and word.lower() in at.error[0].value.lower()
+    # The same session recovers with a good upload.
+    at.file_uploader[0].upload("fine.png", encode(picture(64, 64), "PNG"), "image/png").run()
+    assert not at.exception and not at.error and "fine.png" in info_line(at)
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_awkward_but_valid_files_work(at, name):
+    at.file_uploader[0].upload(name, ODD[name][0], mime(name)).run()
+    assert not at.exception and not at.error
+    assert name in info_line(at)
+    assert len(top5(at)) == 5

@@ -1,0 +1,114 @@
+"""The Learn page through Streamlit's AppTest: the walkthrough, the toy's sliders, the calculator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from a2core.figures_learn import human_bytes, human_count
+from a2core.toy import default_rho, default_theta, toy_steps
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_model():
+    from app.common import load_model
+
+    load_model("a2_resnet")
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/learn.py").run()
+    assert not at.exception
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def ball_line(at) -> tuple[float, float, float]:
+    text = next(i.value for i in at.info if i.value.startswith("The ball at cell"))
+    return tuple(float(v) for v in re.search(r"ball ([\d.]+), bat ([\d.]+), grass ([\d.]+)", text).groups())
+
+
+def test_walkthrough_renders_every_step_with_real_shapes(at):
+    headers = [s.value for s in at.subheader]
+    for number in range(1, 8):
+        assert any(h.startswith(f"{number} · ") for h in headers), number
+    assert len(at.latex) >= 15
+    shapes = " ".join(m.value for m in at.markdown if "shape:" in m.value)
+    # layer2.2.attn of the A²-ResNet at 32 px: c = 32, m = 16, n = 8 over 16×16 = 256 positions
+    for expected in ("`32 × 16 × 16`", "`16 × 256`", "`8 × 256`", "`16 × 8`"):
+        assert expected in shapes, expected
+    check = next(m.value for m in at.markdown if "max |Y − block(X)|" in m.value)
+    assert float(re.search(r"= ([\d.e+-]+)\.$", check).group(1)) < 1e-4
+
+
+def test_block_picker_changes_the_tensors(at):
+    at.radio(key="learn_block").set_value("layer3.2.attn").run()
+    assert not at.exception
+    shapes = " ".join(m.value for m in at.markdown if "shape:" in m.value)
+    assert "`64 × 8 × 8`" in shapes and "`32 × 16`" in shapes
+
+
+def test_toy_sliders_change_the_outputs(at):
+    default = ball_line(at)
+    expected = toy_steps(default_theta(2), default_rho(2))
+    z = expected.as_maps(expected.z)[:, 1, 1]
+    assert default == pytest.approx(tuple(round(float(v), 2) for v in z), abs=0.006)
+
+    # the ball stops asking for the bat (g2) and asks for the ball (g1) instead
+    at.slider(key="toy_rho_2_1_0").set_value(-4.0)
+    at.slider(key="toy_rho_2_0_0").set_value(4.0).run()
+    assert not at.exception
+    changed = ball_line(at)
+    rho = default_rho(2)
+    rho[1, 0], rho[0, 0] = -4.0, 4.0
+    s = toy_steps(default_theta(2), rho)
+    z = s.as_maps(s.z)[:, 1, 1]
+    assert changed == pytest.approx(tuple(round(float(v), 2) for v in z), abs=0.006)
+    assert changed[0] > changed[1] and default[1] > default[0], "from bat to ball"
+
+    at.radio(key="toy_n").set_value(3).run()
+    assert not at.exception
+    assert any("g3" in s.value for s in at.markdown)
+
+
+def test_calculator_matches_a_direct_computation(at):
+    # the article's preset: 32 frames of 28×28, m = n = 512
+    L = 32 * 28 * 28
+    assert metric(at, "order 1 attention state") == human_bytes(512 * 512 * 4) == "1.0 MiB"
+    assert metric(at, "order 2 attention state") == human_bytes(L * L * 4)
+    assert L * L * 4 > 2e9
+    preset = at.selectbox(key="calc_preset").value
+    for key, value in dict(t=2, h=10, w=12, c=64, m=24, n=6).items():
+        at.number_input(key=f"calc_{key}_{preset}").set_value(value)
+    at.run()
+    assert not at.exception
+    L = 2 * 10 * 12
+    assert metric(at, "order 1 attention state") == human_bytes(24 * 6 * 4)
+    assert metric(at, "order 2 attention state") == human_bytes(L * L * 4)
+    assert metric(at, "order 1 FLOPs") == human_count(2 * 2 * 24 * 6 * L)
+    assert metric(at, "order 2 FLOPs") == human_count(2 * 6 * L * L + 2 * 24 * L * L)
+    (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
+    assert list(table.value["bytes (fp32)"]) == [24 * 6 * 4, L * L * 4]
+
+
+def test_measure_button_runs_both_orders(at):
+    for key, value in dict(t=1, h=8, w=8, c=8, m=4, n=2).items():
+        at.number_input(key=f"measure_{key}").set_value(value)
+    at.button(key="measure_run").click().run()
+    assert not at.exception
+    (table,) = [d for d in at.dataframe if "time (ms)" in d.value.columns]
+    frame = table.value
+    assert list(frame["order"]) == ["gather_first", "pairwise"]
+    assert (frame["time (ms)"] > 0).all()
+    assert (frame["max |Y − Y₁|"] < 1e-4).all()
+    assert frame["predicted attention state"].iloc[1] == human_bytes(64 * 64 * 4)

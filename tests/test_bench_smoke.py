@@ -1,0 +1,82 @@
+"""Each benchmark script runs in its --quick mode and writes sensible JSON, so the scripts cannot rot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import a2core
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(name: str, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| " in proc.stdout and f"wrote {out / (name + '.json')}" in proc.stdout
+    data = json.loads((out / f"{name}.json").read_text())
+    assert data["benchmark"] == name and data["quick"] is True
+    assert data["machine"]["cpu_count"] >= 1 and data["machine"]["torch"] == __import__("torch").__version__
+    return data
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    return {name: run_bench(name, out) for name in ("blocks", "models", "app")}
+
+
+def test_blocks_quick(results):
+    data = results["blocks"]
+    rows = data["rows"]
+    image = [r for r in rows if r["section"] == "image" and r["device"] == "cpu"]
+    assert {r["block"] for r in image} == {"A2 gather_first", "A2 pairwise", "Non-local", "SE", "GC", "ECA", "GSoP"}
+    assert {r["section"] for r in rows} == {"image", "video", "article"}
+    for r in rows:
+        if r["measured"]:
+            assert r["median_s"] > 0 and r["peak_bytes"] > 0, r
+        if r["block"].startswith("A2") or r["block"] == "Non-local":
+            assert r["attention_bytes_computed"] > 0 and r["flops_computed"] > 0, r
+    # The measured attention tensors are what a2core.cost predicts, and the L × L order is the larger.
+    article = [r for r in rows if r["section"] == "article" and r["measured"]]
+    assert article
+    for r in article:
+        assert r["attention_bytes_measured"] == r["attention_bytes_computed"], r
+    for claim in data["claim"]:
+        assert claim["pairwise_attention_bytes_measured"] > claim["gather_first_attention_bytes_measured"] > 0
+        assert claim["pairwise_peak_bytes"] > claim["gather_first_peak_bytes"] > 0
+    assert data["targets"] and all(t["speedup"] > 0 and t["memory_ratio"] > 0 for t in data["targets"])
+
+
+def test_models_quick(results):
+    rows = results["models"]["rows"]
+    assert {r["arch"] for r in rows} == set(a2core.ARCHS)
+    for r in rows:
+        assert r["params"] > 0 and r["flops_per_image"] > 0, r
+        assert r["batch_latency_s"] > 0 and r["images_per_s"] > 0, r
+        assert r["latency_per_image_s"] * r["batch"] == pytest.approx(r["batch_latency_s"])
+    flops = {r["arch"]: r["flops_per_image"] for r in rows}
+    params = {r["arch"]: r["params"] for r in rows}
+    for arch in a2core.ARCHS:
+        if arch != "resnet":  # every attention design adds weights and work to the same backbone
+            assert flops[arch] > flops["resnet"] and params[arch] > params["resnet"], arch
+
+
+def test_app_quick(results):
+    data = results["app"]
+    assert data["arch"] == "a2_resnet" and data["rows"]
+    blocks = a2core.attention_blocks(a2core.build("a2_resnet"))
+    for r in data["rows"]:
+        assert r["block"] in blocks and r["n"] == blocks[r["block"]].n
+        assert set(r["stages_s"]) == {"decode", "maps", "analysis", "figures", "click_view"}
+        assert all(t > 0 for t in r["stages_s"].values()), r
+        for key in ("upload_to_maps_s", "upload_to_page_s", "click_to_view_s", "click_rerun_s"):
+            assert r[key] > 0, key
+        assert set(r["targets_met"]) == {"upload_to_maps", "click_to_view"}

@@ -1,0 +1,186 @@
+"""The zoo evaluation: table, counts checked by hand, accuracy checked image by image, the model card."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import asdict
+
+import pytest
+import torch
+from PIL import Image
+from tiny_folder import make_image_folder
+from torch import nn
+
+from a2core import ModelMeta, build, load_pretrained, preprocess, save_weights
+from a2core.data import class_names, list_images
+from a2core.evaluate import (
+    count_flops,
+    count_params,
+    evaluate_accuracy,
+    main,
+    measure_latency,
+    read_training_log,
+)
+from a2core.train import DATASET_NAME, Recipe
+
+ARCHS = ("resnet", "a2_resnet")
+COLUMNS = ("model", "top-1 (%)", "params", "MFLOPs", "CPU latency (ms)", "img/s (batch 32)", "extra params",
+           "extra MFLOPs", "extra latency (ms)")
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """A tiny data folder and freshly initialised weight files for two archs."""
+    root = tmp_path_factory.mktemp("zoo")
+    data = make_image_folder(root / "data")
+    classes = class_names(data / "train")
+    weights = root / "weights"
+    torch.manual_seed(0)
+    for arch in ARCHS:
+        meta = ModelMeta(arch=arch, classes=classes, dataset=DATASET_NAME, recipe=asdict(Recipe(epochs=3)))
+        save_weights(build(arch, len(classes)), weights / f"{arch}.safetensors", meta)
+    return data, weights
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # One thread: OpenMP's barriers stall when a busy machine deschedules a second one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def evaluated(zoo, tmp_path_factory):
+    """One run of the CLI with every output: (stdout, its output folder, the training logs it read)."""
+    data, weights = zoo
+    out = tmp_path_factory.mktemp("evaluated")
+    logs = out / "logs"
+    logs.mkdir()
+    for arch in ARCHS:
+        records = [{"arch": arch, "epoch": e, "seconds": 600.0, "images_per_s": 500.0, "val_acc": 0.5 + e / 10}
+                   for e in (1, 2, 3)]
+        # Epoch 1 logged twice (a crash between the log line and the checkpoint): the rerun's record counts.
+        records.insert(0, {**records[0], "seconds": 999.0, "val_acc": 0.0})
+        (logs / f"{arch}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        main(["--data", str(data), "--weights", str(weights), "--warmup", "1", "--repeats", "3", "--no-progress",
+              "--markdown", str(out / "table.md"), "--json", str(out / "zoo.json"),
+              "--card", str(out / "MODEL_CARD.md"), "--logs", str(logs), "--hardware", "a test machine"])
+    return stdout.getvalue(), out, logs
+
+
+def table_rows(text):
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("|")]
+
+
+def test_cli_prints_the_table_and_writes_markdown_and_json(zoo, evaluated):
+    _, weights = zoo
+    out, tmp_path, _ = evaluated
+
+    header, rule, *rows = table_rows(out)
+    assert tuple(header) == COLUMNS and len(rule) == len(COLUMNS)
+    assert [r[0] for r in rows] == list(ARCHS) and all(len(r) == len(COLUMNS) for r in rows)
+    assert rows[0][-3:] == ["—"] * 3, "the baseline has no extra cost"
+    assert all(cell.startswith(("+", "-")) for cell in rows[1][-3:])
+    assert table_rows((tmp_path / "table.md").read_text()) == [header, rule, *rows]
+
+    report = json.loads((tmp_path / "zoo.json").read_text())
+    models = {m["arch"]: m for m in report["models"]}
+    assert set(models) == set(ARCHS) and report["environment"]["torch_threads"] >= 1
+    for arch in ARCHS:
+        model = load_pretrained(arch, weights / f"{arch}.safetensors")
+        m = models[arch]
+        assert m["params"] == count_params(model) and m["flops"] == count_flops(model, 32)
+        assert m["val_images"] == 40 and m["latency_ms"] > 0 and m["throughput"] > 0
+        assert f"{100 * m['val_accuracy']:.2f}" == rows[ARCHS.index(arch)][1]
+    extra = models["a2_resnet"]["extra_over_resnet"]
+    assert extra["params"] == models["a2_resnet"]["params"] - models["resnet"]["params"] > 0
+    assert extra["flops"] == models["a2_resnet"]["flops"] - models["resnet"]["flops"] > 0
+
+
+def test_accuracy_matches_a_prediction_per_image(zoo):
+    data, weights = zoo
+    model = load_pretrained("a2_resnet", weights / "a2_resnet.safetensors")
+    classes = model.meta.classes
+    correct = 0
+    with torch.no_grad():
+        for path, label in list_images(data / "val", classes):
+            with Image.open(path) as image:
+                correct += int(model(preprocess(image, model.meta)).argmax(1).item() == label)
+    assert evaluate_accuracy(model, data / "val", progress=False) == correct / 40
+
+
+def test_accuracy_refuses_a_folder_of_other_classes(zoo, tmp_path):
+    _, weights = zoo
+    other = make_image_folder(tmp_path, classes=3, per_class=1, splits=("val",))
+    model = load_pretrained("resnet", weights / "resnet.safetensors")
+    with pytest.raises(ValueError, match="trained on"):
+        evaluate_accuracy(model, other / "val", progress=False)
+
+
+def test_params_and_flops_of_a_tiny_net_match_a_hand_count():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 1, stride=2, bias=False),
+                        nn.Flatten(), nn.Linear(6 * 4 * 4, 5))
+    assert count_params(net) == (4 * 3 * 9 + 4) + 6 * 4 + (96 * 5 + 5)
+    # 2 FLOPs per multiply-add; bias additions are not counted.
+    assert count_flops(net, input_size=8) == 2 * (4 * 8 * 8 * 3 * 9 + 6 * 4 * 4 * 4 + 96 * 5)
+
+
+def test_flops_of_the_zoo_match_the_layer_shapes():
+    resnet, a2 = build("resnet"), build("a2_resnet")
+    counted = 0
+
+    def add(module, inputs, output):
+        nonlocal counted
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            counted += 2 * output.numel() * per_output
+        else:
+            counted += 2 * module.in_features * module.out_features
+
+    hooks = [m.register_forward_hook(add) for m in resnet.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    with torch.no_grad():
+        resnet.eval()(torch.zeros(1, 3, 32, 32))
+    for hook in hooks:
+        hook.remove()
+    assert count_flops(resnet, 32) == counted
+
+    # A² (gather first) adds, per block of c channels on L positions with m = c/2, n = c/4:
+    # 1×1 convs φ, θ, ρ (c → m + 2n), proj (m → c), and the two products G = A Bᵀ, Z = G V (m·n·L each).
+    def a2_block(c, side):
+        m, n, L = c // 2, c // 4, side * side
+        return 2 * L * (c * (m + 2 * n) + m * c) + 2 * 2 * m * n * L
+
+    assert count_flops(a2, 32) - count_flops(resnet, 32) == a2_block(32, 16) + a2_block(64, 8)
+    assert count_params(resnet) == sum(p.numel() for p in resnet.parameters())
+
+
+def test_latency_is_a_positive_median_and_leaves_the_mode_alone():
+    net = build("resnet").train()
+    ms = measure_latency(net, 32, batch_size=2, warmup=1, repeats=3)
+    assert ms > 0 and net.training
+
+
+def test_card_has_every_section_and_reads_the_logs(evaluated):
+    _, out, logs = evaluated
+    log = read_training_log(logs / "resnet.jsonl")
+    assert (log.epochs, log.seconds, log.final_val_accuracy) == (3, 3 * 600.0, pytest.approx(0.8))
+
+    card = (out / "MODEL_CARD.md").read_text()
+    for section in ("## Data", "## Training recipe", "## Compute budget", "## Evaluation", "## Reproduce",
+                    "## Files", "## Limitations"):
+        assert section in card
+    assert "Krizhevsky" in card and "40 images" in card  # the data note, counted from the folder
+    assert "| epochs | 3 |" in card and "| label smoothing | 0.1 |" in card  # from meta.recipe
+    assert "a test machine" in card and "1.00 hours of training for 2 archs" in card  # 2 archs × 3 × 600 s
+    assert "python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs 3" in card
+    assert "python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md" in card
+    header, *_ = table_rows(card.split("## Evaluation")[1])
+    assert tuple(header) == COLUMNS
+    assert "`a2_resnet.safetensors`" in card and "DoubleAttention" in card

@@ -1,0 +1,156 @@
+"""figures: maps land on the right pixels, hovers carry exact weights, PNG export works offline."""
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from a2core import figures
+
+
+@pytest.fixture
+def image():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def maps():
+    rng = np.random.default_rng(1)
+    m = rng.random((6, 16, 16))
+    return m / m.reshape(6, -1).sum(axis=1)[:, None, None]
+
+
+def traces(fig, kind):
+    return [t for t in fig.data if t.type == kind]
+
+
+@pytest.mark.parametrize("cells", [16, 8, 4])
+def test_heatmap_cells_cover_their_pixels(image, cells):
+    weights = np.arange(cells * cells, dtype=float).reshape(cells, cells)
+    fig = figures.heatmap_over_image(image, weights)
+    (heat,) = traces(fig, "heatmap")
+    step = 32 / cells
+    # Pixel centres are at 0 … 31, so cell k spans pixels [k·step, (k+1)·step) centred at (k+0.5)·step - 0.5.
+    assert heat.dx == heat.dy == step
+    assert heat.x0 == heat.y0 == step / 2 - 0.5
+    first_edge = heat.x0 - step / 2
+    last_edge = heat.x0 + (cells - 0.5) * step
+    assert (first_edge, last_edge) == (-0.5, 31.5)
+    np.testing.assert_array_equal(np.asarray(heat.z), weights)
+    (img,) = traces(fig, "image")
+    assert np.asarray(img.z).shape == (32, 32, 3)
+
+
+def test_heatmap_options_and_exact_hover(image, maps):
+    fig = figures.heatmap_over_image(image, maps[0], opacity=0.35, colorscale="Inferno", title="t")
+    (heat,) = traces(fig, "heatmap")
+    assert heat.opacity == 0.35
+    assert heat.colorscale[0][1] == go.Heatmap(colorscale="Inferno").colorscale[0][1]
+    assert "%{z:.5f}" in heat.hovertemplate
+    assert fig.layout.title.text == "t"
+
+
+def test_clickable_heatmap_has_one_point_per_cell_with_its_weight(image, maps):
+    fig = figures.heatmap_over_image(image, maps[2], clickable=True, position=(3, 5))
+    cells, marker = traces(fig, "scatter")
+    assert len(cells.x) == 16 * 16
+    data = np.asarray(cells.customdata)
+    k = 3 * 16 + 5
+    assert tuple(data[k, :2]) == (3, 5)
+    assert data[k, 2] == maps[2][3, 5]
+    assert (cells.x[k], cells.y[k]) == (5 * 2 + 0.5, 3 * 2 + 0.5)  # the cell's centre in pixels
+    assert (marker.x[0], marker.y[0]) == (cells.x[k], cells.y[k])
+    assert fig.layout.clickmode == "event+select"
+
+
+def test_gathering_grid_order_titles_and_highlight(image, maps):
+    order = np.array([4, 0, 5, 1, 2, 3])
+    usage = np.arange(6.0)
+    fig = figures.gathering_grid(image, maps, order, usage=usage, highlight=[5], clickable=True, cols=3)
+    heats = traces(fig, "heatmap")
+    assert len(heats) == 6
+    for tile, i in enumerate(order):
+        np.testing.assert_array_equal(np.asarray(heats[tile].z), maps[i])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("d4") and "use 4.0" in titles[0]
+    assert "d5" in titles[2] and fig.layout.annotations[2].font.color == figures.HIGHLIGHT
+    assert fig.layout.annotations[0].font.color is None
+    (frame,) = fig.layout.shapes  # the frame around the highlighted tile, the third of the first row
+    assert frame.line.color == figures.HIGHLIGHT and 2 / 3 < frame.x1 <= 1
+    # Tiles are laid out row by row, left to right, each on its own square axes over the image.
+    assert fig.layout.xaxis.domain[0] < fig.layout.xaxis2.domain[0] < fig.layout.xaxis3.domain[0]
+    assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
+    assert tuple(fig.layout.yaxis5.range) == (31.5, -0.5)
+    clicks = traces(fig, "scatter")
+    assert [c.meta for c in clicks] == list(range(6))
+    # The app recovers the tile from a click's curve number: image, heatmap, click targets per tile.
+    assert all(fig.data[3 * t + 2].meta == t for t in range(6))
+
+
+def test_distribution_grid_shows_where_descriptors_are_sent(image, maps):
+    fig = figures.distribution_grid(image, maps, [2, 1, 0, 3, 4, 5])
+    np.testing.assert_array_equal(np.asarray(traces(fig, "heatmap")[0].z), maps[2])
+    assert "distribution weight" in traces(fig, "heatmap")[0].hovertemplate
+
+
+def test_distribution_bars_highlight(maps):
+    v = maps[:, 0, 0] / maps[:, 0, 0].sum()
+    fig = figures.distribution_bars(v, highlight=[1, 4])
+    (bar,) = fig.data
+    np.testing.assert_allclose(np.asarray(bar.y), v)
+    assert list(bar.x) == [f"d{i}" for i in range(6)]
+    colors = list(bar.marker.color)
+    assert [c == figures.HIGHLIGHT for c in colors] == [i in (1, 4) for i in range(6)]
+
+
+def test_topk_bars_most_probable_on_top():
+    top = [("cat", 0.6), ("dog", 0.3), ("frog", 0.1)]
+    (bar,) = figures.topk_bars(top).data
+    assert list(bar.y) == ["frog", "dog", "cat"]  # plotly draws the first category at the bottom
+    assert list(bar.x) == [0.1, 0.3, 0.6]
+
+
+def test_png_export_is_offline_matplotlib(image, maps):
+    gather, distribute = maps, np.transpose(maps, (0, 2, 1))
+    distribute = distribute / distribute.sum(axis=0, keepdims=True)
+    png = figures.to_png(figures.explore_matplotlib(image, gather, distribute, (2, 3), np.arange(6), title="x"))
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG" and picture.width > 400 and picture.height > 400
+    grid = figures.to_png(figures.grid_matplotlib(image, maps, [f"d{i}" for i in range(6)], cols=3))
+    assert Image.open(io.BytesIO(grid)).format == "PNG"
+
+
+def test_matplotlib_overlay_aligns_cells_with_pixels():
+    # A map that is 1 only in cell (0, 1) of a 2 × 2 map must colour exactly the top-right quarter.
+    image = np.zeros((32, 32, 3), np.uint8)
+    weights = np.array([[0.0, 1.0], [0.0, 0.0]])
+    fig = figures.grid_matplotlib(image, weights[None], ["q"], cols=1, colormap="gray", alpha=1.0)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    assert tuple(ax.images[1].get_extent()) == (-0.5, 31.5, 31.5, -0.5)
+    rgba = np.asarray(canvas.buffer_rgba())
+    bbox = ax.get_window_extent()
+    h = rgba.shape[0]
+
+    def pixel(fx, fy):  # fraction of the axes from its top-left corner
+        return rgba[int(h - (bbox.y1 - fy * bbox.height)), int(bbox.x0 + fx * bbox.width), 0]
+
+    assert pixel(0.75, 0.25) > 200 and pixel(0.25, 0.25) < 50 and pixel(0.75, 0.75) < 50
+
+
+def test_unknown_colorscale_falls_back_for_matplotlib():
+    assert figures._mpl_cmap("Viridis") == "viridis"
+    assert figures._mpl_cmap("NoSuchScale") == "viridis"
+
+
+def test_large_grids_hover_on_the_heatmap_instead_of_click_targets(image):
+    big = np.random.default_rng(2).random((2, 40, 40))
+    fig = figures.map_grid(image, big, ["a", "b"], clickable=True)
+    assert not traces(fig, "scatter")  # 1600 points a tile would make the page sluggish
+    assert all("%{z:.5f}" in h.hovertemplate for h in traces(fig, "heatmap"))

@@ -1,0 +1,61 @@
+"""load_image: every awkward file is either decoded correctly or refused with a clear message."""
+
+import numpy as np
+import pytest
+from a2core.images import ImageError, load_image, model_view, preprocess
+from a2core.weights import ModelMeta
+from tests.image_cases import BAD, ODD, encode, picture
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_files_raise_a_clear_image_error(name):
+    data, word = BAD[name]
+    with pytest.raises(ImageError) as info:
+        load_image(data)
+    assert word.lower() in str(info.value).lower()
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_awkward_files_decode_to_upright_rgb(name):
+    data, check = ODD[name]
+    rgb = load_image(data)
+    assert rgb.mode == "RGB"
+    check(rgb)
+
+
+def test_image_error_is_a_value_error():
+    # Callers that already handle ValueError keep working.
+    assert issubclass(ImageError, ValueError)
+
+
+def test_bomb_is_refused_before_decoding(monkeypatch):
+    # The pixel budget is checked from the header: load() must never run on a bomb.
+    from PIL import ImageFile
+
+    from tests.image_cases import png_claiming
+
+    bomb = png_claiming(9_000, 9_000)
+
+    def fail(self):
+        raise AssertionError("decoded a decompression bomb")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", fail)
+    with pytest.raises(ImageError, match="bomb"):
+        load_image(bomb)
+
+
+def test_limits_are_parameters():
+    data = encode(picture(48, 40), "PNG")
+    assert load_image(data).size == (48, 40)
+    with pytest.raises(ImageError, match="at least 64"):
+        load_image(data, min_side=64)
+    with pytest.raises(ImageError, match="bomb"):
+        load_image(data, max_pixels=48 * 40 - 1)
+
+
+def test_loaded_image_feeds_the_existing_pipeline():
+    rgb = load_image(ODD["exif_rotated.jpg"][0])
+    assert model_view(rgb, 32).size == (32, 32)
+    meta = ModelMeta(arch="a2_resnet", classes=tuple("abcdefghij"))
+    x = preprocess(rgb, meta, size=48)
+    assert x.shape == (1, 3, 48, 48) and np.isfinite(x.numpy()).all()
