@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -32,7 +33,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .data import ImageFolderTensors, class_names, list_images
+from .images import normalize
 from .models import ARCHS, attention_blocks, build
+from .probe import attention_maps
 from .train import _bf16_is_fast, evaluate_tensors
 from .weights import WEIGHTS_DIR, ModelMeta, load_pretrained, read_meta
 
@@ -411,9 +414,53 @@ def _files_section(weights_dir: Path, archs: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+@torch.no_grad()
+def gathering_statistics(model: nn.Module, split: ImageFolderTensors, batch_size: int = 500) -> dict[str, dict]:
+    """How sharp each A² block's gathering maps are on ``split``, per block name.
+
+    mean_entropy: mean over images and descriptors of the entropy (nats) of softmax(b̄ᵢ);
+    uniform_entropy: log(L), the entropy of a map that gathers evenly from all L positions;
+    sharpest_descriptor: the lowest per-descriptor mean entropy; peak_over_uniform: the
+    mean of each map's largest weight divided by the uniform weight 1/L.
+    """
+    meta = model.meta
+    sums: dict[str, dict] = {}
+    for i in range(0, len(split), batch_size):
+        x = normalize(split.images[i:i + batch_size], meta.mean, meta.std)
+        _, maps = attention_maps(model, x)
+        for name, m in maps.items():
+            if not hasattr(m, "gather"):
+                continue
+            g = m.gather.flatten(2)  # (N, n, L)
+            entropy = -(g * g.clamp_min(1e-12).log()).sum(-1)  # (N, n)
+            acc = sums.setdefault(name, {"entropy": 0, "peak": 0, "count": 0, "L": g.shape[-1]})
+            acc["entropy"] = acc["entropy"] + entropy.sum(0)
+            acc["peak"] = acc["peak"] + (g.amax(-1) * g.shape[-1]).sum().item()
+            acc["count"] += len(g)
+    stats = {}
+    for name, acc in sums.items():
+        per_descriptor = acc["entropy"] / acc["count"]
+        stats[name] = {"positions": acc["L"], "mean_entropy": per_descriptor.mean().item(),
+                       "uniform_entropy": math.log(acc["L"]), "sharpest_descriptor": per_descriptor.min().item(),
+                       "peak_over_uniform": acc["peak"] / (acc["count"] * len(per_descriptor))}
+    return stats
+
+
+def _gathering_section(stats: dict[str, dict]) -> str:
+    if not stats:
+        return "No double attention model in this table."
+    lines = ["| block | positions L | mean entropy (nats) | log L (uniform) | sharpest descriptor | "
+             "largest weight / uniform |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, s in stats.items():
+        lines.append(f"| `{name}` | {s['positions']} | {s['mean_entropy']:.2f} | {s['uniform_entropy']:.2f} | "
+                     f"{s['sharpest_descriptor']:.2f} | {s['peak_over_uniform']:.1f}× |")
+    return "\n".join(lines)
+
+
 def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, weights_dir: str | Path,
                 data_dir: str | Path | None = None, logs: dict[str, TrainingLog] | None = None,
-                hardware: str | None = None, baseline: str = BASELINE) -> str:
+                hardware: str | None = None, baseline: str = BASELINE,
+                gathering: dict[str, dict] | None = None) -> str:
     """The full model card (markdown) from the evaluation rows, the weights' metadata and the training logs."""
     weights_dir = Path(weights_dir)
     archs = [r.arch for r in rows]
@@ -469,6 +516,14 @@ PyTorch {env.get('torch')}, {env.get('date')}; 1-minute load average {load} at t
 machine are slower than on an idle one).
 
 {_findings(rows, baseline)}
+
+## How sharp the A² gathering maps are
+
+Each descriptor's gathering map softmax(b̄ᵢ) is a distribution over the L positions of its block; its
+entropy is log L when it gathers evenly from everywhere and 0 when it gathers from one position. Measured
+on the whole validation split with `a2core.evaluate.gathering_statistics`:
+
+{_gathering_section(gathering or {})}
 
 ## Reproduce
 
@@ -548,7 +603,11 @@ def main(argv=None) -> None:
         metas = {r.arch: read_meta(args.weights / f"{r.arch}.safetensors") for r in rows}
         logs_dir = args.logs or (args.weights / "logs" if (args.weights / "logs").is_dir() else None)
         logs = read_training_logs(logs_dir, metas) if logs_dir else None
-        card = render_card(rows, metas, env, args.weights, args.data, logs, args.hardware)
+        gathering = {}
+        if "a2_resnet" in metas:
+            model = load_pretrained("a2_resnet", args.weights / "a2_resnet.safetensors")
+            gathering = gathering_statistics(model, load_split(args.data / "val", model.meta, progress=False))
+        card = render_card(rows, metas, env, args.weights, args.data, logs, args.hardware, gathering=gathering)
         args.card.parent.mkdir(parents=True, exist_ok=True)
         args.card.write_text(card)
         print(f"\nmodel card → {args.card}")

@@ -51,7 +51,8 @@ class Recipe:
     warmup_fraction: float = 0.15
     seed: int = 0
     input_size: int = 32
-    optimizer: str = "SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN and biases"
+    optimizer: str = ("SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN, biases and the "
+                      "convolutions that make attention logits")
     augmentation: str = "RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2)"
 
 
@@ -99,11 +100,27 @@ def _bf16_is_fast(device: torch.device) -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def no_weight_decay(model: nn.Module) -> set[str]:
+    """Names of the parameters that modules exempt through a timm-style ``no_weight_decay()``."""
+    names = set()
+    for prefix, module in model.named_modules():
+        if hasattr(module, "no_weight_decay"):
+            names |= {f"{prefix}.{n}" if prefix else n for n in module.no_weight_decay()}
+    return names
+
+
 def param_groups(model: nn.Module, weight_decay: float):
-    """Weight decay on conv and linear weights only."""
+    """Weight decay on conv and linear weights, except the ones the blocks exempt.
+
+    The convolutions that produce softmax logits (A²'s θ and ρ, Non-local's θ
+    and φ, GC's context map) set the attention's temperature: decaying them
+    pulls every attention map towards uniform, which the first zoo showed
+    (A² gathering maps at 95% of the uniform entropy).
+    """
+    exempt = no_weight_decay(model)
     decay, no_decay = [], []
-    for p in model.parameters():
-        (decay if p.dim() > 1 else no_decay).append(p)
+    for name, p in model.named_parameters():
+        (decay if p.dim() > 1 and name not in exempt else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

@@ -11,50 +11,11 @@ add to the plain ResNet-20.
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
-
+from .evaluate import BASELINE, count_flops, count_params, measure_latency
 from .models import ARCHS, build
 from .weights import WEIGHTS_DIR, read_meta
-
-BASELINE = "resnet"
-
-
-def count_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-@torch.no_grad()
-def count_flops(model: nn.Module, size: int = 32) -> int:
-    """FLOPs of one forward pass on one (1, 3, size, size) image."""
-    was_training = model.training
-    model.eval()
-    try:
-        with FlopCounterMode(display=False) as counter:
-            model(torch.zeros(1, 3, size, size))
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops())
-
-
-@torch.no_grad()
-def latency_ms(model: nn.Module, size: int = 32, repeats: int = 10) -> float:
-    """Median CPU time of one forward pass on one image, in milliseconds (after one warm-up)."""
-    model.eval()
-    x = torch.zeros(1, 3, size, size)
-    model(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def arch_cost(arch: str, size: int = 32, num_classes: int = 10) -> dict[str, int]:
@@ -86,7 +47,7 @@ def zoo_rows(
                 "val_accuracy": meta.val_accuracy,
                 "params": count_params(model),
                 "flops": count_flops(model, size),
-                "latency_ms": latency_ms(model, size, latency_repeats) if latency_repeats > 0 else None,
+                "latency_ms": measure_latency(model, size, warmup=1, repeats=latency_repeats) if latency_repeats > 0 else None,
             }
         )
     base = arch_cost(BASELINE, size, num_classes=len(meta.classes)) if rows else None

@@ -7,13 +7,14 @@ figures from :mod:`a2core.figures`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
 from a2core.images import ImageError, load_image
 from a2core.maps import BlockMaps, ImageMaps, compute_maps
-from a2core.weights import load_pretrained
+from a2core.weights import WEIGHTS_DIR, load_pretrained
 
 __all__ = [
     "BlockMaps",
@@ -25,6 +26,7 @@ __all__ = [
     "load_model",
     "run_probe",
     "sample_images",
+    "weights_dir",
 ]
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
@@ -37,10 +39,15 @@ def sample_images() -> dict[str, Path]:
     return {f"{p.parent.name} · {p.stem}": p for p in sorted(SAMPLES_DIR.glob("*/*.jpg"))}
 
 
+def weights_dir() -> Path:
+    """Where the app finds ``<arch>.safetensors``: ``$A2LENS_WEIGHTS``, else the shipped assets/weights."""
+    return Path(os.environ.get("A2LENS_WEIGHTS", WEIGHTS_DIR))
+
+
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def load_model(arch: str):
-    """The shipped pretrained ``arch`` (eval mode, ``model.meta`` set), loaded once per server."""
-    return load_pretrained(arch)
+    """The pretrained ``arch`` (eval mode, ``model.meta`` set), loaded once per server."""
+    return load_pretrained(arch, weights_dir() / f"{arch}.safetensors")
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
@@ -89,7 +96,7 @@ def image_input(key: str) -> tuple[bytes, str] | None:
     data = chosen.getvalue()
     error = _check(data)
     if error is not None:
-        st.error(f"**{chosen.name}** cannot be used: {error}", icon="🚫")
+        st.error(f"**{chosen.name}** cannot be used: {error}", icon=":material/block:")
         return None
     return data, "camera photo" if chosen is photo else chosen.name
 

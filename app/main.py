@@ -14,8 +14,8 @@ st.set_page_config(page_title="A²Lens", page_icon=":material/travel_explore:", 
 
 HERE = Path(__file__).resolve().parent
 pages = [
-    st.Page(HERE / "pages" / "explore.py", title="Explore", icon=":material/travel_explore:", default=True),
-    st.Page(HERE / "pages" / "compare.py", title="Compare", icon=":material/compare:"),
-    st.Page(HERE / "pages" / "learn.py", title="Learn", icon=":material/school:"),
+    st.Page(HERE / "views" / "explore.py", title="Explore", icon=":material/travel_explore:", default=True),
+    st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(HERE / "views" / "learn.py", title="Learn", icon=":material/school:"),
 ]
 st.navigation(pages).run()

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
-from torch.utils.flop_counter import FlopCounterMode
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 #: Where ``--quick`` runs write by default; ignored by git (bench/.gitignore).
@@ -94,17 +93,6 @@ def peak_memory(fn: Callable[[], object], device: torch.device = torch.device("c
         live += event.nbytes()
         peak = max(peak, live)
     return peak
-
-
-def count_flops(module: torch.nn.Module, *args) -> int:
-    """Total FLOPs (2 × multiply-adds) of ``module(*args)`` by torch.utils.flop_counter, no grad."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(*args)
-    return int(counter.get_total_flops())
-
-
-def count_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def machine() -> dict:

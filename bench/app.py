@@ -3,7 +3,7 @@
     python -m bench.app            # writes bench/results/app.json (~1 min)
     python -m bench.app --quick    # the sample image at 32 px only, few repeats (seconds)
 
-The stages are the calls app/pages/explore.py makes, for the default model
+The stages are the calls app/views/explore.py makes, for the default model
 (a2_resnet) with its shipped weights (random weights when none are shipped):
 
 upload (a cache miss of ``run_probe``):
@@ -52,7 +52,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "samples" / "cat" / "v
 FULL = {"sizes": (32, 64, 128), "photos": ((1280, 960), (4032, 3024)), "budget_s": 1.0, "min_repeats": 5, "warmup": 1}
 QUICK = {"sizes": (32,), "photos": (), "budget_s": 0.0, "min_repeats": 1, "warmup": 0}
 TARGETS_MS = {"upload_to_maps": 150.0, "click_to_view": 50.0}
-#: The page's defaults (app/pages/explore.py).
+#: The page's defaults (app/views/explore.py).
 OPACITY, COLORSCALE, SORT, POSITION = 0.6, "Viridis", "usage", (0.5, 0.5)
 
 

@@ -22,8 +22,9 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 import torch
 
 import a2core
+from a2core.evaluate import count_flops, count_params
 from a2core.weights import default_path
-from bench._util import count_flops, count_params, median_time, parser, table, write_json
+from bench._util import median_time, parser, table, write_json
 
 FULL = {"resolutions": (32, 64), "batches": (1, 32), "budget_s": 1.0, "min_repeats": 5, "warmup": 1}
 QUICK = {"resolutions": (32,), "batches": (1, 2), "budget_s": 0.0, "min_repeats": 1, "warmup": 0}
@@ -43,7 +44,7 @@ def run(config: dict) -> list[dict]:
         model, weights = load(arch)
         params = count_params(model)
         for size in config["resolutions"]:
-            flops = count_flops(model, torch.zeros(1, 3, size, size))
+            flops = count_flops(model, size)
             for batch in config["batches"]:
                 x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
 

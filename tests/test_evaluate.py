@@ -184,3 +184,30 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     header, *_ = table_rows(card.split("## Evaluation")[1])
     assert tuple(header) == COLUMNS
     assert "`a2_resnet.safetensors`" in card and "DoubleAttention" in card
+
+
+def test_gathering_statistics_tell_uniform_from_sharp_maps(tmp_path):
+    from a2core.data import ImageFolderTensors
+    from a2core.evaluate import gathering_statistics
+
+    split = ImageFolderTensors(make_image_folder(tmp_path, per_class=1, splits=("val",)) / "val", progress=False)
+    model = build("a2_resnet").eval()
+    model.meta = ModelMeta(arch="a2_resnet", classes=split.classes)
+    blocks = [m for m in model.modules() if hasattr(m, "theta")]
+    with torch.no_grad():
+        for block in blocks:  # θ = 0: every gathering map is uniform
+            block.theta.weight.zero_()
+            block.theta.bias.zero_()
+    uniform = gathering_statistics(model, split, batch_size=3)
+    assert set(uniform) == {"layer2.2.attn", "layer3.2.attn"}
+    for stats in uniform.values():
+        assert stats["mean_entropy"] == pytest.approx(stats["uniform_entropy"], abs=1e-4)
+        assert stats["peak_over_uniform"] == pytest.approx(1.0, abs=1e-4)
+    with torch.no_grad():
+        for block in blocks:  # large logits: maps concentrate on few positions
+            block.theta.weight.normal_(0, 5.0)
+    sharp = gathering_statistics(model, split)
+    for name, stats in sharp.items():
+        assert stats["mean_entropy"] < stats["uniform_entropy"] - 1
+        assert stats["sharpest_descriptor"] <= stats["mean_entropy"]
+        assert stats["peak_over_uniform"] > 3

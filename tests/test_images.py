@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from a2core.images import ImageError, load_image, model_view, preprocess
 from a2core.weights import ModelMeta
 from tests.image_cases import BAD, ODD, encode, picture

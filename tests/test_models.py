@@ -19,15 +19,6 @@ BLOCK_TYPE = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: extra threads only add overhead (several × on a busy CPU).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_registry_lists_the_seven_archs():
     assert set(ARCHS) == set(BLOCK_TYPE)
     assert len(ARCHS) == len(set(ARCHS)) == 7

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
+from a2core.evaluate import count_params
 from a2core.models import build
 from a2core.orders import MAX_PAIRWISE_BYTES, largest_allocation, measure_orders
-from a2core.zoo import count_flops, count_params, zoo_rows
+from a2core.zoo import zoo_rows
 
 
 def test_measure_orders_sees_the_pairwise_matrix():
@@ -31,11 +31,6 @@ def test_measure_orders_refuses_huge_sizes():
 def test_largest_allocation_of_a_known_tensor():
     peak, total = largest_allocation(lambda: torch.empty(1000, 1000))
     assert peak >= 4_000_000 and total >= peak
-
-
-def test_count_flops_of_one_convolution():
-    conv = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False))
-    assert count_flops(conv, size=10) == 2 * 3 * 8 * 9 * 10 * 10
 
 
 def test_zoo_rows_extra_cost_over_the_plain_resnet(tmp_path):

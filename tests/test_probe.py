@@ -9,15 +9,6 @@ from a2core import attention_maps, blocks
 from a2core.models import ARCHS, attention_blocks, build
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: extra threads only add overhead (several × on a busy CPU).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
     """The documented map shapes for a block at an hw × hw feature map."""
     c, L = {16: 32, 8: 64}[hw], hw * hw

@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 from safetensors.torch import load_file
-from torch.utils.data import DataLoader, TensorDataset
 from tiny_folder import make_image_folder
+from torch.utils.data import DataLoader, TensorDataset
 
-from a2core import ARCHS, load_pretrained
-from a2core.train import main, one_cycle, skip_epochs
+from a2core import ARCHS, build, load_pretrained
+from a2core.train import main, one_cycle, param_groups, skip_epochs
 
 
 @pytest.fixture(autouse=True)
@@ -133,3 +133,16 @@ def test_a_batch_larger_than_the_data_is_an_error(data, tmp_path, capsys):
               "--batch-size", "64", "--no-progress"])
     assert exit_info.value.code == 2
     assert "no full batch of 64" in capsys.readouterr().err
+
+
+def test_attention_logits_are_exempt_from_weight_decay():
+    """Only the convolutions that make softmax logits skip weight decay, besides BN and biases."""
+    def no_decay_names(arch):
+        model = build(arch)
+        exempt = {id(p) for p in param_groups(model, 5e-4)[1]["params"]}
+        return {n for n, p in model.named_parameters() if id(p) in exempt and p.dim() > 1}
+
+    assert no_decay_names("resnet") == set() and no_decay_names("se_resnet") == set()
+    assert no_decay_names("a2_resnet") == {f"layer{s}.2.attn.{c}.weight" for s in (2, 3) for c in ("theta", "rho")}
+    assert no_decay_names("nl_resnet") == {f"layer{s}.2.attn.{c}.weight" for s in (2, 3) for c in ("theta", "phi")}
+    assert no_decay_names("gc_resnet") == {f"layer{s}.2.attn.conv_attn.weight" for s in (2, 3)}

@@ -15,15 +15,6 @@ from a2core.models import ARCHS, build
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: extra threads only add overhead (several × on a busy CPU).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def meta_for(arch: str, classes=CLASSES) -> ModelMeta:
     return ModelMeta(
         arch=arch,

@@ -77,6 +77,10 @@ class DoubleAttention(nn.Module):
         attn = v.float().softmax(dim=1)
         return torch.bmm(g, attn.to(g.dtype)), attn
 
+    def no_weight_decay(self) -> set[str]:
+        """Parameters that set the softmax's temperature; decaying them flattens the attention maps."""
+        return {"theta.weight", "rho.weight"}
+
     def forward(self, x: Tensor, return_maps: bool = False):
         if x.dim() not in (4, 5):
             raise ValueError(f"expected (N, C, H, W) or (N, C, T, H, W), got shape {tuple(x.shape)}")

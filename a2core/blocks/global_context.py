@@ -55,6 +55,10 @@ class GlobalContext(nn.Module):
         nn.init.zeros_(self.transform[-1].weight)
         nn.init.zeros_(self.transform[-1].bias)
 
+    def no_weight_decay(self) -> set[str]:
+        """Parameters that set the softmax's temperature; decaying them flattens the attention maps."""
+        return {"conv_attn.weight"}
+
     def forward(self, x: Tensor, return_maps: bool = False):
         logits = flatten_spatial(pointwise(self.conv_attn, x)).squeeze(1)  # (N, L)
         p = logits.float().softmax(dim=-1)

@@ -49,6 +49,10 @@ class NonLocal(nn.Module):
         self.g = nn.Conv2d(in_channels, inter, 1)
         self.proj = conv1x1_bn(inter, in_channels, zero_init=True)
 
+    def no_weight_decay(self) -> set[str]:
+        """Parameters that set the softmax's temperature; decaying them flattens the attention maps."""
+        return {"theta.weight", "phi.weight"}
+
     def forward(self, x: Tensor, return_maps: bool = False):
         spatial = x.shape[2:]
         q = flatten_spatial(pointwise(self.theta, x))  # (N, c', L)

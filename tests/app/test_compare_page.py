@@ -2,51 +2,41 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from a2core.figures_compare import ARCH_LABELS
 from a2core.models import ARCHS, build
 from a2core.zoo import count_params
+from tests.app.plotly_json import arr, charts
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
-WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "weights"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def warm_models():
-    # Load every model once, outside the per-run timeout (st.cache_resource is per process).
+def warm_models(zoo_weights):
+    # Every arch has a weight file here (shipped or a stand-in); load each once, outside the
+    # per-run timeout (st.cache_resource is per process).
     from app.common import load_model
 
-    for arch in ARCHS:
-        load_model(arch)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("A2LENS_WEIGHTS", str(zoo_weights))
+        load_model.clear()
+        for arch in ARCHS:
+            load_model(arch)
+        yield
+    load_model.clear()
 
 
 @pytest.fixture
 def at():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert not at.exception
     return at
-
-
-def arr(value) -> np.ndarray:
-    """A plotly JSON array: a plain list, or a typed array {"dtype", "bdata", "shape"}."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(v) for v in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value)
-
-
-def charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def query_cell(at) -> tuple[int, int]:
@@ -104,10 +94,10 @@ def test_block_picker_changes_the_feature_map(at):
     assert captions_with(at, "attention row of the clicked cell")[0].endswith("all 64 positions")
 
 
-def test_zoo_table_lists_every_shipped_model(at):
+def test_zoo_table_lists_every_shipped_model(at, zoo_weights):
     (table,) = [d for d in at.dataframe if "params" in d.value.columns]
     frame = table.value
-    shipped = [a for a in ARCHS if (WEIGHTS / f"{a}.safetensors").is_file()]
+    shipped = [a for a in ARCHS if (zoo_weights / f"{a}.safetensors").is_file()]
     assert list(frame["model"]) == [ARCH_LABELS[a] for a in shipped]
     for arch, params, extra in zip(shipped, frame["params"], frame["extra params"]):
         assert params == count_params(build(arch))

@@ -1,13 +1,12 @@
 """The Explore page through Streamlit's AppTest: sample, upload, block picker, clicks, bad files."""
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, ODD, encode, mime, picture
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -25,19 +24,6 @@ def warm_model():
 @pytest.fixture
 def at():
     return AppTest.from_file(APP, default_timeout=60).run()
-
-
-def arr(value) -> np.ndarray:
-    """A plotly JSON array: a plain list, or a typed array {"dtype", "bdata", "shape"}."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(s) for s in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value)
-
-
-def charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def chart_with_trace(at, name: str) -> dict:
@@ -69,9 +55,9 @@ def test_renders_on_a_sample_image(at):
     assert len(probs) == 5 and all(0 <= p <= 1 for p in probs.values())
     assert set(probs) <= {p.name for p in SAMPLE.iterdir() if p.is_dir()}
     assert any("Gathering maps" in s.value for s in at.subheader)
-    # The default block is the last A² block (8×8, n=16): 16 gathering maps in the grid.
-    assert "8×8" in info_line(at) and "n = 16" in info_line(at)
-    assert len(grid_heatmaps(at)) == 16
+    # The default block is the one with the finest maps (16×16, n=8): 8 gathering maps in the grid.
+    assert "16×16" in info_line(at) and "n = 8" in info_line(at)
+    assert len(grid_heatmaps(at)) == 8
     assert {b.label for b in at.get("download_button")} >= {"⬇ Figure (PNG)", "⬇ All maps of this image (.npz)"}
 
 
@@ -99,11 +85,16 @@ def test_block_picker_changes_the_maps(at):
     picker = at.selectbox(key="explore_block")
     assert picker.options[0].startswith("layer2.2.attn · 16×16")
     assert picker.options[-1].startswith("layer3.2.attn · 8×8")
-    picker.set_value("layer2.2.attn").run()
-    assert not at.exception
+    # The default view shows the finest maps (16×16), as the issue asks.
+    assert picker.value == "layer2.2.attn"
     assert "16×16" in info_line(at) and "m = 16" in info_line(at) and "n = 8" in info_line(at)
     maps = grid_heatmaps(at)
     assert len(maps) == 8 and maps[0].shape == (16, 16)
+    picker.set_value("layer3.2.attn").run()
+    assert not at.exception
+    assert "8×8" in info_line(at) and "m = 32" in info_line(at) and "n = 16" in info_line(at)
+    maps = grid_heatmaps(at)
+    assert len(maps) == 16 and maps[0].shape == (8, 8)
     np.testing.assert_allclose([m.sum() for m in maps], 1, atol=1e-4)  # each gathering map is a softmax
 
 
@@ -112,13 +103,13 @@ def test_clicked_position_reslices_without_a_new_forward_pass(at):
     at.session_state["a2lens_position"] = {"shared": (0.01, 0.99)}
     at.run()
     bars = chart_with_trace(at, "distribution")
-    assert bars["layout"]["title"]["text"].startswith("v_j at cell (0, 7)")
+    assert bars["layout"]["title"]["text"].startswith("v_j at cell (0, 15)")
     (bar,) = bars["data"]
     assert arr(bar["y"]).sum() == pytest.approx(1, abs=1e-4)
     at.session_state["a2lens_position"] = {"shared": (0.99, 0.01)}
     at.run()
     (bar2,) = chart_with_trace(at, "distribution")["data"]
-    assert chart_with_trace(at, "distribution")["layout"]["title"]["text"].startswith("v_j at cell (7, 0)")
+    assert chart_with_trace(at, "distribution")["layout"]["title"]["text"].startswith("v_j at cell (15, 0)")
     assert not np.allclose(arr(bar2["y"]), arr(bar["y"]))
 
 
@@ -132,8 +123,9 @@ def test_sort_by_sharpness_orders_the_grid(at):
 def test_resolution_gives_finer_maps(at):
     at.select_slider(key="explore_size").set_value(64).run()
     assert not at.exception
-    assert "model view 64×64" in info_line(at) and "16×16" in info_line(at)
-    assert grid_heatmaps(at)[0].shape == (16, 16)
+    # The default (finest) block's feature map doubles with the input: 16×16 → 32×32.
+    assert "model view 64×64" in info_line(at) and "32×32" in info_line(at)
+    assert grid_heatmaps(at)[0].shape == (32, 32)
 
 
 @pytest.mark.parametrize("name", sorted(BAD))

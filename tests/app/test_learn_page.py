@@ -24,7 +24,7 @@ def warm_model():
 @pytest.fixture
 def at():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/learn.py").run()
+    at.switch_page("views/learn.py").run()
     assert not at.exception
     return at
 

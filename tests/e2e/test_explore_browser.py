@@ -43,15 +43,15 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     before = _bars_title(page)
     assert re.search(r"cell \(\d+, \d+\)", before), before
 
-    # Click at 30 % from the top, 65 % from the left of the image: cell (2, 5) of the 8×8 map, not the default centre.
-    assert "cell (4, 4)" in before
+    # Click at 30 % from the top, 65 % from the left of the image: cell (4, 10) of the 16×16 map, not the default centre.
+    assert "cell (8, 8)" in before
     clickable = page.locator(CHARTS).first
     box = clickable.locator(".nsewdrag").first.bounding_box()
     x, y = box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.3
     page.mouse.move(x, y)  # plotly selects the point under the hover label, so hover first, as a user does
     hover = clickable.locator(".hoverlayer .hovertext")
     hover.wait_for()
-    assert "cell (2, 5)" in hover.text_content()
+    assert "cell (4, 10)" in hover.text_content()
     page.mouse.click(x, y)
     page.wait_for_function(
         """([selector, before]) => [...document.querySelectorAll(selector)].some(
@@ -61,7 +61,7 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     _wait_idle(page)
     after = _bars_title(page)
     row, col = map(int, re.search(r"cell \((\d+), (\d+)\)", after).groups())
-    assert (row, col) == (2, 5), after
+    assert (row, col) == (4, 10), after
     # The distribution bars changed with the click and still show one bar per descriptor.
     bars = page.locator(CHARTS).filter(has_text="v_j at cell").locator(".bars .point")
     assert bars.count() >= 8

@@ -62,9 +62,12 @@ def test_compare_click_moves_every_model(app_url, page):
     _wait_idle(page)
     row, col = _query_cell(page)
     # Non-local's row and A²'s implied attention now describe the same clicked cell.
-    body = page.inner_text("body")
-    assert f"attention row of the clicked cell ({row}, {col})" in body
-    assert f"implied attention of cell ({row}, {col})" in body
+    # (the columns below the query line update later in the same rerun, so wait for them)
+    page.wait_for_function(
+        "([a, b]) => document.body.innerText.includes(a) && document.body.innerText.includes(b)",
+        arg=[f"attention row of the clicked cell ({row}, {col})", f"implied attention of cell ({row}, {col})"],
+        timeout=120_000,
+    )
 
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)
@@ -77,11 +80,8 @@ def test_learn_tabs_render(app_url, page):
     _open(page, app_url, "learn")
     page.get_by_role("heading", name="Learn: double attention, step by step").wait_for(timeout=300_000)
     page.get_by_text("Channel attention: SE").wait_for()
+    page.locator(".katex").nth(5).wait_for()  # KaTeX typesets after the text arrives
     assert page.locator(".katex").count() >= 6, "equations are typeset"
-
-    page.get_by_role("tab", name="3 · Toy to drive by hand").click()
-    page.get_by_text("The bilinear pooling view").wait_for()
-    page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).wait_for()
 
     page.get_by_role("tab", name="4 · Two orders, two costs").click()
     page.get_by_text("2.3 GiB").first.wait_for()
@@ -89,6 +89,10 @@ def test_learn_tabs_render(app_url, page):
     page.get_by_role("tab", name="2 · Step by step").click()
     page.get_by_text("4 · Global descriptors G").wait_for()
     _wait_heatmaps(page, 1)
+
+    page.get_by_role("tab", name="3 · Toy to drive by hand").click()
+    page.get_by_text("The bilinear pooling view").wait_for()
+    page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).wait_for()
     _wait_idle(page)
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)

@@ -12,12 +12,13 @@ import streamlit as st
 
 from a2core import analysis, figures
 from a2core import figures_compare as fc
+from a2core.evaluate import shipped_archs
 from a2core.images import load_image, model_view, to_tensor
 from a2core.models import ARCHS
 from a2core.steps import block_inputs
 from a2core.weights import WeightsError
 from a2core.zoo import zoo_rows
-from app.common import clicked_position, image_input, load_model, run_probe
+from app.common import clicked_position, image_input, load_model, run_probe, weights_dir
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 BLOCKS = {"layer2.2.attn": 2, "layer3.2.attn": 4}  # block name → stride of its feature map
@@ -36,7 +37,7 @@ def feature_maps(arch: str, image_bytes: bytes, size: int) -> dict[str, np.ndarr
 
 @st.cache_data(show_spinner="Counting parameters and FLOPs…")
 def zoo_table(size: int, latency_repeats: int) -> list[dict]:
-    return zoo_rows(size=size, latency_repeats=latency_repeats)
+    return zoo_rows(weights_dir(), size=size, latency_repeats=latency_repeats)
 
 
 def on_click(key: str, image_size: int) -> None:
@@ -186,10 +187,13 @@ st.markdown(
 picked = image_input("compare")
 with st.sidebar:
     st.subheader("Compare")
+    shipped = shipped_archs(weights_dir())
     archs = st.multiselect(
-        "Models (columns)", list(ARCHS), default=DEFAULT_ARCHS,
+        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped],
         format_func=lambda a: fc.ARCH_LABELS.get(a, a), key="cmp_archs",
     )
+    if untrained := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
+        st.caption(f"Not shipped yet (still training): {', '.join(untrained)}.")
     size = st.select_slider("Input size (px)", options=[32, 64, 96], value=32, key="cmp_size",
                             help="The models were trained on 32×32; larger inputs give finer maps.")
     name = st.radio(

@@ -117,7 +117,7 @@ def recap(params: dict[str, int], spatial: tuple[int, int]) -> None:
         hide_index=True,
         key="learn_recap_table",
     )
-    st.page_link("pages/compare.py", label="See all designs on the same image: Compare page", icon="⚖️")
+    st.page_link("views/compare.py", label="See all designs on the same image: Compare page", icon=":material/compare:")
 
 
 # ------------------------------------------------------------------ walkthrough

@@ -65,8 +65,9 @@ except FileNotFoundError as error:
 
 blocks = probe.double_attention_blocks()
 names = list(blocks)
+finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
 block_name = st.selectbox(
-    "A² block", names, index=len(names) - 1, key="explore_block",
+    "A² block", names, index=finest, key="explore_block",
     format_func=lambda n: f"{n} · {blocks[n].feature_size[0]}×{blocks[n].feature_size[1]} feature map "
     f"(m={blocks[n].params['m']}, n={blocks[n].params['n']})",
 )

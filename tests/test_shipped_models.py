@@ -1,0 +1,91 @@
+"""The weights in assets/weights: they load, say what they are, classify, and their A² maps carry information.
+
+The images are the bundled samples (CIFAR-10 test-set images, assets/samples/<class>/*.jpg), so these
+tests need no data set.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import a2core
+from a2core.evaluate import shipped_archs
+from a2core.weights import WEIGHTS_DIR
+
+SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+ARCHS = shipped_archs()
+
+
+def _samples() -> list[tuple[Path, str]]:
+    return [(p, p.parent.name) for p in sorted(SAMPLES.glob("*/*.jpg"))]
+
+
+@pytest.fixture(scope="module")
+def sample_batch():
+    model_meta = a2core.read_meta(WEIGHTS_DIR / "a2_resnet.safetensors")
+    items = _samples()
+    x = torch.cat([a2core.preprocess(Image.open(p), model_meta) for p, _ in items])
+    labels = torch.tensor([model_meta.classes.index(c) for _, c in items])
+    return x, labels
+
+
+def test_the_app_model_and_its_baseline_are_shipped():
+    assert {"a2_resnet", "resnet"} <= set(ARCHS)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_shipped_model_loads_with_complete_metadata(arch):
+    model = a2core.load_pretrained(arch)
+    meta = model.meta
+    assert meta.arch == arch
+    assert len(meta.classes) == 10 and "cat" in meta.classes
+    assert meta.input_size == 32 and len(meta.mean) == 3 and len(meta.std) == 3
+    assert "CIFAR-10" in meta.dataset
+    assert meta.recipe["epochs"] > 0 and meta.recipe["seed"] == 0
+    assert 0.5 < meta.val_accuracy <= 1.0
+    assert not model.training
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_shipped_model_classifies_the_sample_images(arch, sample_batch):
+    x, labels = sample_batch
+    model = a2core.load_pretrained(arch)
+    with torch.no_grad():
+        predicted = model(x).argmax(1)
+    # Fixed images every shipped model gets right, and the bulk of all 30 samples.
+    names = [f"{c}/{p.name}" for p, c in _samples()]
+    for fixed in ("airplane/val_0000.jpg", "automobile/val_0000.jpg", "ship/val_0000.jpg", "truck/val_0000.jpg"):
+        i = names.index(fixed)
+        assert predicted[i] == labels[i], f"{arch} misclassifies {fixed}"
+    accuracy = (predicted == labels).float().mean().item()
+    assert accuracy >= 0.75, f"{arch}: {accuracy:.0%} of the samples right"
+
+
+def test_a2_gathering_maps_are_sharp_and_distinct(sample_batch):
+    """Trained descriptors look at particular places, and not all at the same ones."""
+    x, _ = sample_batch
+    model = a2core.load_pretrained("a2_resnet")
+    _, maps = a2core.attention_maps(model, x)
+    assert set(maps) == {"layer2.2.attn", "layer3.2.attn"}
+    for name, m in maps.items():
+        gather = m.gather.flatten(2)  # (N, n, L), each row a distribution over positions
+        n, positions = gather.shape[1:]
+        entropy = -(gather * gather.clamp_min(1e-12).log()).sum(-1)  # (N, n)
+        uniform = math.log(positions)
+        # A map gathering evenly from everywhere has entropy log(hw); the shipped model's are measurably
+        # lower (the model card lists them; the first zoo, weight-decaying θ, was within 0.16 nats).
+        assert entropy.mean() < uniform - 0.3, f"{name}: mean entropy {entropy.mean():.2f} vs log(hw) {uniform:.2f}"
+        assert entropy.mean(0).min() < 0.85 * uniform, f"{name}: no descriptor is sharp"
+        # Pairwise cosine similarity of the n maps of each image: identical descriptors would give 1 everywhere.
+        unit = torch.nn.functional.normalize(gather, dim=-1)
+        cosine = unit @ unit.transpose(1, 2)
+        off_diagonal = cosine[:, ~torch.eye(n, dtype=torch.bool)]
+        assert off_diagonal.mean() < 0.8, f"{name}: descriptors alike (mean cosine {off_diagonal.mean():.2f})"
+        # And the descriptors' sharpest positions are spread over several places.
+        peaks = gather.argmax(-1)  # (N, n)
+        assert all(len(set(row.tolist())) > 1 for row in peaks), f"{name}: all descriptors peak at one place"
