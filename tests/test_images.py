@@ -1,9 +1,12 @@
 """load_image: every awkward file is either decoded correctly or refused with a clear message."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from a2core.images import ImageError, load_image, model_view, preprocess
+from a2core.images import DRAFT_SIDE, ImageError, load_image, model_view, preprocess
 from a2core.weights import ModelMeta
 from tests.image_cases import BAD, ODD, encode, picture
 
@@ -60,3 +63,15 @@ def test_loaded_image_feeds_the_existing_pipeline():
     meta = ModelMeta(arch="a2_resnet", classes=tuple("abcdefghij"))
     x = preprocess(rgb, meta, size=48)
     assert x.shape == (1, 3, 48, 48) and np.isfinite(x.numpy()).all()
+
+
+def test_large_jpeg_decodes_at_a_reduced_scale_that_still_covers_the_view():
+    pixels = np.zeros((3072, 4096, 3), dtype=np.uint8)
+    pixels[:, 2048:] = (200, 30, 30)  # right half red: the view must still show it on the right
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    image = load_image(buffer.getvalue())
+    assert DRAFT_SIDE <= min(image.size) and image.size[0] < 4096
+    assert image.size[0] * 3 == image.size[1] * 4  # aspect kept
+    view = np.asarray(model_view(image, 32)).astype(int)
+    assert view[:, :14, 0].mean() < 20 and view[:, 18:, 0].mean() > 180
