@@ -27,11 +27,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import safe_open
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .analysis import gathering_entropy
 from .data import ImageFolderTensors, class_names, list_images
 from .images import normalize
 from .models import ARCHS, attention_blocks, build
@@ -424,25 +426,23 @@ def gathering_statistics(model: nn.Module, split: ImageFolderTensors, batch_size
     mean of each map's largest weight divided by the uniform weight 1/L.
     """
     meta = model.meta
-    sums: dict[str, dict] = {}
+    entropies: dict[str, list[np.ndarray]] = {}  # block → per batch (N, n) entropies
+    peaks: dict[str, list[np.ndarray]] = {}  # block → per batch (N, n) largest weight × L
     for i in range(0, len(split), batch_size):
         x = normalize(split.images[i:i + batch_size], meta.mean, meta.std)
         _, maps = attention_maps(model, x)
         for name, m in maps.items():
-            if not hasattr(m, "gather"):
-                continue
-            g = m.gather.flatten(2)  # (N, n, L)
-            entropy = -(g * g.clamp_min(1e-12).log()).sum(-1)  # (N, n)
-            acc = sums.setdefault(name, {"entropy": 0, "peak": 0, "count": 0, "L": g.shape[-1]})
-            acc["entropy"] = acc["entropy"] + entropy.sum(0)
-            acc["peak"] = acc["peak"] + (g.amax(-1) * g.shape[-1]).sum().item()
-            acc["count"] += len(g)
+            if hasattr(m, "gather"):
+                g = m.gather.flatten(2)  # (N, n, L)
+                entropies.setdefault(name, []).append(gathering_entropy(g.flatten(0, 1)).reshape(g.shape[:2]))
+                peaks.setdefault(name, []).append((g.amax(-1) * g.shape[-1]).numpy())
     stats = {}
-    for name, acc in sums.items():
-        per_descriptor = acc["entropy"] / acc["count"]
-        stats[name] = {"positions": acc["L"], "mean_entropy": per_descriptor.mean().item(),
-                       "uniform_entropy": math.log(acc["L"]), "sharpest_descriptor": per_descriptor.min().item(),
-                       "peak_over_uniform": acc["peak"] / (acc["count"] * len(per_descriptor))}
+    for name, parts in entropies.items():
+        positions = maps[name].gather[0, 0].numel()
+        per_descriptor = np.concatenate(parts).mean(0)  # (n,)
+        stats[name] = {"positions": positions, "mean_entropy": float(per_descriptor.mean()),
+                       "uniform_entropy": math.log(positions), "sharpest_descriptor": float(per_descriptor.min()),
+                       "peak_over_uniform": float(np.concatenate(peaks[name]).mean())}
     return stats
 
 
