@@ -36,8 +36,8 @@ def feature_maps(arch: str, image_bytes: bytes, size: int) -> dict[str, np.ndarr
 
 
 @st.cache_data(show_spinner="Counting parameters and FLOPs…")
-def zoo_table(size: int, latency_repeats: int) -> list[dict]:
-    return zoo_rows(weights_dir(), size=size, latency_repeats=latency_repeats)
+def zoo_table(folder: str, size: int, latency_repeats: int) -> list[dict]:
+    return zoo_rows(folder, size=size, latency_repeats=latency_repeats)
 
 
 def on_click(key: str, image_size: int) -> None:
@@ -150,7 +150,7 @@ def zoo_section(size: int) -> None:
         f"(`torch.utils.flop_counter`, one {size}×{size} image)."
     )
     measure = st.toggle("Measure CPU latency on this machine (a few seconds)", key="cmp_latency")
-    rows = zoo_table(size, 20 if measure else 0)
+    rows = zoo_table(str(weights_dir()), size, 20 if measure else 0)
     frame = pd.DataFrame(
         {
             "model": [fc.ARCH_LABELS.get(r["arch"], r["arch"]) for r in rows],
@@ -192,8 +192,8 @@ with st.sidebar:
         "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped],
         format_func=lambda a: fc.ARCH_LABELS.get(a, a), key="cmp_archs",
     )
-    if untrained := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
-        st.caption(f"Not shipped yet (still training): {', '.join(untrained)}.")
+    if missing := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
+        st.caption(f"No weight file in {weights_dir()} for: {', '.join(missing)}.")
     size = st.select_slider("Input size (px)", options=[32, 64, 96], value=32, key="cmp_size",
                             help="The models were trained on 32×32; larger inputs give finer maps.")
     name = st.radio(

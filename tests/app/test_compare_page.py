@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from a2core.figures_compare import ARCH_LABELS
 from a2core.models import ARCHS, build
+from a2core.weights import WEIGHTS_DIR, read_meta
 from a2core.zoo import count_params
 from tests.app.plotly_json import arr, charts
 
@@ -17,18 +19,12 @@ APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def warm_models(zoo_weights):
-    # Every arch has a weight file here (shipped or a stand-in); load each once, outside the
-    # per-run timeout (st.cache_resource is per process).
+def warm_models():
+    # Load every shipped model once, outside the per-run timeout (st.cache_resource is per process).
     from app.common import load_model
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("A2LENS_WEIGHTS", str(zoo_weights))
-        load_model.clear()
-        for arch in ARCHS:
-            load_model(arch)
-        yield
-    load_model.clear()
+    for arch in ARCHS:
+        load_model(arch)
 
 
 @pytest.fixture
@@ -94,11 +90,27 @@ def test_block_picker_changes_the_feature_map(at):
     assert captions_with(at, "attention row of the clicked cell")[0].endswith("all 64 positions")
 
 
-def test_zoo_table_lists_every_shipped_model(at, zoo_weights):
+def test_zoo_table_lists_every_model_with_its_cost(at):
     (table,) = [d for d in at.dataframe if "params" in d.value.columns]
     frame = table.value
-    shipped = [a for a in ARCHS if (zoo_weights / f"{a}.safetensors").is_file()]
-    assert list(frame["model"]) == [ARCH_LABELS[a] for a in shipped]
-    for arch, params, extra in zip(shipped, frame["params"], frame["extra params"]):
+    assert list(frame["model"]) == [ARCH_LABELS[a] for a in ARCHS]
+    for arch, params, extra, top1 in zip(ARCHS, frame["params"], frame["extra params"], frame["top-1 (val)"]):
         assert params == count_params(build(arch))
         assert extra == count_params(build(arch)) - count_params(build("resnet"))
+        assert top1 == read_meta(WEIGHTS_DIR / f"{arch}.safetensors").val_accuracy
+
+
+def test_a_weights_folder_without_some_models(tmp_path, monkeypatch):
+    # A2LENS_WEIGHTS points the app at other weights; the page offers what that folder holds.
+    for arch in ("resnet", "a2_resnet"):
+        shutil.copy(WEIGHTS_DIR / f"{arch}.safetensors", tmp_path)
+    monkeypatch.setenv("A2LENS_WEIGHTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.multiselect(key="cmp_archs").options == [ARCH_LABELS["resnet"], ARCH_LABELS["a2_resnet"]]
+    assert at.multiselect(key="cmp_archs").value == ["a2_resnet"]
+    (missing,) = captions_with(at, "No weight file in")
+    assert all(ARCH_LABELS[a] in missing for a in ("se_resnet", "nl_resnet", "gc_resnet", "eca_resnet", "gsop_resnet"))
+    (table,) = [d for d in at.dataframe if "params" in d.value.columns]
+    assert list(table.value["model"]) == [ARCH_LABELS["resnet"], ARCH_LABELS["a2_resnet"]]

@@ -53,8 +53,8 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory, zoo_weights) -> str:
-    """Base URL of a running A²Lens server (no trailing slash), with a model for every arch."""
+def app_url(tmp_path_factory) -> str:
+    """Base URL of a running A²Lens server (no trailing slash) on the shipped weights."""
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     command = [
@@ -63,8 +63,8 @@ def app_url(tmp_path_factory, zoo_weights) -> str:
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
     with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "A2LENS_WEIGHTS": str(zoo_weights)})
+        env = {k: v for k, v in os.environ.items() if k != "A2LENS_WEIGHTS"}
+        server = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, server, log)
