@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from a2core.figures_compare import ARCH_LABELS
 from a2core.models import ARCHS, build
 from a2core.weights import WEIGHTS_DIR, read_meta
 from a2core.zoo import count_params
+from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
-
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,8 +26,7 @@ def warm_models():
 
 @pytest.fixture
 def at():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("views/compare.py").run()
+    at = open_page("compare")
     assert not at.exception
     return at
 
@@ -105,8 +101,7 @@ def test_a_weights_folder_without_some_models(tmp_path, monkeypatch):
     for arch in ("resnet", "a2_resnet"):
         shutil.copy(WEIGHTS_DIR / f"{arch}.safetensors", tmp_path)
     monkeypatch.setenv("A2LENS_WEIGHTS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("views/compare.py").run()
+    at = open_page("compare")
     assert not at.exception
     assert at.multiselect(key="cmp_archs").options == [ARCH_LABELS["resnet"], ARCH_LABELS["a2_resnet"]]
     assert at.multiselect(key="cmp_archs").value == ["a2_resnet"]

@@ -4,12 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, ODD, encode, mime, picture
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
@@ -23,7 +22,7 @@ def warm_model():
 
 @pytest.fixture
 def at():
-    return AppTest.from_file(APP, default_timeout=60).run()
+    return open_page()
 
 
 def chart_with_trace(at, name: str) -> dict:

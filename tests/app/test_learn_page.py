@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from a2core.figures_learn import human_bytes, human_count
 from a2core.toy import default_rho, default_theta, toy_steps
-
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.pages import open_page
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -23,8 +20,7 @@ def warm_model():
 
 @pytest.fixture
 def at():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("views/learn.py").run()
+    at = open_page("learn")
     assert not at.exception
     return at
 
