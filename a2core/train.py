@@ -250,9 +250,9 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             seen, correct = int(seen), int(correct)
         if rt.is_main:
             val_acc, val_loss = evaluate_tensors(model, val_set.images, val_set.labels, mean, std, rt)
-            record = {"arch": arch, "epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                      "val_loss": val_loss, "val_acc": val_acc, "lr": scheduler.get_last_lr()[0],
-                      "images_per_s": seen / seconds, "seconds": seconds}
+            record = {"arch": arch, "seed": recipe.seed, "epoch": epoch + 1, "train_loss": loss_sum / seen,
+                      "train_acc": correct / seen, "val_loss": val_loss, "val_acc": val_acc,
+                      "lr": scheduler.get_last_lr()[0], "images_per_s": seen / seconds, "seconds": seconds}
             print(json.dumps(record), flush=True)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a") as f:

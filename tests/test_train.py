@@ -45,7 +45,7 @@ def test_one_tiny_epoch_writes_checkpoint_log_and_weights(data, tmp_path):
     assert {"model", "optimizer", "scheduler", "rng", "loader_rng"} <= set(ckpt)
 
     (record,) = read_log(tmp_path)
-    assert record["arch"] == "a2_resnet" and record["epoch"] == 1
+    assert record["arch"] == "a2_resnet" and record["epoch"] == 1 and record["seed"] == 0
     assert math.isfinite(record["train_loss"]) and 0 <= record["val_acc"] <= 1
     # 40 images at batch 8 (drop_last): every image was seen once.
     assert record["images_per_s"] * record["seconds"] == pytest.approx(40)
