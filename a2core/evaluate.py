@@ -38,7 +38,7 @@ from .data import ImageFolderTensors, class_names, list_images
 from .images import normalize
 from .models import ARCHS, attention_blocks, build
 from .probe import attention_maps
-from .seeds import SeedRun, median_index, seed_runs, spread
+from .seeds import SeedRun, median_index, recipe_without_seed, seed_runs, spread
 from .train import _bf16_is_fast, evaluate_tensors
 from .weights import WEIGHTS_DIR, ModelMeta, load_pretrained, read_meta
 
@@ -128,6 +128,15 @@ def load_split(folder: str | Path, meta: ModelMeta, progress: bool = True) -> Im
     return ImageFolderTensors(folder, meta.input_size, classes=tuple(meta.classes), progress=progress)
 
 
+def decoded_split(splits: dict, folder: str | Path, meta: ModelMeta, progress: bool = True) -> ImageFolderTensors:
+    """``folder`` decoded for ``meta``; ``splits`` keeps each decoding so that models sharing a folder,
+    input size and class list decode it once."""
+    key = (str(folder), meta.input_size, tuple(meta.classes))
+    if key not in splits:
+        splits[key] = load_split(folder, meta, progress)
+    return splits[key]
+
+
 def evaluate_accuracy(model: nn.Module, data: str | Path | ImageFolderTensors, meta: ModelMeta | None = None,
                       batch_size: int = 500, progress: bool = True) -> float:
     """Top-1 accuracy of ``model`` in float32 on a split folder (``<class>/*``) or a decoded split.
@@ -172,22 +181,22 @@ def shipped_archs(weights_dir: str | Path = WEIGHTS_DIR) -> tuple[str, ...]:
 
 def zoo_table(data_dir: str | Path, weights_dir: str | Path = WEIGHTS_DIR, archs: Sequence[str] | None = None,
               split: str = "val", warmup: int = 10, repeats: int = 50,
-              throughput_batch: int = THROUGHPUT_BATCH, progress: bool = True) -> list[ZooRow]:
+              throughput_batch: int = THROUGHPUT_BATCH, progress: bool = True,
+              splits: dict | None = None) -> list[ZooRow]:
     """Evaluate every shipped model (or ``archs``) on ``data_dir/split``; one row per arch, in zoo order.
 
-    The split is decoded once for all models that share an input size and class list.
+    The split is decoded once for all models that share an input size and class list; pass ``splits``
+    (see :func:`decoded_split`) to share the decodings with later work.
     """
     archs = tuple(archs) if archs else shipped_archs(weights_dir)
     if not archs:
         raise FileNotFoundError(f"no <arch>.safetensors for any of {', '.join(ARCHS)} in {weights_dir}")
-    splits: dict[tuple, ImageFolderTensors] = {}
+    splits = {} if splits is None else splits
     rows = []
     for arch in archs:
         model = load_pretrained(arch, Path(weights_dir) / f"{arch}.safetensors")
-        key = (model.meta.input_size, tuple(model.meta.classes))
-        if key not in splits:
-            splits[key] = load_split(Path(data_dir) / split, model.meta, progress)
-        rows.append(evaluate_model(model, splits[key], warmup, repeats, throughput_batch, progress))
+        data = decoded_split(splits, Path(data_dir) / split, model.meta, progress)
+        rows.append(evaluate_model(model, data, warmup, repeats, throughput_batch, progress))
     return rows
 
 
@@ -257,15 +266,16 @@ def to_json(rows: Sequence[ZooRow], env: dict, baseline: str = BASELINE) -> dict
     return {"environment": env, "baseline": baseline, "models": models}
 
 
-def measure_seeds(rows: Sequence[ZooRow], weights_dir: str | Path, split_dir: str | Path,
-                  progress: bool = True) -> tuple[dict[str, list[tuple[SeedRun, float]]], list[TrainingLog]]:
+def measure_seeds(rows: Sequence[ZooRow], weights_dir: str | Path, split_dir: str | Path, progress: bool = True,
+                  splits: dict | None = None) -> tuple[dict[str, list[tuple[SeedRun, float]]], list[TrainingLog]]:
     """Float32 top-1 of every run of the archs in ``rows`` that were trained with several seeds.
 
     The shipped runs keep their row's figure; the others are evaluated on ``split_dir``. Also returns
     the training logs of those other runs (``seeds/seed<k>/logs/<arch>.jsonl``), for the budget.
     """
     shipped = {r.arch: r.val_accuracy for r in rows}
-    seeds, logs, splits = {}, [], {}
+    seeds, logs = {}, []
+    splits = {} if splits is None else splits
     for arch in shipped:
         runs = seed_runs(arch, weights_dir)
         if len(runs) < 2:
@@ -276,10 +286,8 @@ def measure_seeds(rows: Sequence[ZooRow], weights_dir: str | Path, split_dir: st
                 measured.append((run, shipped[arch]))
                 continue
             model = load_pretrained(arch, run.path)
-            key = (model.meta.input_size, tuple(model.meta.classes))
-            if key not in splits:
-                splits[key] = load_split(split_dir, model.meta, progress)
-            measured.append((run, evaluate_accuracy(model, splits[key], progress=progress)))
+            data = decoded_split(splits, split_dir, model.meta, progress)
+            measured.append((run, evaluate_accuracy(model, data, progress=progress)))
             log = run.path.parent / "logs" / f"{arch}.jsonl"
             if log.is_file():
                 logs.append(read_training_log(log))
@@ -389,10 +397,8 @@ def _seed_text(metas: dict[str, ModelMeta]) -> str:
 
 
 def _recipe_section(metas: dict[str, ModelMeta]) -> str:
-    # The seed is not part of what makes two recipes the same: runs that differ only in it are the
-    # spread of one recipe (see *Seeds*).
-    recipes = {json.dumps({k: v for k, v in m.recipe.items() if k != "seed"}, sort_keys=True)
-               for m in metas.values()}
+    # Runs that differ only in the seed are the spread of one recipe (see *Seeds*).
+    recipes = {json.dumps(recipe_without_seed(m.recipe), sort_keys=True) for m in metas.values()}
     if len(recipes) != 1:
         per_arch = "\n".join(f"- `{a}`: `{json.dumps(m.recipe)}`" for a, m in metas.items())
         return "The archs were trained with different recipes:\n\n" + per_arch
@@ -691,9 +697,10 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     if not (args.data / args.split).is_dir():
         parser.error(f"no {args.split} split at {args.data / args.split} (expected {args.split}/<class>/*.jpg)")
+    splits: dict = {}  # the decoded split, shared by the table, the gathering statistics and the seeds
     try:
         rows = zoo_table(args.data, args.weights, archs, args.split, args.warmup, args.repeats,
-                         args.throughput_batch, progress=not args.no_progress)
+                         args.throughput_batch, progress=not args.no_progress, splits=splits)
     except FileNotFoundError as error:
         parser.error(str(error))
     env = environment()
@@ -714,8 +721,8 @@ def main(argv=None) -> None:
         gathering = {}
         if "a2_resnet" in metas:
             model = load_pretrained("a2_resnet", args.weights / "a2_resnet.safetensors")
-            gathering = gathering_statistics(model, load_split(args.data / "val", model.meta, progress=False))
-        seeds, seed_logs = measure_seeds(rows, args.weights, args.data / args.split, progress=not args.no_progress)
+            gathering = gathering_statistics(model, decoded_split(splits, args.data / "val", model.meta, False))
+        seeds, seed_logs = measure_seeds(rows, args.weights, args.data / args.split, not args.no_progress, splits)
         card = render_card(rows, metas, env, args.weights, args.data, logs, args.hardware, gathering=gathering,
                            seeds=seeds, seed_logs=seed_logs)
         args.card.parent.mkdir(parents=True, exist_ok=True)

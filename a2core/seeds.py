@@ -47,6 +47,11 @@ def seed_runs(arch: str, weights_dir: str | Path = WEIGHTS_DIR) -> list[SeedRun]
     return sorted(runs, key=lambda r: r.seed)
 
 
+def recipe_without_seed(recipe: dict) -> dict:
+    """What makes two runs the same recipe: everything but the seed."""
+    return {k: v for k, v in recipe.items() if k != "seed"}
+
+
 def median_index(accuracies: Sequence[float]) -> int:
     """Index of the median of ``accuracies`` (of the lower middle one when their count is even)."""
     if not accuracies:
