@@ -7,9 +7,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from tests.e2e.browser import CHARTS, settled_box, wait_idle
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "explore.png"
-CHARTS = '[data-testid="stPlotlyChart"]'
 FIRST_RENDER_MS = 600_000  # the first visit imports torch and loads the model
 
 
@@ -17,13 +18,6 @@ def _bars_title(page) -> str:
     # The distribution chart's title names the clicked cell: "v_j at cell (r, c) ...".
     titles = page.eval_on_selector_all(f"{CHARTS} .gtitle", "els => els.map(e => e.textContent)")
     return next(t for t in titles if t.startswith("v_j at cell"))
-
-
-def _wait_idle(page) -> None:
-    # While the script runs Streamlit shows a status widget and greys out elements not yet redrawn.
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
 
 
 def test_upload_click_and_screenshot(app_url, page, tmp_path):
@@ -35,7 +29,7 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     page.get_by_text("Click a position").wait_for(timeout=FIRST_RENDER_MS)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     page.get_by_text("ship_photo.png").first.wait_for()
-    _wait_idle(page)
+    wait_idle(page)
 
     # Heatmaps are drawn: the clicked-position figure and the grid carry plotly heatmap layers.
     page.locator(f"{CHARTS} .heatmaplayer image").first.wait_for()
@@ -43,10 +37,12 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     before = _bars_title(page)
     assert re.search(r"cell \(\d+, \d+\)", before), before
 
-    # Click at 30 % from the top, 65 % from the left of the image: cell (4, 10) of the 16×16 map, not the default centre.
+    # Click at 30 % from the top, 65 % from the left of the image: cell (4, 10) of the 16×16 map,
+    # not the default centre.
     assert "cell (8, 8)" in before
     clickable = page.locator(CHARTS).first
-    box = clickable.locator(".nsewdrag").first.bounding_box()
+    wait_idle(page)
+    box = settled_box(clickable.locator(".nsewdrag").first)
     x, y = box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.3
     page.mouse.move(x, y)  # plotly selects the point under the hover label, so hover first, as a user does
     hover = clickable.locator(".hoverlayer .hovertext")
@@ -58,7 +54,7 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
             t => t.textContent.startsWith('v_j at cell') && t.textContent !== before)""",
         arg=[f"{CHARTS} .gtitle", before],
     )
-    _wait_idle(page)
+    wait_idle(page)
     after = _bars_title(page)
     row, col = map(int, re.search(r"cell \((\d+), (\d+)\)", after).groups())
     assert (row, col) == (4, 10), after
@@ -66,7 +62,7 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     bars = page.locator(CHARTS).filter(has_text="v_j at cell").locator(".bars .point")
     assert bars.count() >= 8
 
-    _wait_idle(page)
+    wait_idle(page)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
     assert Image.open(SCREENSHOT).size == (1600, 1450)

@@ -8,15 +8,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from tests.e2e.browser import CHARTS, settled_box, wait_idle
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-CHARTS = '[data-testid="stPlotlyChart"]'
 QUERY = r"Query position: cell \((\d+), (\d+)\)"
-
-
-def _wait_idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
 
 def _open(page, app_url: str, path: str) -> None:
@@ -44,14 +40,14 @@ def test_compare_click_moves_every_model(app_url, page):
     page.get_by_text("Non-local (spatial)").first.wait_for()
     # the picker, SE's 3 feature maps, Non-local's row, A²'s implied map and 3 gathering maps
     _wait_heatmaps(page, 9)
-    _wait_idle(page)
+    wait_idle(page)
     assert page.get_by_text("A² (double attention)").count() >= 1
     assert _query_cell(page) == (8, 8)
 
     # Click the top-left cell of the position picker (the page's first chart): its first,
     # invisible, selectable marker is cell (0, 0).
     cell = page.locator(CHARTS).first.locator(".scatterlayer .point").first
-    box = cell.bounding_box()
+    box = settled_box(cell)
     # plotly selects the hovered point, so hover first, then click
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_timeout(500)
@@ -59,7 +55,7 @@ def test_compare_click_moves_every_model(app_url, page):
     page.wait_for_function(
         "() => /Query position: cell \\((0|1), (0|1)\\)/.test(document.body.innerText)", timeout=60_000
     )
-    _wait_idle(page)
+    wait_idle(page)
     row, col = _query_cell(page)
     # Non-local's row and A²'s implied attention now describe the same clicked cell.
     # (the columns below the query line update later in the same rerun, so wait for them)
@@ -93,7 +89,7 @@ def test_learn_tabs_render(app_url, page):
     page.get_by_role("tab", name="3 · Toy to drive by hand").click()
     page.get_by_text("The bilinear pooling view").wait_for()
     page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).wait_for()
-    _wait_idle(page)
+    wait_idle(page)
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)
     DOCS.mkdir(exist_ok=True)
