@@ -23,7 +23,7 @@ import platform
 import statistics
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from .images import normalize
 from .models import ARCHS, attention_blocks, build
 from .probe import attention_maps
 from .seeds import SeedRun, median_index, recipe_without_seed, seed_runs, spread
-from .train import _bf16_is_fast, evaluate_tensors
+from .train import Recipe, _bf16_is_fast, evaluate_tensors
 from .weights import WEIGHTS_DIR, ModelMeta, load_pretrained, read_meta
 
 BASELINE = "resnet"
@@ -309,6 +309,7 @@ class TrainingLog:
     images_per_s: float
     final_val_accuracy: float
     best_val_accuracy: float
+    seconds_by_size: dict[int, list[float]] = field(default_factory=dict)  # input size → its epochs' seconds
 
 
 def read_training_log(path: str | Path) -> TrainingLog:
@@ -328,7 +329,16 @@ def read_training_log(path: str | Path) -> TrainingLog:
         images_per_s=statistics.fmean(r["images_per_s"] for r in records),
         final_val_accuracy=records[-1]["val_acc"],
         best_val_accuracy=max(r["val_acc"] for r in records),
+        seconds_by_size=_seconds_by_size(records),
     )
+
+
+def _seconds_by_size(records: Sequence[dict]) -> dict[int, list[float]]:
+    by_size: dict[int, list[float]] = {}
+    for r in records:
+        if "input_size" in r:  # logs written before progressive sizing do not say
+            by_size.setdefault(r["input_size"], []).append(r["seconds"])
+    return by_size
 
 
 def read_training_logs(logs_dir: str | Path, archs: Iterable[str]) -> dict[str, TrainingLog]:
@@ -420,6 +430,7 @@ def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], h
              "The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
              "chosen so that the whole zoo trains within about three hours of a 2-core machine, that is "
              "about six hours of one core."]
+    lines[0] += _sizing_note(next(iter(metas.values())).recipe if metas else {}, logs)
     if not logs:
         lines[0] += " (No training logs were given: pass `--logs OUT/logs` to add the measured times.)"
     else:
@@ -440,6 +451,22 @@ def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], h
         lines += ["", f"The {len(seed_logs)} further runs of *Seeds* took {extra / 3600:.2f} more hours, "
                   "not counted above: they measure the recipe's spread and are not needed to train the zoo."]
     return "\n".join(lines)
+
+
+def _sizing_note(recipe: dict, logs: dict[str, TrainingLog]) -> str:
+    """What progressive sizing saved, from the logs' epochs at each input size."""
+    if not recipe.get("early_fraction"):
+        return ""
+    small, full = recipe["early_size"], recipe["input_size"]
+    early = Recipe(**{k: v for k, v in recipe.items() if k in Recipe.__dataclass_fields__}).early_epochs
+    note = (f" The first {early} of the {recipe['epochs']} epochs train on random {small}×{small} windows of the "
+            f"{full}×{full} images (progressive sizing): cheaper epochs early, full-size ones to finish.")
+    by_size = {size: [t for log in logs.values() for t in log.seconds_by_size.get(size, [])] for size in (small, full)}
+    if all(by_size.values()):
+        ratio = statistics.fmean(by_size[small]) / statistics.fmean(by_size[full])
+        note += (f" Measured in the logs below, a {small}-pixel epoch took {ratio:.2f}× the time of a "
+                 f"{full}-pixel one, averaged over all archs.")
+    return note
 
 
 def _findings(rows: Sequence[ZooRow], baseline: str, seeds: dict[str, list[tuple[SeedRun, float]]]) -> str:
@@ -550,14 +577,22 @@ def _gathering_section(stats: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _reproduce_seeds(seeds: dict[str, list[tuple[SeedRun, float]]]) -> str:
+def _train_flags(recipe: dict) -> str:
+    """The ``a2core.train`` options that give ``recipe`` (its schedule; the rest are the defaults)."""
+    flags = f"--epochs {recipe.get('epochs', 15)}"
+    if recipe.get("early_fraction"):
+        flags += f" --early-fraction {recipe['early_fraction']} --early-size {recipe['early_size']}"
+    return flags
+
+
+def _reproduce_seeds(seeds: dict[str, list[tuple[SeedRun, float]]], recipe: dict) -> str:
     if not seeds:
         return ""
     archs = ",".join(seeds)
     k = max(run.seed for runs in seeds.values() for run, _ in runs)
-    return (f"\n\nThe runs of *Seeds*: `python -m a2core.train --arch {archs} --data DIR --seed K --out "
-            f"assets/weights/seeds/seedK` for K = 1 … {k}; then, per arch, the median run's weight file and "
-            "log go to `assets/weights/` and the others to `seeds/seed<k>/`.")
+    return (f"\n\nThe runs of *Seeds*: `python -m a2core.train --arch {archs} --data DIR {_train_flags(recipe)} "
+            f"--seed K --out assets/weights/seeds/seedK` for K = 1 … {k}; then, per arch, the median run's weight "
+            "file and log go to `assets/weights/` and the others to `seeds/seed<k>/`.")
 
 
 def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, weights_dir: str | Path,
@@ -643,14 +678,14 @@ on the whole validation split with `a2core.evaluate.gathering_statistics`:
 With CIFAR-10 as image folders in `DIR` (`DIR/train/<class>/*.jpg`, `DIR/val/<class>/*.jpg`):
 
 ```bash
-python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs {first.recipe.get('epochs', 15)}
+python -m a2core.train --arch all --data DIR --out assets/weights/ {_train_flags(first.recipe)}
 python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md
 ```
 
 The first command trains all seven archs (resumable: rerun it after an interruption) and writes
 `assets/weights/<model>.safetensors`, checkpoints and per-epoch JSON logs (`assets/weights/logs/`); the
 second rewrites this card, with its table, from the weight files and those logs.
-`python -m a2core.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds)}
+`python -m a2core.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds, first.recipe)}
 
 ## Files
 

@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from .data import ImageFolderTensors, train_augmentation
+from .data import ImageFolderTensors, random_windows, train_augmentation
 from .images import normalize
 from .models import ARCHS, build
 from .weights import ModelMeta, save_weights
@@ -51,9 +51,17 @@ class Recipe:
     warmup_fraction: float = 0.15
     seed: int = 0
     input_size: int = 32
+    early_size: int = 24
+    early_fraction: float = 0.0
     optimizer: str = ("SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN, biases and the "
                       "convolutions that make attention logits")
-    augmentation: str = "RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2)"
+    augmentation: str = ("RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2); in the "
+                         "first early_fraction of the epochs, a random early_size window of each image")
+
+    @property
+    def early_epochs(self) -> int:
+        """How many epochs, from the first, train on ``early_size`` windows (progressive sizing)."""
+        return int(self.early_fraction * self.epochs)
 
 
 @dataclass
@@ -225,9 +233,12 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             sampler.set_epoch(epoch)
         ddp_model.train()
         seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
+        size = recipe.early_size if epoch < recipe.early_epochs else recipe.input_size
         bar = tqdm(loader, desc=f"{arch} {epoch + 1}/{recipe.epochs}", disable=not (progress and rt.is_main),
                    leave=False, dynamic_ncols=True)
         for images, labels in bar:
+            if size != images.shape[-1]:
+                images = random_windows(images, size)
             x = normalize(images, mean, std).to(rt.device, memory_format=torch.channels_last, non_blocking=True)
             y = labels.to(rt.device, non_blocking=True)
             with _autocast(rt):
@@ -250,9 +261,10 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             seen, correct = int(seen), int(correct)
         if rt.is_main:
             val_acc, val_loss = evaluate_tensors(model, val_set.images, val_set.labels, mean, std, rt)
-            record = {"arch": arch, "seed": recipe.seed, "epoch": epoch + 1, "train_loss": loss_sum / seen,
-                      "train_acc": correct / seen, "val_loss": val_loss, "val_acc": val_acc,
-                      "lr": scheduler.get_last_lr()[0], "images_per_s": seen / seconds, "seconds": seconds}
+            record = {"arch": arch, "seed": recipe.seed, "epoch": epoch + 1, "input_size": size,
+                      "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
+                      "val_acc": val_acc, "lr": scheduler.get_last_lr()[0], "images_per_s": seen / seconds,
+                      "seconds": seconds}
             print(json.dumps(record), flush=True)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a") as f:
@@ -292,6 +304,10 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--early-size", type=int, default=defaults.early_size,
+                        help="input size of the early epochs (progressive sizing)")
+    parser.add_argument("--early-fraction", type=float, default=defaults.early_fraction,
+                        help="fraction of the epochs, from the first, that train on --early-size windows")
     parser.add_argument("--limit", type=int, default=None, help="images per class (a quick subset for tests)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
@@ -309,7 +325,10 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = setup_runtime(args.device, args.amp)
-    recipe = Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    recipe = Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                    early_size=args.early_size, early_fraction=args.early_fraction)
+    if recipe.early_epochs and not 0 < recipe.early_size <= recipe.input_size:
+        parser.error(f"--early-size {recipe.early_size} must lie in 1..{recipe.input_size}")
     if recipe.batch_size % rt.world_size:
         parser.error(f"--batch-size {recipe.batch_size} must be a multiple of the {rt.world_size} processes")
     data = Path(args.data)

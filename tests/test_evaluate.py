@@ -39,7 +39,8 @@ def zoo(tmp_path_factory):
     weights = root / "weights"
     torch.manual_seed(0)
     for arch in ARCHS:
-        meta = ModelMeta(arch=arch, classes=classes, dataset=DATASET_NAME, recipe=asdict(Recipe(epochs=3)))
+        recipe = asdict(Recipe(epochs=3, early_fraction=0.5))
+        meta = ModelMeta(arch=arch, classes=classes, dataset=DATASET_NAME, recipe=recipe)
         save_weights(build(arch, len(classes)), weights / f"{arch}.safetensors", meta)
     return data, weights
 
@@ -61,8 +62,9 @@ def evaluated(zoo, tmp_path_factory):
     logs = out / "logs"
     logs.mkdir()
     for arch in ARCHS:
-        records = [{"arch": arch, "epoch": e, "seconds": 600.0, "images_per_s": 500.0, "val_acc": 0.5 + e / 10}
-                   for e in (1, 2, 3)]
+        # The recipe's first epoch trains on 24-pixel windows, at half the time of a full one.
+        records = [{"arch": arch, "epoch": e, "input_size": 24 if e == 1 else 32, "seconds": 300.0 if e == 1 else 600.0,
+                    "images_per_s": 500.0, "val_acc": 0.5 + e / 10} for e in (1, 2, 3)]
         # Epoch 1 logged twice (a crash between the log line and the checkpoint): the rerun's record counts.
         records.insert(0, {**records[0], "seconds": 999.0, "val_acc": 0.0})
         (logs / f"{arch}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -170,7 +172,8 @@ def test_latency_is_a_positive_median_and_leaves_the_mode_alone():
 def test_card_has_every_section_and_reads_the_logs(evaluated):
     _, out, logs = evaluated
     log = read_training_log(logs / "resnet.jsonl")
-    assert (log.epochs, log.seconds, log.final_val_accuracy) == (3, 3 * 600.0, pytest.approx(0.8))
+    assert (log.epochs, log.seconds, log.final_val_accuracy) == (3, 300.0 + 2 * 600.0, pytest.approx(0.8))
+    assert log.seconds_by_size == {24: [300.0], 32: [600.0, 600.0]}
 
     card = (out / "MODEL_CARD.md").read_text()
     for section in ("## Data", "## Training recipe", "## Compute budget", "## Evaluation", "## Reproduce",
@@ -178,8 +181,11 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
         assert section in card
     assert "Krizhevsky" in card and "40 images" in card  # the data note, counted from the folder
     assert "| epochs | 3 |" in card and "| label smoothing | 0.1 |" in card  # from meta.recipe
-    assert "a test machine" in card and "1.00 hours of training for 2 archs" in card  # 2 archs × 3 × 600 s
-    assert "python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs 3" in card
+    assert "a test machine" in card and "0.83 hours of training for 2 archs" in card  # 2 archs × 1,500 s
+    assert "The first 1 of the 3 epochs train on random 24×24 windows of the 32×32 images" in card
+    assert "a 24-pixel epoch took 0.50× the time of a 32-pixel one" in card
+    assert ("python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs 3 --early-fraction 0.5 "
+            "--early-size 24\n") in card  # the recipe's schedule, progressive sizing included
     assert "python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md" in card
     header, *_ = table_rows(card.split("## Evaluation")[1])
     assert tuple(header) == COLUMNS

@@ -60,8 +60,10 @@ def test_one_tiny_epoch_writes_checkpoint_log_and_weights(data, tmp_path):
 
 @pytest.mark.parametrize("old_checkpoint", [False, True], ids=["checkpoint", "checkpoint-without-loader-state"])
 def test_interrupted_run_resumes_to_the_same_weights(data, tmp_path, capsys, old_checkpoint):
-    run(data, tmp_path / "straight", "resnet", 3)
-    run(data, tmp_path / "resumed", "resnet", 3, "--stop-after", "2")
+    # Two of the three epochs train on windows, so resuming also crosses the switch to full images.
+    sizing = ("--early-fraction", "0.7")
+    run(data, tmp_path / "straight", "resnet", 3, *sizing)
+    run(data, tmp_path / "resumed", "resnet", 3, "--stop-after", "1", *sizing)
     assert not (tmp_path / "resumed" / "resnet.safetensors").exists(), "an unfinished run wrote weights"
     ckpt_path = tmp_path / "resumed" / "checkpoints" / "resnet.pt"
     if old_checkpoint:  # as written before the loader's random state was saved
@@ -70,15 +72,44 @@ def test_interrupted_run_resumes_to_the_same_weights(data, tmp_path, capsys, old
         torch.save(ckpt, ckpt_path)
     capsys.readouterr()
 
-    run(data, tmp_path / "resumed", "resnet", 3)
+    run(data, tmp_path / "resumed", "resnet", 3, *sizing)
 
-    assert "resnet: resuming after epoch 2" in capsys.readouterr().out
+    assert "resnet: resuming after epoch 1" in capsys.readouterr().out
     assert [r["epoch"] for r in read_log(tmp_path / "resumed", "resnet")] == [1, 2, 3]
     straight = load_file(tmp_path / "straight" / "resnet.safetensors")
     resumed = load_file(tmp_path / "resumed" / "resnet.safetensors")
     assert straight.keys() == resumed.keys()
     different = [k for k in straight if not torch.equal(straight[k], resumed[k])]
     assert not different, f"resumed weights differ from an uninterrupted run in {different[:5]}"
+
+
+def test_progressive_sizing_trains_the_early_epochs_on_smaller_windows(data, tmp_path, monkeypatch):
+    import a2core.train
+
+    sizes = []  # (H, W) of every training batch the model sees
+
+    def build_and_watch(arch, **kwargs):
+        model = build(arch, **kwargs)
+        model.register_forward_pre_hook(
+            lambda module, args: sizes.append(tuple(args[0].shape[-2:])) if module.training else None)
+        return model
+
+    monkeypatch.setattr(a2core.train, "build", build_and_watch)
+    run(data, tmp_path, "resnet", 4, "--early-fraction", "0.5", "--early-size", "20")
+
+    # 40 images at batch 8: 5 steps an epoch; the first int(0.5 × 4) = 2 epochs see 20-pixel windows.
+    assert sizes == [(20, 20)] * 10 + [(32, 32)] * 10
+    assert [r["input_size"] for r in read_log(tmp_path, "resnet")] == [20, 20, 32, 32]
+    model = load_pretrained("resnet", tmp_path / "resnet.safetensors")
+    assert model.meta.recipe["early_fraction"] == 0.5 and model.meta.recipe["early_size"] == 20
+    assert model.meta.input_size == 32
+
+
+def test_an_early_size_larger_than_the_input_is_an_error(data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(data, tmp_path, "resnet", 2, "--early-fraction", "0.5", "--early-size", "40")
+    assert exit_info.value.code == 2
+    assert "--early-size 40 must lie in 1..32" in capsys.readouterr().err
 
 
 def test_a_changed_recipe_does_not_resume(data, tmp_path, capsys):
