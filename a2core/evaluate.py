@@ -322,11 +322,13 @@ def read_training_log(path: str | Path) -> TrainingLog:
     if not by_epoch:
         raise ValueError(f"{path} holds no epoch records")
     records = [by_epoch[e] for e in sorted(by_epoch)]
+    seconds = sum(r["seconds"] for r in records)
     return TrainingLog(
         arch=records[-1]["arch"],
         epochs=len(records),
-        seconds=sum(r["seconds"] for r in records),
-        images_per_s=statistics.fmean(r["images_per_s"] for r in records),
+        seconds=seconds,
+        # Over the whole run, not a mean of epochs: progressive sizing makes early epochs faster.
+        images_per_s=sum(r["images_per_s"] * r["seconds"] for r in records) / seconds,
         final_val_accuracy=records[-1]["val_acc"],
         best_val_accuracy=max(r["val_acc"] for r in records),
         seconds_by_size=_seconds_by_size(records),
