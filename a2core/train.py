@@ -8,7 +8,9 @@ Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
 ``OUT/logs/<arch>.jsonl``; a rerun with the same recipe resumes from the
 checkpoint and ends with the same weights as a run that was never interrupted
 (with ``--workers 0``; worker processes keep augmentation random state that no
-checkpoint holds). ``--stop-after K`` ends a run after epoch K. The finished
+checkpoint holds). ``--stop-after K`` ends a run after epoch K. ``--early-fraction F``
+trains the first F of the epochs on random ``--early-size`` windows of the images
+(progressive sizing: cheaper early epochs, full-size ones to finish). The finished
 model is evaluated on the val split in float32 and written as
 ``OUT/<arch>.safetensors`` with its metadata.
 """
