@@ -430,8 +430,8 @@ def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], h
     epochs = sorted({m.recipe.get("epochs") for m in metas.values() if m.recipe.get("epochs")})
     lines = [f"{len(metas)} archs × {', '.join(map(str, epochs)) or '?'} epochs each, trained on: {hardware}. "
              "The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
-             "chosen so that the whole zoo trains within about three hours of a 2-core machine, that is "
-             "about six hours of one core."]
+             "chosen for a budget of about three hours of a 2-core machine for the whole zoo, that is about "
+             "six hours of one core (two one-thread runs side by side)."]
     lines[0] += _sizing_note(next(iter(metas.values())).recipe if metas else {}, logs)
     if not logs:
         lines[0] += " (No training logs were given: pass `--logs OUT/logs` to add the measured times.)"

@@ -44,7 +44,7 @@ DATASET_NAME = "CIFAR-10 (train 50,000 / val 5,000: every other image of the off
 class Recipe:
     """The one training recipe every arch of the zoo shares."""
 
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 128
     lr: float = 0.2
     momentum: float = 0.9
@@ -54,7 +54,7 @@ class Recipe:
     seed: int = 0
     input_size: int = 32
     early_size: int = 24
-    early_fraction: float = 0.0
+    early_fraction: float = 0.5
     optimizer: str = ("SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN, biases and the "
                       "convolutions that make attention logits")
     augmentation: str = ("RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2); in the "

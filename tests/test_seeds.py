@@ -35,7 +35,8 @@ def test_spread_is_mean_and_sample_sd():
 
 def _save(path: Path, arch: str, seed: int, accuracy: float, classes=tuple(f"class{k}" for k in range(10))):
     torch.manual_seed(seed)
-    meta = ModelMeta(arch=arch, classes=classes, recipe=asdict(Recipe(epochs=3, seed=seed)), val_accuracy=accuracy)
+    recipe = asdict(Recipe(epochs=3, early_fraction=0.0, seed=seed))
+    meta = ModelMeta(arch=arch, classes=classes, recipe=recipe, val_accuracy=accuracy)
     save_weights(build(arch, len(classes)), path, meta)
 
 
