@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
 def flatten_spatial(x: Tensor) -> Tensor:
     """(N, C, *spatial) → (N, C, L) with L the number of positions."""
     return x.flatten(2)
+
+
+def at_least_float32(x: Tensor) -> Tensor:
+    """``x`` raised to float32 when it is in a lower precision (bf16, fp16), else unchanged.
+
+    Softmaxes and covariances lose too much in 8 mantissa bits, so the blocks
+    compute them and return their maps in this precision: float32 under
+    autocast, float64 stays float64 (``.float()`` would lower it).
+    """
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 def conv1x1_bn(in_channels: int, out_channels: int, zero_init: bool = False) -> nn.Sequential:

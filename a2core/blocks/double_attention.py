@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import conv1x1_bn, flatten_spatial, pointwise
+from .common import at_least_float32, conv1x1_bn, flatten_spatial, pointwise
 
 ORDERS = ("gather_first", "pairwise")
 
@@ -69,12 +69,12 @@ class DoubleAttention(nn.Module):
 
     def gather(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         """(N, m, L), (N, n, L) → G (N, m, n), gathering maps (N, n, L)."""
-        attn = b.float().softmax(dim=-1)
+        attn = at_least_float32(b).softmax(dim=-1)
         return torch.bmm(a, attn.transpose(1, 2).to(a.dtype)), attn
 
     def distribute(self, g: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """G (N, m, n), logits (N, n, L) → Z (N, m, L), distribution weights (N, n, L)."""
-        attn = v.float().softmax(dim=1)
+        attn = at_least_float32(v).softmax(dim=1)
         return torch.bmm(g, attn.to(g.dtype)), attn
 
     def no_weight_decay(self) -> set[str]:
@@ -92,8 +92,8 @@ class DoubleAttention(nn.Module):
             g, gather_attn = self.gather(a, b)
             z, dist_attn = self.distribute(g, v)
         else:
-            gather_attn = b.float().softmax(dim=-1)
-            dist_attn = v.float().softmax(dim=1)
+            gather_attn = at_least_float32(b).softmax(dim=-1)
+            dist_attn = at_least_float32(v).softmax(dim=1)
             pairwise = torch.bmm(gather_attn.transpose(1, 2), dist_attn)  # (N, L, L)
             z = torch.bmm(a, pairwise.to(a.dtype))
             g = torch.bmm(a, gather_attn.transpose(1, 2).to(a.dtype))
@@ -103,7 +103,7 @@ class DoubleAttention(nn.Module):
         maps = DoubleAttentionMaps(
             gather=gather_attn.unflatten(2, spatial),
             distribute=dist_attn.unflatten(2, spatial),
-            descriptors=g.float(),
+            descriptors=at_least_float32(g),
         )
         return y, maps
 

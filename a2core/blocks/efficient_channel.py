@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .common import pool_channels
+from .common import at_least_float32, pool_channels
 
 
 def eca_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:
@@ -50,7 +50,7 @@ class EfficientChannelAttention(nn.Module):
         y = x * s.view(*s.shape, *([1] * (x.dim() - 2)))
         if not return_maps:
             return y
-        return y, EfficientChannelAttentionMaps(channel=s.float())
+        return y, EfficientChannelAttentionMaps(channel=at_least_float32(s))
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import flatten_spatial, pointwise
+from .common import at_least_float32, flatten_spatial, pointwise
 
 
 @dataclass
@@ -61,10 +61,10 @@ class GlobalContext(nn.Module):
 
     def forward(self, x: Tensor, return_maps: bool = False):
         logits = flatten_spatial(pointwise(self.conv_attn, x)).squeeze(1)  # (N, L)
-        p = logits.float().softmax(dim=-1)
+        p = at_least_float32(logits).softmax(dim=-1)
         context = torch.bmm(flatten_spatial(x), p.unsqueeze(-1).to(x.dtype))  # (N, c, 1)
         t = self.transform(context.unsqueeze(-1))  # (N, c, 1, 1)
         y = x + t.view(*t.shape[:2], *([1] * (x.dim() - 2)))
         if not return_maps:
             return y
-        return y, GlobalContextMaps(context=p, channel=t.flatten(1).float(), spatial=tuple(x.shape[2:]))
+        return y, GlobalContextMaps(context=p, channel=at_least_float32(t.flatten(1)), spatial=tuple(x.shape[2:]))

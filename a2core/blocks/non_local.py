@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import conv1x1_bn, flatten_spatial, pointwise
+from .common import at_least_float32, conv1x1_bn, flatten_spatial, pointwise
 
 
 @dataclass
@@ -58,7 +58,7 @@ class NonLocal(nn.Module):
         q = flatten_spatial(pointwise(self.theta, x))  # (N, c', L)
         k = flatten_spatial(pointwise(self.phi, x))
         v = flatten_spatial(pointwise(self.g, x))
-        attn = torch.bmm(q.transpose(1, 2), k).float().softmax(dim=-1)  # (N, L, L)
+        attn = at_least_float32(torch.bmm(q.transpose(1, 2), k)).softmax(dim=-1)  # (N, L, L)
         out = torch.bmm(v, attn.transpose(1, 2).to(v.dtype))  # (N, c', L)
         y = x + pointwise(self.proj, out.unflatten(2, spatial))
         if not return_maps:

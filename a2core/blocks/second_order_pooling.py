@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import flatten_spatial, pointwise
+from .common import at_least_float32, flatten_spatial, pointwise
 
 
 @dataclass
@@ -54,10 +54,15 @@ class GlobalSecondOrderPooling(nn.Module):
 
     @staticmethod
     def covariance(x: Tensor) -> Tensor:
-        """(N, c', L) → (N, c', c'), the biased covariance over the L positions."""
-        x = x.float()
-        centred = x - x.mean(dim=-1, keepdim=True)
-        return torch.bmm(centred, centred.transpose(1, 2)) / x.shape[-1]
+        """(N, c', L) → (N, c', c'), the biased covariance over the L positions.
+
+        Computed in at least float32 with autocast off: under autocast the
+        matrix product would otherwise run in bf16.
+        """
+        with torch.autocast(x.device.type, enabled=False):
+            x = at_least_float32(x)
+            centred = x - x.mean(dim=-1, keepdim=True)
+            return torch.bmm(centred, centred.transpose(1, 2)) / x.shape[-1]
 
     def forward(self, x: Tensor, return_maps: bool = False):
         cov = self.covariance(flatten_spatial(pointwise(self.reduce, x)))  # (N, c', c')
@@ -66,4 +71,4 @@ class GlobalSecondOrderPooling(nn.Module):
         y = x * s.view(*s.shape[:2], *([1] * (x.dim() - 2)))
         if not return_maps:
             return y
-        return y, GlobalSecondOrderPoolingMaps(covariance=cov, channel=s.flatten(1).float())
+        return y, GlobalSecondOrderPoolingMaps(covariance=cov, channel=at_least_float32(s.flatten(1)))

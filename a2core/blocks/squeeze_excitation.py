@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .common import pool_channels
+from .common import at_least_float32, pool_channels
 
 
 @dataclass
@@ -44,4 +44,4 @@ class SqueezeExcitation(nn.Module):
         y = x * s.view(*s.shape[:2], *([1] * (x.dim() - 2)))
         if not return_maps:
             return y
-        return y, SqueezeExcitationMaps(channel=s.flatten(1).float())
+        return y, SqueezeExcitationMaps(channel=at_least_float32(s.flatten(1)))
