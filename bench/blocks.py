@@ -3,7 +3,7 @@
     python -m bench.blocks            # full sizes, writes bench/results/blocks.json (~3 min on 2 cores)
     python -m bench.blocks --quick    # tiny sizes, writes bench/results/quick/blocks.json (seconds)
 
-Three sections, every block at the same channel count (c = 64; A² with
+Four sections; the first three put every block at the same channel count (c = 64; A² with
 m = n = c/4 = 16; Non-local with c' = c/2; SE, GC, GSoP, ECA at their defaults):
 
 - image: (1, c, s, s) for s = 14, 28, 56, 112;
@@ -12,15 +12,26 @@ m = n = c/4 = 16; Non-local with c' = c/2; SE, GC, GSoP, ECA at their defaults):
   order needs ~1 MB of attention state and the pairwise order > 2 GB, with its
   m = n = 512 (c = 512). The attention tensors are measured (the bmm outputs
   the block really produces, apart from Z) as far as ``--max-gib`` allows, and
-  computed with :mod:`a2core.cost` beyond.
+  computed with :mod:`a2core.cost` beyond. The eval-mode block also builds
+  W_p G (c × n) for its folded projection; with the article's c = m it is
+  the size of G.
 
 Time is the median of repeated forward calls (no grad, eval mode); peak
 memory is measured per call (see bench/_util.py for how).
+
+- a2_vs_obvious: issue 17's sizes, (8, 256, 28²) and (8, 256, 56²) with
+  m = n = 64, (1, 64, 112²) with m = n = 16: a2core's A² block against
+  :class:`ObviousDoubleAttention` with the same weights, in eval mode (forward,
+  no grad) and training mode (forward + backward), taking turns call by call;
+  the speed-up is the median over these pairs of the obvious block's time
+  over ours (target ≥ 1.2 in eval).
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +45,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from a2core import blocks
 from a2core.cost import double_attention_costs, non_local_cost, pointwise_flops
-from bench._util import devices, fmt_bytes, fmt_ms, median_time, parser, peak_memory, table, write_json
+from bench._util import devices, fmt_bytes, fmt_ms, median_time, parser, peak_memory, synchronize, table, write_json
 
 
 @dataclass(frozen=True)
@@ -51,12 +62,38 @@ class Sizes:
     article_size: int
     budget_s: float
     min_repeats: int
+    speedup_cases: tuple[tuple[int, int, int, int], ...] = ()  # (batch, c, size, m = n)
 
 
-FULL = Sizes(64, 16, 16, (14, 28, 56, 112), (8, 16, 32), 28, 512, 512, (8, 16, 32, 64), 28, 1.0, 3)
-QUICK = Sizes(16, 4, 4, (8, 14), (2,), 8, 32, 16, (1, 2, 4), 8, 0.05, 2)
+FULL = Sizes(64, 16, 16, (14, 28, 56, 112), (8, 16, 32), 28, 512, 512, (8, 16, 32, 64), 28, 1.0, 3,
+             ((8, 256, 28, 64), (8, 256, 56, 64), (1, 64, 112, 16)))
+QUICK = Sizes(16, 4, 4, (8, 14), (2,), 8, 16, 16, (1, 2, 4), 8, 0.05, 2, ((2, 16, 8, 4),))  # article: c = m = n too
+#: Issue 17's target for a2core's A² block against the obvious one, eval mode.
+SPEEDUP_TARGET = 1.2
 #: Above this many FLOPs a call is timed once (it already ran once for its memory).
 HEAVY_FLOPS = 5e10
+
+
+class ObviousDoubleAttention(nn.Module):
+    """The A² block as the paper draws it, the speed baseline of :class:`a2core.blocks.DoubleAttention`.
+
+    Three 1×1 convs, two softmaxes, two batched products, a 1×1 conv + BN back
+    to c channels and the residual add; the same parameter names, so one
+    state_dict serves both. For (N, c, H, W) input.
+    """
+
+    def __init__(self, in_channels: int, m: int, n: int):
+        super().__init__()
+        self.phi = nn.Conv2d(in_channels, m, 1)
+        self.theta = nn.Conv2d(in_channels, n, 1)
+        self.rho = nn.Conv2d(in_channels, n, 1)
+        self.proj = nn.Sequential(nn.Conv2d(m, in_channels, 1, bias=False), nn.BatchNorm2d(in_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b, v = (conv(x).flatten(2) for conv in (self.phi, self.theta, self.rho))
+        g = torch.bmm(a, b.softmax(dim=-1).transpose(1, 2))  # (N, m, n)
+        z = torch.bmm(g, v.softmax(dim=1))  # (N, m, L)
+        return x + self.proj(z.view(x.shape[0], -1, *x.shape[2:]))
 
 
 def block_factories(c: int, m: int, n: int) -> dict[str, Callable[[], nn.Module]]:
@@ -160,7 +197,70 @@ def run(sizes: Sizes, max_bytes: int) -> dict:
                 make = lambda order=order: blocks.DoubleAttention(ac, mn, mn, order=order)  # noqa: E731
                 row = measure(f"A2 {order}", make, ac, mn, mn, t, s, s, device, sizes, max_bytes, capture=True)
                 rows.append({"section": "article", **row})
-    return {"rows": rows, "targets": targets(rows, max(sizes.image_sizes)), "claim": claim(rows, sizes)}
+    return {"rows": rows, "targets": targets(rows, max(sizes.image_sizes)), "claim": claim(rows, sizes),
+            "a2_vs_obvious": [row for device in devices() for row in a2_vs_obvious(sizes, device)]}
+
+
+def alternated(calls: dict[str, Callable[[], object]], device: torch.device, budget_s: float,
+               min_repeats: int) -> dict[str, list[float]]:
+    """Seconds of each call, the calls taking turns, so that a busy moment of the machine hits all of them."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for fn in calls.values():  # warm-up
+        fn()
+    start = time.perf_counter()
+    while min(len(t) for t in times.values()) < min_repeats or time.perf_counter() - start < budget_s:
+        for name, fn in calls.items():
+            synchronize(device)
+            t0 = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def a2_vs_obvious(sizes: Sizes, device: torch.device) -> list[dict]:
+    """a2core's A² block against the obvious one, same weights, eval (forward) and train (forward + backward).
+
+    The blocks take turns call by call; the speed-up is the median over these pairs of the obvious
+    block's time over ours, so that a busy moment of the machine slows both sides of a pair. The
+    ratio of the two fastest calls is reported beside it.
+    """
+    rows = []
+    for batch, c, size, mn in sizes.speedup_cases:
+        torch.manual_seed(0)
+        ours = blocks.DoubleAttention(c, mn, mn).to(device)
+        with torch.no_grad():  # a trained-looking BatchNorm, so the attention path is not zero
+            ours.proj[1].weight.uniform_(0.5, 1.5)
+            ours.proj[1].running_var.uniform_(0.5, 2.0)
+        obvious = ObviousDoubleAttention(c, mn, mn).to(device)
+        obvious.load_state_dict(ours.state_dict())
+        x = torch.randn(batch, c, size, size, device=device)
+        for mode in ("eval", "train"):
+            train = mode == "train"
+            ours.train(train), obvious.train(train)
+            xg = x.clone().requires_grad_(train)
+            seed = torch.randn_like(x)
+
+            def call(block):
+                if not train:
+                    with torch.no_grad():
+                        return block(x)
+                with torch.enable_grad():
+                    y = block(xg)
+                    y.backward(seed)
+                    return y.detach()
+
+            diff = (call(ours) - call(obvious)).abs().max().item()
+            times = alternated({"obvious": lambda: call(obvious), "ours": lambda: call(ours)}, device,
+                               budget_s=3 * sizes.budget_s, min_repeats=max(sizes.min_repeats, 5))
+            best = {name: min(t) for name, t in times.items()}
+            speedup = statistics.median(o / u for o, u in zip(times["obvious"], times["ours"]))
+            rows.append({"device": device.type, "batch": batch, "c": c, "h": size, "w": size, "m": mn, "n": mn,
+                         "mode": mode, "obvious_s": best["obvious"], "ours_s": best["ours"], "speedup": speedup,
+                         "fastest_speedup": best["obvious"] / best["ours"], "pairs": len(times["ours"]),
+                         "max_abs_diff": diff, "target": SPEEDUP_TARGET if mode == "eval" else None,
+                         "met": speedup >= SPEEDUP_TARGET if mode == "eval" else None})
+    return rows
 
 
 def claim(rows: list[dict], sizes: Sizes) -> list[dict]:
@@ -222,6 +322,18 @@ def show(result: dict) -> None:
               f"({fmt_bytes(c['gather_first_attention_bytes_computed'])} computed), pairwise "
               f"{fmt_bytes(c['pairwise_attention_bytes_measured'])} measured "
               f"({fmt_bytes(c['pairwise_attention_bytes_computed'])} computed)")
+    print("\n## A² block vs the obvious one (three convs, two softmaxes, two bmm, conv + BN, add), same weights\n")
+    print(table([{**r, "input": f"{r['batch']} × {r['c']} × {r['h']}²", "mn": f"{r['m']}",
+                  "obvious": fmt_ms(r["obvious_s"]), "ours": fmt_ms(r["ours_s"]), "ratio": f"{r['speedup']:.2f}×",
+                  "pairs": str(r["pairs"]), "fastest": f"{r['fastest_speedup']:.2f}×",
+                  "diff": f"{r['max_abs_diff']:.1e}",
+                  "target": "-" if r["target"] is None else f"≥ {r['target']}: {'met' if r['met'] else 'MISSED'}"}
+                 for r in result["a2_vs_obvious"]], [
+        ("input", "input"), ("m = n", "mn"), ("device", "device"), ("mode", "mode"), ("pairs", "pairs"),
+        ("speed-up (median of pairs)", "ratio"), ("fastest obvious ms", "obvious"), ("fastest a2core ms", "ours"),
+        ("ratio of fastest", "fastest"), ("max abs diff", "diff"), ("target", "target")]))
+    print("(the blocks take turns call by call; eval: forward without grad; train: forward + backward, "
+          "BatchNorm on batch statistics)")
     for t in result["targets"]:
         print(f"\ntarget at {t['size']}×{t['size']} on {t['device']}: A² gather_first vs Non-local "
               f"{t['speedup']:.1f}× faster (target ≥ 20: {'met' if t['speedup_met'] else 'MISSED'}), "

@@ -16,13 +16,29 @@ descriptors (its *distribution weights*).
 The product is associative, so Z = A · (softmax_L(B)ᵀ softmax_n(V)) too. That
 "pairwise" order materialises an L × L matrix, a rank-n non-local attention,
 costing O(L²) memory where the "gather_first" order costs O(mn).
+
+The gather-first forward computes the same Y with less work:
+
+- φ, θ and ρ are one 1×1 convolution with m + 2n outputs (their weights concatenated).
+- proj is linear, so proj's conv of Z is (W_p G) softmax_n(V): W_p G is only c × n,
+  and the m × L matrix Z is never built. In eval mode the BatchNorm folds into
+  it (scale into W_p, shift into every column, since each column of
+  softmax_n(V) sums to 1), and the residual add rides on the last product:
+  Y = X + H softmax_n(V) is one ``baddbmm``.
+
+The fused weights are derived on the fly from ``phi``, ``theta``, ``rho`` and
+``proj``, so the parameters (and the shipped weight files) are those of the
+plain block. ``gather`` and ``distribute`` are the paper's two steps; the
+forward uses ``gather`` as is and ``distribute`` folded into the projection.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .common import at_least_float32, conv1x1_bn, flatten_spatial, pointwise
@@ -85,19 +101,10 @@ class DoubleAttention(nn.Module):
         if x.dim() not in (4, 5):
             raise ValueError(f"expected (N, C, H, W) or (N, C, T, H, W), got shape {tuple(x.shape)}")
         spatial = x.shape[2:]
-        a = flatten_spatial(pointwise(self.phi, x))
-        b = flatten_spatial(pointwise(self.theta, x))
-        v = flatten_spatial(pointwise(self.rho, x))
         if self.order == "gather_first":
-            g, gather_attn = self.gather(a, b)
-            z, dist_attn = self.distribute(g, v)
+            y, g, gather_attn, dist_attn = self._gather_first(x)
         else:
-            gather_attn = at_least_float32(b).softmax(dim=-1)
-            dist_attn = at_least_float32(v).softmax(dim=1)
-            pairwise = torch.bmm(gather_attn.transpose(1, 2), dist_attn)  # (N, L, L)
-            z = torch.bmm(a, pairwise.to(a.dtype))
-            g = torch.bmm(a, gather_attn.transpose(1, 2).to(a.dtype))
-        y = x + pointwise(self.proj, z.unflatten(2, spatial))
+            y, g, gather_attn, dist_attn = self._pairwise(x)
         if not return_maps:
             return y
         maps = DoubleAttentionMaps(
@@ -106,6 +113,45 @@ class DoubleAttention(nn.Module):
             descriptors=at_least_float32(g),
         )
         return y, maps
+
+    def _gather_first(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Y (N, c, *spatial), G (N, m, n), gathering maps and distribution weights (N, n, L)."""
+        m, n = self.m, self.n
+        flat = flatten_spatial(x)  # (N, c, L)
+        # φ, θ and ρ as one 1×1 convolution with m + 2n outputs
+        weight = torch.cat([self.phi.weight, self.theta.weight, self.rho.weight])
+        bias = torch.cat([self.phi.bias, self.theta.bias, self.rho.bias])
+        a, b, v = flatten_spatial(pointwise(partial(F.conv2d, weight=weight, bias=bias), x)).split([m, n, n], dim=1)
+        g, gather_attn = self.gather(a, b)  # (N, m, n), (N, n, L)
+        dist_attn = at_least_float32(v).softmax(dim=1)  # (N, n, L)
+        dist = dist_attn.to(flat.dtype)
+        conv, bn = self.proj
+        w_proj = conv.weight[:, :, 0, 0]  # (c, m)
+        if bn.training or not bn.track_running_stats:
+            # W_p Z = (W_p G) softmax_n(V): a (c × n) product instead of the (m × L) matrix Z
+            projected = torch.bmm(torch.matmul(w_proj, g), dist)  # (N, c, L)
+            y = flat + bn(projected.unsqueeze(-1)).squeeze(-1)
+        else:
+            # BN(W_p Z) = H softmax_n(V) with H = s ⊙ (W_p G) + t 1ᵀ: each column of softmax_n(V) sums to 1
+            scale = bn.weight * (bn.running_var + bn.eps).rsqrt()
+            shift = bn.bias - bn.running_mean * scale
+            h = torch.matmul(scale[:, None] * w_proj, g) + shift[:, None]  # (N, c, n)
+            if torch.is_autocast_enabled(x.device.type):
+                y = flat + torch.bmm(h, dist)  # baddbmm would round X itself to the autocast dtype
+            else:
+                y = torch.baddbmm(flat, h, dist)  # X + H softmax_n(V), the residual add inside the product
+        return y.view_as(x), g, gather_attn, dist_attn
+
+    def _pairwise(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The associative other order: builds the L × L matrix softmax_L(B)ᵀ softmax_n(V)."""
+        spatial = x.shape[2:]
+        a = flatten_spatial(pointwise(self.phi, x))
+        gather_attn = at_least_float32(flatten_spatial(pointwise(self.theta, x))).softmax(dim=-1)
+        dist_attn = at_least_float32(flatten_spatial(pointwise(self.rho, x))).softmax(dim=1)
+        pairwise = torch.bmm(gather_attn.transpose(1, 2), dist_attn)  # (N, L, L)
+        z = torch.bmm(a, pairwise.to(a.dtype))
+        g = torch.bmm(a, gather_attn.transpose(1, 2).to(a.dtype))
+        return x + pointwise(self.proj, z.unflatten(2, spatial)), g, gather_attn, dist_attn
 
     def extra_repr(self) -> str:
         return f"m={self.m}, n={self.n}, order={self.order!r}"

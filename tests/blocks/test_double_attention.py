@@ -39,8 +39,14 @@ def batchnorm_eval(bn: torch.nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     return (x - bn.running_mean[None, :, None]) * scale[None, :, None] + bn.bias[None, :, None]
 
 
-def reference(block: DoubleAttention, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """A² on (N, c, *spatial) in eval mode; maps are returned flat, (N, ·, L)."""
+def batchnorm_train(bn: torch.nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """(N, c, L) with the batch's statistics (biased variance), as BatchNorm normalises in training."""
+    mean, var = x.mean(dim=(0, 2), keepdim=True), x.var(dim=(0, 2), unbiased=False, keepdim=True)
+    return (x - mean) / (var + bn.eps).sqrt() * bn.weight[None, :, None] + bn.bias[None, :, None]
+
+
+def reference(block: DoubleAttention, x: torch.Tensor, train: bool = False) -> dict[str, torch.Tensor]:
+    """A² on (N, c, *spatial), BatchNorm as in eval (or training) mode; maps are returned flat, (N, ·, L)."""
     X = x.flatten(2)
     A = conv1x1(block.phi, X)
     B = conv1x1(block.theta, X)
@@ -49,7 +55,7 @@ def reference(block: DoubleAttention, x: torch.Tensor) -> dict[str, torch.Tensor
     distribute = softmax(V, dim=1)  # each position's weights over the n descriptors
     G = torch.einsum("nml,nkl->nmk", A, gather)
     Z = torch.einsum("nmk,nkl->nml", G, distribute)
-    Y = X + batchnorm_eval(block.proj[1], conv1x1(block.proj[0], Z))
+    Y = X + (batchnorm_train if train else batchnorm_eval)(block.proj[1], conv1x1(block.proj[0], Z))
     return dict(y=Y.view_as(x), A=A, gather=gather, distribute=distribute, G=G)
 
 
@@ -80,6 +86,52 @@ def test_matches_einsum_reference(order):
     torch.testing.assert_close(maps.descriptors, ref["G"], **TOL)
     # The output without maps is the same tensor.
     torch.testing.assert_close(block(x), y, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_matches_einsum_reference_in_training_mode(order):
+    block = make(8, 6, 4, order).train()
+    x = torch.randn(3, 8, 5, 4, dtype=torch.float64)
+    block.double()
+    y, maps = block(x, return_maps=True)
+    ref = reference(block, x, train=True)
+    torch.testing.assert_close(y, ref["y"], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(maps.descriptors, ref["G"], rtol=1e-10, atol=1e-10)
+
+
+def test_gather_and_distribute_are_the_papers_steps():
+    # The forward folds distribute into the projection; composing the two methods gives the same Y.
+    block = make(8, 6, 4)
+    x = torch.randn(2, 8, 5, 3)
+    a, b, v = (conv(x).flatten(2) for conv in (block.phi, block.theta, block.rho))
+    g, gather_maps = block.gather(a, b)
+    z, dist_maps = block.distribute(g, v)
+    y, maps = block(x, return_maps=True)
+    torch.testing.assert_close(x + block.proj(z.view(2, 6, 5, 3)), y, **TOL)
+    torch.testing.assert_close(maps.gather.flatten(2), gather_maps, rtol=0, atol=0)
+    torch.testing.assert_close(maps.distribute.flatten(2), dist_maps, rtol=0, atol=0)
+    torch.testing.assert_close(maps.descriptors, g, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_shipped_weights_load_and_match_the_obvious_block(train):
+    # The fast block keeps the plain block's parameters: the shipped A²-ResNet's blocks load unchanged
+    # into it and into bench's obvious block (three convs, two softmaxes, two bmm, conv + BN, add).
+    from a2core import load_pretrained
+    from a2core.models import attention_blocks
+    from bench.blocks import ObviousDoubleAttention
+
+    found = attention_blocks(load_pretrained("a2_resnet"))
+    assert found
+    for name, shipped in found.items():
+        fast = DoubleAttention(shipped.in_channels, shipped.m, shipped.n)
+        obvious = ObviousDoubleAttention(shipped.in_channels, shipped.m, shipped.n)
+        fast.load_state_dict(shipped.state_dict(), strict=True)
+        obvious.load_state_dict(shipped.state_dict(), strict=True)
+        fast.train(train), obvious.train(train)
+        x = torch.randn(4, shipped.in_channels, 8, 8)
+        torch.testing.assert_close(fast(x), obvious(x), rtol=1e-5, atol=1e-5, msg=name)
+        assert not torch.allclose(fast(x), x)  # the trained attention path is not zero
 
 
 def test_orders_agree_with_the_same_weights():
