@@ -44,6 +44,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from a2core import blocks
+from a2core.blocks.common import pointwise
 from a2core.cost import double_attention_costs, non_local_cost, pointwise_flops
 from bench._util import devices, fmt_bytes, fmt_ms, median_time, parser, peak_memory, synchronize, table, write_json
 
@@ -79,7 +80,7 @@ class ObviousDoubleAttention(nn.Module):
 
     Three 1×1 convs, two softmaxes, two batched products, a 1×1 conv + BN back
     to c channels and the residual add; the same parameter names, so one
-    state_dict serves both. For (N, c, H, W) input.
+    state_dict serves both. For (N, c, H, W) or (N, c, T, H, W) input.
     """
 
     def __init__(self, in_channels: int, m: int, n: int):
@@ -90,10 +91,10 @@ class ObviousDoubleAttention(nn.Module):
         self.proj = nn.Sequential(nn.Conv2d(m, in_channels, 1, bias=False), nn.BatchNorm2d(in_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a, b, v = (conv(x).flatten(2) for conv in (self.phi, self.theta, self.rho))
+        a, b, v = (pointwise(conv, x).flatten(2) for conv in (self.phi, self.theta, self.rho))
         g = torch.bmm(a, b.softmax(dim=-1).transpose(1, 2))  # (N, m, n)
         z = torch.bmm(g, v.softmax(dim=1))  # (N, m, L)
-        return x + self.proj(z.view(x.shape[0], -1, *x.shape[2:]))
+        return x + pointwise(self.proj, z.view(x.shape[0], -1, *x.shape[2:]))
 
 
 def block_factories(c: int, m: int, n: int) -> dict[str, Callable[[], nn.Module]]:

@@ -153,11 +153,12 @@ def test_flops_of_the_zoo_match_the_layer_shapes():
         hook.remove()
     assert count_flops(resnet, 32) == counted
 
-    # A² (gather first) adds, per block of c channels on L positions with m = c/2, n = c/4:
-    # 1×1 convs φ, θ, ρ (c → m + 2n), proj (m → c), and the two products G = A Bᵀ, Z = G V (m·n·L each).
+    # A² (gather first, eval) adds, per block of c channels on L positions with m = c/2, n = c/4:
+    # the 1×1 conv φ, θ, ρ (c → m + 2n), G = A Bᵀ (m·n·L), W_p G (c·m·n, BN folded in) and
+    # Y = X + (W_p G) V (c·n·L): the block never builds Z, so proj's m → c conv over L positions is not there.
     def a2_block(c, side):
         m, n, L = c // 2, c // 4, side * side
-        return 2 * L * (c * (m + 2 * n) + m * c) + 2 * 2 * m * n * L
+        return 2 * L * c * (m + 2 * n) + 2 * m * n * L + 2 * c * m * n + 2 * c * n * L
 
     assert count_flops(a2, 32) - count_flops(resnet, 32) == a2_block(32, 16) + a2_block(64, 8)
     assert count_params(resnet) == sum(p.numel() for p in resnet.parameters())
