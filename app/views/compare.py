@@ -22,7 +22,7 @@ from app.common import clicked_position, image_input, load_model, run_probe, wei
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 BLOCKS = {"layer2.2.attn": 2, "layer3.2.attn": 4}  # block name → stride of its feature map
-PER_ROW = 3
+CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
 CLICK_KEYS = "cmp_click_"
 
 
@@ -228,10 +228,11 @@ if picked is not None:
         )
     if not archs:
         st.info("Pick at least one model in the sidebar.")
-    for start in range(0, len(archs), PER_ROW):
-        # bordered cards for the models only: a last row of one model leaves the other places empty
-        for column, arch in zip(st.columns(PER_ROW), archs[start : start + PER_ROW]):
-            with column, st.container(border=True):
+    # One card per model, as many to a row as the screen holds (three at 1440 px, two at 1024 px): fixed
+    # columns squeezed the cards on a projector and left empty bordered places after the last model.
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for arch in archs:
+            with st.container(border=True, width=CARD_PX):
                 model_column(arch, image_bytes, size, name, fraction, top)
 
 # The zoo's costs do not depend on the image: shown even when an upload is refused.

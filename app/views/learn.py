@@ -435,7 +435,9 @@ with steps_tab:
     if real is None:
         st.info("Pick an image in the sidebar to see the block's tensors.")
     else:
-        st.image(fl.pixelated(real["image"], VIEW_PX), caption=f"what the model sees ({picked[1]})")
+        view = fl.pixelated(real["image"], VIEW_PX)
+        # at its own width: a stretched image is smoothed by the browser
+        st.image(view, caption=f"what the model sees ({picked[1]})", width=view.shape[1])
         walkthrough(real, channels)
 with toy_tab:
     toy()
