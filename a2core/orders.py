@@ -22,7 +22,8 @@ from .blocks.double_attention import ORDERS
 from .cost import double_attention_costs, pointwise_flops, positions
 
 # A measurement runs on the server that the whole class shares: these caps keep one press of the
-# button to well under a second and a few tens of MB (see measure_plan; bench/ measures the largest case).
+# button to about a second and under 20 MB on the 2-core test machine, where the largest case the page
+# allowed before (T = 1, 90×90, c = m = n = 512) took 25-38 s and 560-610 MB (python -m bench.measure_button).
 #: the largest pairwise L × L matrix (fp32) a measurement may build.
 MAX_PAIRWISE_BYTES = 16 * 2**20
 #: the most FLOPs all the forward passes of one measurement may take together.
