@@ -88,6 +88,7 @@ def maps_grid(
     ``zmid`` centres that range (e.g. 0 for signed activations: one symmetric diverging scale).
     Without ``shared_scale`` each map has its own range and no colour bar.
     Every tile stays square whatever width the page gives the figure; ``cell_px`` is its height.
+    ``text_size`` (px) is the font of the values written in the cells with ``show_values``.
     """
     z = _array(maps)
     if z.ndim != 3:
@@ -117,8 +118,6 @@ def maps_grid(
                 texttemplate="%{z:.2f}" if show_values else None,
                 textfont=dict(size=text_size),
                 hovertemplate=f"{titles[i]}<br>row %{{y}}, col %{{x}}: %{{z:.4f}}<extra></extra>",
-                xgap=0,
-                ygap=0,
             ),
             row=i // columns + 1,
             col=i % columns + 1,
