@@ -32,6 +32,8 @@ ARCH_LABELS: dict[str, str] = {
     "eca_resnet": "ECA (channel)",
     "gsop_resnet": "GSoP (second order)",
 }
+#: the same names without the kind, short enough for a chip in the sidebar's model picker.
+ARCH_SHORT: dict[str, str] = {arch: label.split(" (")[0] for arch, label in ARCH_LABELS.items()}
 _FONT = dict(size=14)
 
 
@@ -159,7 +161,7 @@ def cost_bars(rows: Sequence[dict], field: str, title: str, height: int = 300) -
     values = [float(r[field]) if r.get(field) is not None else 0.0 for r in rows]
     fig = go.Figure(
         go.Bar(
-            x=[ARCH_LABELS.get(a, a).split(" (")[0] for a in archs],
+            x=[ARCH_SHORT.get(a, a) for a in archs],
             y=values,
             marker_color=[MUTED if a == "resnet" else HIGHLIGHT for a in archs],
             hovertemplate="%{x}: %{y:,.0f}<extra></extra>",

@@ -10,6 +10,7 @@ work in a notebook or on slides:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -79,11 +80,15 @@ def maps_grid(
     zmax: float | None = None,
     zmid: float | None = None,
     cell_px: int = 170,
+    text_size: int = 12,
 ) -> go.Figure:
     """k maps (k, h, w) as a grid of square heatmaps, e.g. the channels of X or the n gathering maps.
 
-    ``shared_scale`` gives all maps one colour range (and one colour bar) so they compare;
-    ``zmid`` centres a diverging scale (e.g. 0 for signed activations).
+    ``shared_scale`` gives all maps one colour range and one colour bar so they compare;
+    ``zmid`` centres that range (e.g. 0 for signed activations: one symmetric diverging scale).
+    Without ``shared_scale`` each map has its own range and no colour bar.
+    Every tile stays square whatever width the page gives the figure; ``cell_px`` is its height.
+    ``text_size`` (px) is the font of the values written in the cells with ``show_values``.
     """
     z = _array(maps)
     if z.ndim != 3:
@@ -93,10 +98,13 @@ def maps_grid(
     rows = -(-k // columns)
     titles = list(titles) if titles is not None else [str(i + 1) for i in range(k)]
     fig = make_subplots(
-        rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.3 / rows
+        rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.04, vertical_spacing=0.12 / rows
     )
     lo = float(z.min()) if zmin is None else zmin
     hi = float(z.max()) if zmax is None else zmax
+    if zmid is not None and zmin is None and zmax is None:
+        bound = max(abs(lo - zmid), abs(hi - zmid)) or 1.0
+        lo, hi = zmid - bound, zmid + bound
     for i in range(k):
         fig.add_trace(
             go.Heatmap(
@@ -106,18 +114,24 @@ def maps_grid(
                 zmax=hi if shared_scale else None,
                 zmid=zmid if not shared_scale else None,
                 showscale=shared_scale and i == 0,
+                colorbar=dict(thickness=12, len=min(1.0, 0.9 * cell_px * rows / (cell_px * rows + 40))),
                 texttemplate="%{z:.2f}" if show_values else None,
+                textfont=dict(size=text_size),
                 hovertemplate=f"{titles[i]}<br>row %{{y}}, col %{{x}}: %{{z:.4f}}<extra></extra>",
             ),
             row=i // columns + 1,
             col=i % columns + 1,
         )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    for axis in range(2, k + 1):  # keep every map square
-        fig.update_yaxes(scaleanchor=f"x{axis}", row=(axis - 1) // columns + 1, col=(axis - 1) % columns + 1)
+    # No ticks, grid or zero lines: a tile is a picture of the map. Each y axis is tied to its own
+    # x axis and both shrink to their domain, so a tile stays square instead of becoming a strip.
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, constrain="domain", constraintoward="top", autorange="reversed")
+    for axis in range(1, k + 1):
+        suffix = "" if axis == 1 else str(axis)
+        fig.layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", scaleratio=1)
     fig.update_layout(
-        font=_FONT, height=rows * cell_px + 60, margin=dict(l=10, r=10, t=40, b=10), showlegend=False
+        font=_FONT, height=rows * cell_px + 40, margin=dict(l=5, r=5, t=30, b=5), showlegend=False,
+        plot_bgcolor="rgba(0,0,0,0)",
     )
     fig.update_annotations(font_size=14)
     return fig
@@ -153,18 +167,30 @@ def bilinear_figure(a, gather, positions: Sequence[int], labels: Sequence[str] |
     return fig
 
 
+def log_ticks(values: Sequence[float], base: int, label) -> dict:
+    """Tick values and texts for a log axis over ``values``: the powers of ``base`` (1024 for bytes,
+    1000 for counts) around them, written by ``label`` so the axis speaks the units of the bars."""
+    positive = [float(v) for v in values if v > 0] or [1.0]
+    lo = math.floor(math.log(min(positive), base))
+    hi = math.ceil(math.log(max(positive), base))
+    step = max(1, -(-(hi - lo) // 6))  # at most ~7 ticks however wide the range
+    powers = [base**e for e in range(lo, hi + 1, step)]
+    return dict(tickvals=[float(p) for p in powers], ticktext=[label(p) for p in powers])
+
+
 def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
-    """Attention state (bytes) and FLOPs of the orders side by side, on log axes."""
+    """Attention state (bytes) and FLOPs of the orders side by side, on log axes labelled in bytes and FLOPs."""
     orders = [o for o in ORDER_COLOURS if o in costs] + [o for o in costs if o not in ORDER_COLOURS]
     fig = make_subplots(rows=1, cols=2, subplot_titles=["attention state (bytes)", "FLOPs of the products"])
-    for col, field in ((1, "attention_bytes"), (2, "flops")):
-        values = [getattr(costs[o], field) for o in orders]
+    for col, field, base, label in ((1, "attention_bytes", 1024, human_bytes), (2, "flops", 1000, human_count)):
+        # floats: the counts can exceed what a C long (or JSON's safe integers) holds
+        values = [float(getattr(costs[o], field)) for o in orders]
         fig.add_trace(
             go.Bar(
                 x=[o.replace("_", " ") for o in orders],
                 y=values,
                 marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
-                text=[human_bytes(v) if field == "attention_bytes" else human_count(v) for v in values],
+                text=[label(v) for v in values],
                 textposition="outside",
                 cliponaxis=False,
                 showlegend=False,
@@ -172,7 +198,7 @@ def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
             row=1,
             col=col,
         )
-    fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", **log_ticks(values, base, lambda v: label(v, digits=0)), row=1, col=col)
     fig.update_layout(title=title, font=_FONT, height=380, margin=dict(l=10, r=10, t=70, b=10))
     return fig
 
@@ -200,18 +226,30 @@ def measured_figure(rows: Sequence[Mapping[str, float | str]]) -> go.Figure:
     return fig
 
 
-def human_bytes(n: float) -> str:
-    """1048576 → '1.0 MiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+def pixelated(image: np.ndarray, width: int) -> np.ndarray:
+    """An (S, S, 3) uint8 image enlarged to about ``width`` px by repeating each pixel, never smoothed:
+    the model sees pixels, and the pages show them as the plotly maps do (a browser would blur a
+    32-px image stretched to 160 px). The factor is a whole number, at least 1."""
+    factor = max(1, round(width / image.shape[1]))
+    return np.repeat(np.repeat(np.asarray(image), factor, axis=0), factor, axis=1)
 
 
-def human_count(n: float) -> str:
-    """2.5e9 → '2.50 G'."""
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n:.0f}"
+def human_bytes(n: float, digits: int = 1) -> str:
+    """1048576 → '1.0 MiB'; any size, up to YiB and then in powers of ten (2.5e+30 B)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.{digits}f} {unit}"
+        value /= 1024
+    return f"{float(n):.{max(digits, 1)}e} B"
+
+
+def human_count(n: float, digits: int = 2) -> str:
+    """2.5e9 → '2.50 G'; counts beyond peta (10¹⁵) in powers of ten (3.0e+21)."""
+    value = float(n)
+    if abs(value) >= 1e18:
+        return f"{value:.{max(digits, 1)}e}"
+    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}f} {unit}"
+    return f"{value:.0f}"

@@ -55,8 +55,12 @@ def load_image(data: bytes, min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXE
         rgb = to_rgb(image)
     except ImageError:
         raise
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"The image is too large to decode safely (a decompression bomb?): {error}") from None
+    except Image.DecompressionBombError:
+        # Pillow refuses on open, before our own check can read the size; its text speaks of DOS attacks.
+        raise ImageError(
+            f"The image claims far more than the {max_pixels / 1e6:.0f} million pixels this app decodes "
+            "(a decompression bomb?). Please upload a smaller picture."
+        ) from None
     except Image.UnidentifiedImageError:
         raise ImageError(
             "This file is not an image this app can read, or it is damaged; use JPEG, PNG, WebP, BMP or GIF."

@@ -19,9 +19,52 @@ from torch.profiler import ProfilerActivity, profile
 
 from .blocks import DoubleAttention
 from .blocks.double_attention import ORDERS
+from .cost import double_attention_costs, pointwise_flops, positions
 
-#: the largest pairwise matrix a measurement may build; keeps the button quick and safe.
-MAX_PAIRWISE_BYTES = 256 * 2**20
+# A measurement runs on the server that the whole class shares: these caps keep one press of the
+# button to about a second and under 20 MB on the 2-core test machine, where the largest case the page
+# allowed before (T = 1, 90×90, c = m = n = 512) took 25-38 s and 560-610 MB (python -m bench.measure_button).
+#: the largest pairwise L × L matrix (fp32) a measurement may build.
+MAX_PAIRWISE_BYTES = 16 * 2**20
+#: the most FLOPs all the forward passes of one measurement may take together.
+MAX_MEASURE_FLOPS = 10**9
+
+
+def measure_plan(c: int, m: int, n: int, t: int = 1, h: int = 28, w: int = 28, repeats: int = 3) -> dict[str, int]:
+    """What :func:`measure_orders` would run, known before running it.
+
+    Returns L, pairwise_bytes (the L × L matrix), passes (forward passes in all: a reference,
+    then per order a warm-up, ``repeats`` timed and one profiled) and flops (all those passes,
+    1×1 convolutions included, from :mod:`a2core.cost`).
+    """
+    costs = double_attention_costs(c, m, n, t=t, h=h, w=w)
+    L = positions(t, h, w)
+    pointwise = pointwise_flops(c, m, n, t=t, h=h, w=w)
+    gather_pass = pointwise + costs["gather_first"].flops
+    pairwise_pass = pointwise + costs["pairwise"].flops + 2 * m * n * L  # it also forms G for its maps
+    per_order = repeats + 2
+    return {
+        "L": L,
+        "pairwise_bytes": costs["pairwise"].attention_bytes,
+        "passes": 1 + 2 * per_order,
+        "flops": gather_pass * (1 + per_order) + pairwise_pass * per_order,
+    }
+
+
+def measure_refusal(plan: dict[str, int]) -> str | None:
+    """Why a measurement with this :func:`measure_plan` is refused, in the user's words; None when it may run."""
+    if plan["pairwise_bytes"] > MAX_PAIRWISE_BYTES:
+        return (
+            f"L = {plan['L']:,} positions would make a {plan['pairwise_bytes'] / 2**20:,.0f} MiB pairwise matrix; "
+            f"the measurement is capped at {MAX_PAIRWISE_BYTES // 2**20} MiB. Use a smaller T, H or W."
+        )
+    if plan["flops"] > MAX_MEASURE_FLOPS:
+        return (
+            f"These sizes need {plan['flops'] / 1e9:,.1f} GFLOPs over {plan['passes']} forward passes; "
+            f"the measurement is capped at {MAX_MEASURE_FLOPS / 1e9:.0f} GFLOPs so that one button does not "
+            "stall a shared server. Use smaller sizes."
+        )
+    return None
 
 
 def largest_allocation(fn) -> tuple[int, int]:
@@ -41,14 +84,11 @@ def measure_orders(
     Returns one row per order: order, time_ms (median of ``repeats``), peak_bytes
     (largest tensor allocated), total_bytes (all allocations of the pass), and
     max_abs_diff (largest difference of Y from the gather-first order's Y).
-    Raises ValueError when the pairwise L × L matrix would exceed MAX_PAIRWISE_BYTES.
+    Raises ValueError, before running anything, when the pairwise L × L matrix would exceed
+    MAX_PAIRWISE_BYTES or all passes together MAX_MEASURE_FLOPS (see :func:`measure_refusal`).
     """
-    L = t * h * w
-    if 4 * L * L > MAX_PAIRWISE_BYTES:
-        raise ValueError(
-            f"L = {L} positions would make a {4 * L * L / 2**20:.0f} MiB pairwise matrix; "
-            f"the measurement is capped at {MAX_PAIRWISE_BYTES // 2**20} MiB"
-        )
+    if (refusal := measure_refusal(measure_plan(c, m, n, t, h, w, repeats))) is not None:
+        raise ValueError(refusal)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(1, c, t, h, w, generator=generator) if t > 1 else torch.randn(1, c, h, w, generator=generator)
     torch.manual_seed(seed)

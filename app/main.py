@@ -10,7 +10,9 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="A²Lens", page_icon=":material/travel_explore:", layout="wide")
+# An emoji, not a ":material/…:" icon: the browser fetches those favicons from fonts.gstatic.com, and a
+# classroom server may be offline. Streamlit draws an emoji favicon in the page itself (a data: URL).
+st.set_page_config(page_title="A²Lens", page_icon="🔎", layout="wide")
 
 HERE = Path(__file__).resolve().parent
 pages = [

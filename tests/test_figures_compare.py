@@ -89,3 +89,42 @@ def test_orders_figure_uses_the_costs():
     assert list(memory.y) == [4 * 2 * 4, 100 * 100 * 4]
     assert list(flops.y) == [costs["gather_first"].flops, costs["pairwise"].flops]
     assert fl.human_bytes(1048576) == "1.0 MiB" and fl.human_count(2.5e9) == "2.50 G"
+
+
+def test_human_units_cover_every_size_the_calculator_takes():
+    assert fl.human_bytes(87 * 2**50) == "87.0 PiB" and fl.human_bytes(2**80) == "1.0 YiB"
+    assert fl.human_bytes(4 * 10**30) == "4.0e+30 B"
+    assert fl.human_count(9.8e16) == "98.00 P" and fl.human_count(5 * 10**35) == "5.00e+35"
+    assert fl.human_bytes(2**30, digits=0) == "1 GiB" and fl.human_count(1e12, digits=0) == "1 T"
+
+
+def test_orders_figure_labels_log_axes_in_the_bars_units():
+    costs = double_attention_costs(c=1024, m=512, n=512, t=32, h=28, w=28)
+    fig = fl.orders_figure(costs)
+    assert fig.layout.yaxis.type == "log" and list(fig.layout.yaxis.ticktext) == ["1 MiB", "1 GiB", "1 TiB"]
+    assert list(fig.layout.yaxis.tickvals) == [2.0**20, 2.0**30, 2.0**40]
+    assert list(fig.layout.yaxis2.ticktext) == ["1 G", "1 T", "1 P"]  # around 26.31 G and 1.29 T
+    # any size: no C long in the figure, every bar labelled with its unit
+    huge = double_attention_costs(c=10**5, m=10**5, n=10**5, t=10**5, h=10**5, w=10**5)
+    memory, flops = fl.orders_figure(huge).data
+    assert all(isinstance(v, float) for v in list(memory.y) + list(flops.y))
+    assert list(memory.text) == [fl.human_bytes(huge[o].attention_bytes) for o in ("gather_first", "pairwise")]
+
+
+def test_maps_grid_tiles_are_square_and_bare():
+    fig = fl.maps_grid(np.random.default_rng(0).normal(size=(3, 6, 6)), zmid=0, colorscale="RdBu_r")
+    for i, suffix in enumerate(["", "2", "3"]):
+        y, x = fig.layout[f"yaxis{suffix}"], fig.layout[f"xaxis{suffix}"]
+        assert y.scaleanchor == f"x{suffix}" and y.scaleratio == 1, "each tile square on its own x axis"
+        assert x.visible is False and y.visible is False, "no stray ticks or grid lines"
+    # one symmetric colour scale, one colour bar
+    assert [t.showscale for t in fig.data] == [True, False, False]
+    assert fig.data[0].zmin == -fig.data[0].zmax
+
+
+def test_pixelated_repeats_whole_pixels():
+    image = np.arange(2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 3)
+    big = fl.pixelated(image, 160)
+    assert big.shape == (160, 160, 3)
+    np.testing.assert_array_equal(big[:80, :80], np.broadcast_to(image[0, 0], (80, 80, 3)))
+    assert fl.pixelated(np.zeros((32, 32, 3), np.uint8), 160).shape == (160, 160, 3)

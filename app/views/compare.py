@@ -22,7 +22,7 @@ from app.common import clicked_position, image_input, load_model, run_probe, wei
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 BLOCKS = {"layer2.2.attn": 2, "layer3.2.attn": 4}  # block name → stride of its feature map
-PER_ROW = 3
+CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
 CLICK_KEYS = "cmp_click_"
 
 
@@ -151,22 +151,22 @@ def zoo_section(size: int) -> None:
     )
     measure = st.toggle("Measure CPU latency on this machine (a few seconds)", key="cmp_latency")
     rows = zoo_table(str(weights_dir()), size, 20 if measure else 0)
-    frame = pd.DataFrame(
-        {
-            "model": [fc.ARCH_LABELS.get(r["arch"], r["arch"]) for r in rows],
-            "top-1 (val)": [r["val_accuracy"] for r in rows],
-            "params": [r["params"] for r in rows],
-            "extra params": [r["extra_params"] for r in rows],
-            "MFLOPs": [r["flops"] / 1e6 for r in rows],
-            "extra MFLOPs": [r["extra_flops"] / 1e6 for r in rows],
-            "latency (ms)": [r["latency_ms"] for r in rows],
-        }
-    )
+    columns = {
+        "model": [fc.ARCH_LABELS.get(r["arch"], r["arch"]) for r in rows],
+        # in percent, so the table shows the two decimals the model card reports (88.36 %, not 88 %)
+        "top-1 (val)": [None if r["val_accuracy"] is None else 100 * r["val_accuracy"] for r in rows],
+        "params": [r["params"] for r in rows],
+        "extra params": [r["extra_params"] for r in rows],
+        "MFLOPs": [r["flops"] / 1e6 for r in rows],
+        "extra MFLOPs": [r["extra_flops"] / 1e6 for r in rows],
+    }
+    if measure:  # no column of "None" before anything was measured
+        columns["latency (ms)"] = [r["latency_ms"] for r in rows]
     st.dataframe(
-        frame,
+        pd.DataFrame(columns),
         hide_index=True,
         column_config={
-            "top-1 (val)": st.column_config.NumberColumn(format="percent"),
+            "top-1 (val)": st.column_config.NumberColumn(format="%.2f %%"),
             "params": st.column_config.NumberColumn(format="localized"),
             "extra params": st.column_config.NumberColumn(format="localized"),
             "MFLOPs": st.column_config.NumberColumn(format="%.2f"),
@@ -190,16 +190,15 @@ with st.sidebar:
     shipped = shipped_archs(weights_dir())
     archs = st.multiselect(
         "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped],
-        format_func=lambda a: fc.ARCH_LABELS.get(a, a), key="cmp_archs",
+        format_func=lambda a: fc.ARCH_SHORT.get(a, a), key="cmp_archs",
     )
     if missing := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
         st.caption(f"No weight file in {weights_dir()} for: {', '.join(missing)}.")
     size = st.select_slider("Input size (px)", options=[32, 64, 96], value=32, key="cmp_size",
                             help="The models were trained on 32×32; larger inputs give finer maps.")
-    name = st.radio(
-        "Block", list(BLOCKS), key="cmp_block",
-        format_func=lambda b: f"{b} ({size // BLOCKS[b]}×{size // BLOCKS[b]} feature map)",
-    )
+    # The options' labels must not depend on the input size: the browser drops the choice when they change.
+    name = st.radio("Block", list(BLOCKS), key="cmp_block", format_func=lambda b: f"{b} (1/{BLOCKS[b]} of the input)")
+    st.caption(f"At {size} px: {size // BLOCKS[name]}×{size // BLOCKS[name]} feature map.")
     top = st.slider("Top channels / descriptors shown", 1, 5, 3, key="cmp_top")
 
 if picked is not None:
@@ -229,9 +228,12 @@ if picked is not None:
         )
     if not archs:
         st.info("Pick at least one model in the sidebar.")
-    for start in range(0, len(archs), PER_ROW):
-        for column, arch in zip(st.columns(PER_ROW, border=True), archs[start : start + PER_ROW]):
-            with column:
+    # One card per model, as many to a row as the screen holds (three at 1440 px, two at 1024 px): fixed
+    # columns squeezed the cards on a projector and left empty bordered places after the last model.
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for arch in archs:
+            with st.container(border=True, width=CARD_PX):
                 model_column(arch, image_bytes, size, name, fraction, top)
 
-    zoo_section(size)
+# The zoo's costs do not depend on the image: shown even when an upload is refused.
+zoo_section(size)

@@ -141,8 +141,11 @@ with grid_left:
     )
 with grid_right:
     choices = [f"d{i}" for i in order]
-    if st.session_state.get("explore_descriptor") not in choices:
+    # A new image, block or resolution opens on its own most used descriptor, not the last view's choice.
+    view = (hash(image_bytes), block_name, size)
+    if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
+        st.session_state["explore_view"] = view
     chosen = st.selectbox("Enlarged descriptor", choices, key="explore_descriptor")
     i = int(chosen[1:])
     st.plotly_chart(

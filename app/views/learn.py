@@ -17,7 +17,7 @@ from a2core import figures_learn as fl
 from a2core.cost import double_attention_costs, positions
 from a2core.images import load_image, model_view, to_tensor
 from a2core.models import attention_blocks
-from a2core.orders import MAX_PAIRWISE_BYTES, measure_orders
+from a2core.orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
 from a2core.steps import block_inputs, block_steps
 from a2core.toy import TOY_CHANNELS, WEIGHT_RANGE, bilinear_check, default_rho, default_theta, toy_steps
 from app.common import image_input, load_model
@@ -26,7 +26,14 @@ ARCH = "a2_resnet"
 BLOCKS = ("layer2.2.attn", "layer3.2.attn")
 #: the article's example: a clip of 32 frames of 28×28, m = n = 512 (c = 1024).
 ARTICLE = dict(t=32, h=28, w=28, c=1024, m=512, n=512)
-MEASURE_DEFAULT = dict(t=2, h=28, w=28, c=64, m=32, n=16)
+MEASURE_DEFAULT = dict(t=2, h=20, w=20, c=64, m=32, n=16)
+#: what each field of the two size forms accepts: the calculator takes any size (big numbers are
+#: written with units), the measurement only what its caps in a2core.orders can let through.
+SIZE_FIELDS = [("t", "T (frames)"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]
+CALC_MAX = 100_000
+MEASURE_MAX = dict(t=16, h=128, w=128, c=512, m=512, n=512)
+#: the model view is shown this wide, in whole pixels as on the other pages (never smoothed).
+VIEW_PX = 160
 
 
 @st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32)
@@ -60,12 +67,13 @@ def shape(t) -> str:
 
 
 def step(title: str, latex: str | list[str], text: str, shapes: dict[str, object], draw) -> None:
-    """One row of the walkthrough: equation, explanation and shapes on the left, the live tensor on the right."""
+    """One row of the walkthrough: the equations across the page (a column would clip them on a
+    projector or a laptop), then the explanation and shapes on the left, the live tensor on the right."""
+    st.subheader(title)
+    for line in [latex] if isinstance(latex, str) else latex:
+        st.latex(line)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.subheader(title)
-        for line in [latex] if isinstance(latex, str) else latex:
-            st.latex(line)
         st.markdown(text)
         st.markdown("  \n".join(f"**{label}** shape: `{shape(t)}`" for label, t in shapes.items()))
     with right:
@@ -83,25 +91,26 @@ def recap(params: dict[str, int], spatial: tuple[int, int]) -> None:
         "A CNN's feature map has **c channels** (one per learned feature) over **h × w positions**. "
         "Attention reweights it, and designs differ in *what* they weight:"
     )
-    cols = st.columns(3, border=True)
-    with cols[0]:
+    # One card per design, one under the other: side by side, the equations do not fit below ~1600 px.
+    cards = [st.container(border=True) for _ in range(3)]
+    with cards[0]:
         st.subheader("Channel attention: SE")
         st.latex(r"s = \sigma\!\left(W_2\,\delta\!\left(W_1 \tfrac{1}{L}\textstyle\sum_j x_j\right)\right) \in \mathbb{R}^{c}")
         st.latex(r"y_j = s \odot x_j")
         st.markdown("One weight per channel, **the same at every position**: *which features* matter. "
                     "ECA replaces the two layers by a 1-D convolution; GSoP pools second-order statistics "
                     "(the channel covariance) instead of means.")
-    with cols[1]:
+    with cards[1]:
         st.subheader("Spatial attention: Non-local")
         st.latex(r"f_{jk} = \operatorname{softmax}_k\!\left(\theta(x_j)^\top \phi(x_k)\right)")
         st.latex(r"y_j = x_j + W_z \textstyle\sum_k f_{jk}\, g(x_k)")
         st.markdown("Every position *j* looks at every position *k*: **an L × L matrix**, so memory and time "
                     "grow with L². GC keeps one map for all queries.")
-    with cols[2]:
+    with cards[2]:
         st.subheader("Double attention: A²")
-        st.latex(r"\mathbf{g}_i = A\,\operatorname{softmax}(\bar{\mathbf{b}}_i)^\top \quad(\text{gather})")
-        st.latex(r"\mathbf{z}_j = G\,\mathbf{v}_j = \textstyle\sum_i v_{ij}\,\mathbf{g}_i \quad(\text{distribute})")
-        st.markdown("First **gather** the whole image into **n global descriptors**, then let each position "
+        st.latex(r"\mathbf{g}_i = A\,\operatorname{softmax}(\bar{\mathbf{b}}_i)^\top")
+        st.latex(r"\mathbf{z}_j = G\,\mathbf{v}_j = \textstyle\sum_i v_{ij}\,\mathbf{g}_i")
+        st.markdown("First **gather** the whole image into **n global descriptors** (gᵢ), then let each position "
                     "**pick the mix it needs**. Long-range like Non-local, at the cost of n maps, not L².")
     st.markdown(f"**Attention state of one image at this block** (c = {c}, {spatial[0]}×{spatial[1]} → L = {L}, "
                 f"m = {m}, n = {n}):")
@@ -109,9 +118,9 @@ def recap(params: dict[str, int], spatial: tuple[int, int]) -> None:
         pd.DataFrame(
             {
                 "design": ["SE / ECA", "Non-local", "A² (gather first)"],
-                "attends over": ["channels", "positions × positions", "positions → n descriptors → positions"],
+                "numbers": [c, L * L, 2 * n * L + m * n],  # before the long texts, so it shows at 1024 px
                 "attention tensor": ["s: c", "f: L × L", "softmax(B), softmax(V): 2 · n × L;  G: m × n"],
-                "numbers": [c, L * L, 2 * n * L + m * n],
+                "attends over": ["channels", "positions × positions", "positions → n descriptors → positions"],
             }
         ),
         hide_index=True,
@@ -140,13 +149,13 @@ def walkthrough(s: dict, channels: int) -> None:
         f"(first {k(c)} channels shown, captured with a forward hook).",
         {"X": s["x"]},
         lambda: show(fl.maps_grid(s["x"][: k(c)], [f"x ch {i}" for i in range(k(c))], colorscale="RdBu_r",
-                                  shared_scale=False, zmid=0), "learn_x"),
+                                  zmid=0), "learn_x"),
     )
     def draw_abv():
         for label, t, count in (("A ch", s["a"], m), ("B row", s["b"], n), ("V row", s["v"], n)):
             st.caption(f"{label.split()[0]} (first {k(count)} of {count})")
             show(fl.maps_grid(as_maps(t)[: k(count)], [f"{label} {i}" for i in range(k(count))],
-                              shared_scale=False, colorscale="RdBu_r", zmid=0, cell_px=130), f"learn_{label[0].lower()}")
+                              colorscale="RdBu_r", zmid=0, cell_px=130), f"learn_{label[0].lower()}")
 
     step(
         "2 · Three 1×1 convolutions",
@@ -192,8 +201,8 @@ def walkthrough(s: dict, channels: int) -> None:
         "Every position receives its own mix of the global descriptors: information from the whole image, "
         "even where the convolutions' receptive field is small.",
         {"Z": s["z"]},
-        lambda: show(fl.maps_grid(as_maps(s["z"])[: k(m)], [f"Z ch {i}" for i in range(k(m))],
-                                  shared_scale=False), "learn_z"),
+        lambda: show(fl.maps_grid(as_maps(s["z"])[: k(m)], [f"Z ch {i}" for i in range(k(m))], colorscale="RdBu_r",
+                                  zmid=0), "learn_z"),
     )
     step(
         "7 · Output Y",
@@ -202,11 +211,28 @@ def walkthrough(s: dict, channels: int) -> None:
         f"max |Y − block(X)| = {s['check']:.1e}.",
         {"Y": s["y"]},
         lambda: show(fl.maps_grid(s["y"][: k(c)], [f"y ch {i}" for i in range(k(c))], colorscale="RdBu_r",
-                                  shared_scale=False, zmid=0), "learn_y"),
+                                  zmid=0), "learn_y"),
     )
 
 
 # ------------------------------------------------------------------ toy
+
+
+def toy_defaults(n: int) -> dict[str, float]:
+    """Session-state key → default value of every θ and ρ slider of the toy with n descriptors."""
+    theta0, rho0 = default_theta(n), default_rho(n)
+    return {
+        f"toy_{name}_{n}_{i}_{j}": float(weights[i, j])
+        for name, weights in (("theta", theta0), ("rho", rho0))
+        for i in range(n)
+        for j in range(len(TOY_CHANNELS))
+    }
+
+
+def reset_toy(n: int) -> None:
+    # Writing the values (not deleting the keys) is what makes the browser move the sliders back;
+    # deleted keys left the old positions on screen, to come back at the next slider move.
+    st.session_state.update(toy_defaults(n))
 
 
 def toy() -> None:
@@ -217,10 +243,9 @@ def toy() -> None:
         "The default is the article's example: the ball's positions ask for the bat."
     )
     n = st.radio("Descriptors n", [2, 3], horizontal=True, key="toy_n")
-    if st.button("Reset θ and ρ", key="toy_reset"):
-        for name in [k for k in st.session_state if str(k).startswith(("toy_theta_", "toy_rho_"))]:
-            del st.session_state[name]
-    theta0, rho0 = default_theta(n), default_rho(n)
+    st.button("Reset θ and ρ", key="toy_reset", on_click=reset_toy, args=(n,))
+    for key, value in toy_defaults(n).items():  # the sliders take their values from here, not from value=
+        st.session_state.setdefault(key, value)
     theta, rho = np.zeros((n, 3)), np.zeros((n, 3))
     cols = st.columns(n, border=True)
     for i, col in enumerate(cols):
@@ -229,32 +254,31 @@ def toy() -> None:
             gather_col, ask_col = st.columns(2)
             for j, channel in enumerate(TOY_CHANNELS):
                 with gather_col:
-                    theta[i, j] = st.slider(f"θ: gather where {channel}", *WEIGHT_RANGE, float(theta0[i, j]), 0.5,
+                    theta[i, j] = st.slider(f"θ: gather where {channel}", *WEIGHT_RANGE, step=0.5,
                                             key=f"toy_theta_{n}_{i}_{j}")
                 with ask_col:
-                    rho[i, j] = st.slider(f"ρ: {channel} asks for g{i + 1}", *WEIGHT_RANGE, float(rho0[i, j]),
-                                          0.5, key=f"toy_rho_{n}_{i}_{j}")
+                    rho[i, j] = st.slider(f"ρ: {channel} asks for g{i + 1}", *WEIGHT_RANGE, step=0.5,
+                                          key=f"toy_rho_{n}_{i}_{j}")
     s = toy_steps(torch.tensor(theta), torch.tensor(rho))
     g_names = [f"g{i + 1}" for i in range(n)]
 
-    left, right = st.columns(2, gap="large")
+    # Each figure across the page: in half a column the 6×6 tiles shrank to strips with unreadable numbers.
+    st.markdown("**X**: the scene (3 channels)")
+    show(fl.maps_grid(s.x, list(TOY_CHANNELS), columns=3, show_values=True, colorscale="Greys", zmin=0, zmax=1,
+                      cell_px=260), "toy_x")
+    st.markdown("**softmax(B)**: gathering maps, each sums to 1 over the 36 positions")
+    show(fl.maps_grid(s.as_maps(s.gather), g_names, columns=3, show_values=True, zmin=0, cell_px=260), "toy_gather")
+    left, _ = st.columns([1, 1])
     with left:
-        st.markdown("**X**: the scene (3 channels)")
-        show(fl.maps_grid(s.x, list(TOY_CHANNELS), columns=3, show_values=True, colorscale="Greys", zmin=0,
-                          zmax=1, cell_px=240), "toy_x")
-        st.markdown("**softmax(B)**: gathering maps, each sums to 1 over the 36 positions")
-        show(fl.maps_grid(s.as_maps(s.gather), g_names, columns=3, show_values=True, zmin=0, cell_px=240),
-             "toy_gather")
-    with right:
         st.markdown("**G = A softmax(B)ᵀ**: what each descriptor gathered")
         show(fl.matrix_heatmap(s.descriptors, x_labels=g_names, y_labels=list(TOY_CHANNELS), zmin=0, zmax=1),
              "toy_g")
-        st.markdown("**softmax(V)**: distribution weights, at each position they sum to 1 over the descriptors")
-        show(fl.maps_grid(s.as_maps(s.distribute), g_names, columns=3, show_values=True, zmin=0, zmax=1,
-                          cell_px=240), "toy_distribute")
+    st.markdown("**softmax(V)**: distribution weights, at each position they sum to 1 over the descriptors")
+    show(fl.maps_grid(s.as_maps(s.distribute), g_names, columns=3, show_values=True, zmin=0, zmax=1, cell_px=260),
+         "toy_distribute")
     st.markdown("**Z = G softmax(V)**: what every position receives, per channel (ball, bat, grass)")
     show(fl.maps_grid(s.as_maps(s.z), [f"Z: {c}" for c in TOY_CHANNELS], columns=3, show_values=True, zmin=0,
-                      cell_px=280), "toy_z")
+                      cell_px=260), "toy_z")
     ball = (1, 1)
     z_ball = s.as_maps(s.z)[:, ball[0], ball[1]]
     st.info(
@@ -277,9 +301,20 @@ def toy() -> None:
 # ------------------------------------------------------------------ orders
 
 
+def size_inputs(prefix: str, defaults: dict[str, int], maxima: dict[str, int]) -> dict[str, int]:
+    """Six number inputs in a row (T, H, W, c, m, n) → their values."""
+    sizes = {}
+    for col, (key, label) in zip(st.columns(len(SIZE_FIELDS)), SIZE_FIELDS):
+        with col:
+            sizes[key] = int(st.number_input(label, 1, maxima[key], defaults[key], key=f"{prefix}_{key}"))
+    return sizes
+
+
 def calculator() -> None:
-    st.latex(r"\text{order 1 (gather first):}\quad Z = \big[\phi(X)\,\operatorname{softmax}(\theta(X))^\top\big]\,\operatorname{softmax}(\rho(X))")
-    st.latex(r"\text{order 2 (pairwise):}\quad Z = \phi(X)\,\big[\operatorname{softmax}(\theta(X))^\top\,\operatorname{softmax}(\rho(X))\big]")
+    st.markdown("**Order 1**, gather first:")
+    st.latex(r"Z = \big[\phi(X)\,\operatorname{softmax}(\theta(X))^\top\big]\,\operatorname{softmax}(\rho(X))")
+    st.markdown("**Order 2**, pairwise:")
+    st.latex(r"Z = \phi(X)\,\big[\operatorname{softmax}(\theta(X))^\top\,\operatorname{softmax}(\rho(X))\big]")
     st.markdown(
         "Both give the same Z (matrix products are associative), but order 2 builds an **L × L** matrix "
         "with L = T·H·W, while order 1 only keeps the **m × n** descriptors. Preset: the article's example, "
@@ -287,54 +322,55 @@ def calculator() -> None:
     )
     presets = {"article: 32 frames of 28×28": ARTICLE, "this app: layer2.2.attn at 32 px": dict(t=1, h=16, w=16, c=32, m=16, n=8)}
     preset = st.selectbox("Preset", list(presets), key="calc_preset")
-    values = presets[preset]
-    cols = st.columns(6)
-    sizes = {}
-    for col, (key, label) in zip(cols, [("t", "T (frames)"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]):
-        with col:
-            sizes[key] = int(st.number_input(label, 1, 100_000, values[key], key=f"calc_{key}_{preset}"))
+    sizes = size_inputs(f"calc_{preset}", presets[preset], dict.fromkeys(presets[preset], CALC_MAX))
     costs = double_attention_costs(**sizes)
     first, pair = costs["gather_first"], costs["pairwise"]
     L = positions(sizes["t"], sizes["h"], sizes["w"])
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("order 1 attention state", fl.human_bytes(first.attention_bytes), help=f"m·n·4 B = {first.attention_bytes:,} B")
-    m2.metric("order 2 attention state", fl.human_bytes(pair.attention_bytes), help=f"L²·4 B = {pair.attention_bytes:,} B")
-    m3.metric("order 1 FLOPs", fl.human_count(first.flops), help=f"{first.flops:,}")
-    m4.metric("order 2 FLOPs", fl.human_count(pair.flops), help=f"{pair.flops:,}")
+    # two columns of two: four in a row cut the labels at 1024 px
+    one, two = st.columns(2)
+    one.metric("order 1 attention state", fl.human_bytes(first.attention_bytes), help=f"m·n·4 B = {first.attention_bytes:,} B")
+    two.metric("order 2 attention state", fl.human_bytes(pair.attention_bytes), help=f"L²·4 B = {pair.attention_bytes:,} B")
+    one.metric("order 1 FLOPs", fl.human_count(first.flops), help=f"{first.flops:,}")
+    two.metric("order 2 FLOPs", fl.human_count(pair.flops), help=f"{pair.flops:,}")
+    # Written with units as text: the exact counts outgrow the 64-bit integers a dataframe holds.
     st.dataframe(
         pd.DataFrame(
             {
                 "order": ["gather first", "pairwise"],
                 "attention state": ["m × n", "L × L"],
-                "bytes (fp32)": [first.attention_bytes, pair.attention_bytes],
-                "FLOPs": [first.flops, pair.flops],
+                "bytes (fp32)": [fl.human_bytes(first.attention_bytes), fl.human_bytes(pair.attention_bytes)],
+                "FLOPs": [fl.human_count(first.flops), fl.human_count(pair.flops)],
                 "FLOPs formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)"],
             }
         ),
         hide_index=True,
-        column_config={"bytes (fp32)": st.column_config.NumberColumn(format="localized"),
-                       "FLOPs": st.column_config.NumberColumn(format="localized")},
         key="calc_table",
     )
+    ratio = pair.attention_bytes / first.attention_bytes
     st.markdown(
         f"L = {sizes['t']}·{sizes['h']}·{sizes['w']} = **{L:,}** positions: order 2 needs "
-        f"**{pair.attention_bytes / first.attention_bytes:,.0f}×** the memory of order 1."
+        f"**{f'{ratio:,.0f}' if ratio < 1e9 else fl.human_count(ratio)}×** the memory of order 1."
     )
     show(fl.orders_figure(costs), "calc_figure")
 
 
 def measure() -> None:
     st.markdown(
-        "Run the real `DoubleAttention` block both ways on this machine (same weights, same random input) "
-        f"for a modest size (the pairwise matrix is capped at {MAX_PAIRWISE_BYTES // 2**20} MiB): time of one "
-        "forward pass and the largest tensor it allocates (torch.profiler)."
+        "Run the real `DoubleAttention` block both ways on this machine (same weights, same random input): "
+        "time of one forward pass and the largest tensor it allocates (torch.profiler). The server is shared, "
+        f"so a run is capped at a {MAX_PAIRWISE_BYTES // 2**20} MiB pairwise matrix and "
+        f"{MAX_MEASURE_FLOPS / 1e9:.0f} GFLOPs in all."
     )
-    cols = st.columns(6)
-    sizes = {}
-    for col, (key, label) in zip(cols, [("t", "T"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]):
-        with col:
-            sizes[key] = int(st.number_input(label, 1, 512, MEASURE_DEFAULT[key], key=f"measure_{key}"))
-    if st.button("Measure both orders", key="measure_run", type="primary"):
+    sizes = size_inputs("measure", MEASURE_DEFAULT, MEASURE_MAX)
+    plan = measure_plan(**sizes)
+    refusal = measure_refusal(plan)
+    st.caption(
+        f"This run: L = {plan['L']:,} positions, a {fl.human_bytes(plan['pairwise_bytes'])} pairwise matrix, "
+        f"{plan['passes']} forward passes, {fl.human_count(plan['flops'])} FLOPs in all."
+    )
+    if refusal is not None:
+        st.warning(refusal, icon=":material/speed:")
+    if st.button("Measure both orders", key="measure_run", type="primary", disabled=refusal is not None):
         try:
             with st.spinner("Measuring…"):
                 st.session_state["measure_result"] = (sizes, measure_orders(**sizes))
@@ -356,6 +392,8 @@ def measure() -> None:
                 }
             ),
             hide_index=True,
+            column_config={"time (ms)": st.column_config.NumberColumn(format="%.2f"),
+                           "max |Y − Y₁|": st.column_config.NumberColumn(format="%.1e")},
             key="measure_table",
         )
         st.caption(f"measured at T={used['t']}, {used['h']}×{used['w']}, c={used['c']}, m={used['m']}, n={used['n']}")
@@ -397,7 +435,9 @@ with steps_tab:
     if real is None:
         st.info("Pick an image in the sidebar to see the block's tensors.")
     else:
-        st.image(real["image"], caption=f"what the model sees ({picked[1]})", width=160)
+        view = fl.pixelated(real["image"], VIEW_PX)
+        # at its own width: a stretched image is smoothed by the browser
+        st.image(view, caption=f"what the model sees ({picked[1]})", width=view.shape[1])
         walkthrough(real, channels)
 with toy_tab:
     toy()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from a2core.figures_learn import human_bytes, human_count
+from a2core.orders import measure_plan, measure_refusal
 from a2core.toy import default_rho, default_theta, toy_steps
 from tests.app.pages import open_page
+from tests.app.plotly_json import charts
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -85,7 +88,7 @@ def test_calculator_matches_a_direct_computation(at):
     assert L * L * 4 > 2e9
     preset = at.selectbox(key="calc_preset").value
     for key, value in dict(t=2, h=10, w=12, c=64, m=24, n=6).items():
-        at.number_input(key=f"calc_{key}_{preset}").set_value(value)
+        at.number_input(key=f"calc_{preset}_{key}").set_value(value)
     at.run()
     assert not at.exception
     L = 2 * 10 * 12
@@ -94,7 +97,7 @@ def test_calculator_matches_a_direct_computation(at):
     assert metric(at, "order 1 FLOPs") == human_count(2 * 2 * 24 * 6 * L)
     assert metric(at, "order 2 FLOPs") == human_count(2 * 6 * L * L + 2 * 24 * L * L)
     (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
-    assert list(table.value["bytes (fp32)"]) == [24 * 6 * 4, L * L * 4]
+    assert list(table.value["bytes (fp32)"]) == [human_bytes(24 * 6 * 4), human_bytes(L * L * 4)]
 
 
 def test_measure_button_runs_both_orders(at):
@@ -108,3 +111,85 @@ def test_measure_button_runs_both_orders(at):
     assert (frame["time (ms)"] > 0).all()
     assert (frame["max |Y − Y₁|"] < 1e-4).all()
     assert frame["predicted attention state"].iloc[1] == human_bytes(64 * 64 * 4)
+
+
+def test_toy_reset_puts_every_slider_back(at):
+    theta, rho = default_theta(2), default_rho(2)
+    defaults = {f"toy_{name}_2_{i}_{j}": float(w[i, j]) for name, w in (("theta", theta), ("rho", rho))
+                for i in range(2) for j in range(3)}
+    at.slider(key="toy_rho_2_0_0").set_value(-5.0)
+    at.slider(key="toy_rho_2_1_0").set_value(-5.0).run()
+    assert ball_line(at) != pytest.approx(default_ball_line(), abs=0.006)
+    at.button(key="toy_reset").click().run()
+    assert not at.exception
+    assert {k: at.slider(key=k).value for k in defaults} == defaults
+    # the browser moves a slider only when told its new value (set_value), not when the key is deleted
+    assert all(at.slider(key=k).proto.set_value for k in defaults)
+    assert ball_line(at) == pytest.approx(default_ball_line(), abs=0.006)
+    at.slider(key="toy_theta_2_0_2").set_value(1.0).run()  # the next move keeps the reset values
+    assert at.slider(key="toy_rho_2_0_0").value == defaults["toy_rho_2_0_0"]
+
+
+def default_ball_line() -> tuple[float, ...]:
+    s = toy_steps(default_theta(2), default_rho(2))
+    return tuple(round(float(v), 2) for v in s.as_maps(s.z)[:, 1, 1])
+
+
+@pytest.mark.parametrize("preset", [0, 1])
+def test_calculator_takes_the_largest_values_its_inputs_allow(at, preset):
+    # The article preset with T = 100000 and H = 56 crashed the page (a C long overflow in the table).
+    selector = at.selectbox(key="calc_preset")
+    selector.set_value(selector.options[preset]).run()
+    name = at.selectbox(key="calc_preset").value
+    for key in ("t", "h", "w", "c", "m", "n"):
+        field = at.number_input(key=f"calc_{name}_{key}")
+        field.set_value(field.max)
+    at.run()
+    assert not at.exception and not at.error
+    L = 100_000**3
+    assert metric(at, "order 2 attention state") == human_bytes(4 * L * L)
+    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 200_000)
+    assert all(len(m.value) <= 12 for m in at.metric), [m.value for m in at.metric]  # a number with its unit
+    (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
+    assert list(table.value["FLOPs"]) == [human_count(4 * 100_000**2 * L), human_count(2 * L * L * 200_000)]
+
+
+def test_calculator_big_article_case(at):
+    name = at.selectbox(key="calc_preset").value
+    at.number_input(key=f"calc_{name}_t").set_value(100_000)
+    at.number_input(key=f"calc_{name}_h").set_value(56).run()
+    assert not at.exception
+    L = 100_000 * 56 * 28
+    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 1024) == "5.04e+19"
+    assert metric(at, "order 2 attention state") == human_bytes(4 * L * L) == "87.3 PiB"
+
+
+def test_measure_refuses_what_would_stall_the_server_before_running(at):
+    # the largest sizes the inputs allow: the plan is shown and the button is disabled, nothing runs
+    for key in ("t", "h", "w", "c", "m", "n"):
+        field = at.number_input(key=f"measure_{key}")
+        field.set_value(field.max)
+    at.run()
+    assert not at.exception
+    sizes = {k: at.number_input(key=f"measure_{k}").value for k in ("t", "h", "w", "c", "m", "n")}
+    refusal = measure_refusal(measure_plan(**sizes))
+    assert refusal is not None and any(w.value == refusal for w in at.warning)
+    assert at.button(key="measure_run").disabled
+    assert any(c.value.startswith("This run: L = ") for c in at.caption)
+    assert "measure_result" not in at.session_state
+
+
+def test_measure_table_is_formatted(at):
+    for key, value in dict(t=1, h=8, w=8, c=8, m=4, n=2).items():
+        at.number_input(key=f"measure_{key}").set_value(value)
+    at.button(key="measure_run").click().run()
+    (table,) = [d for d in at.dataframe if "time (ms)" in d.value.columns]
+    formats = {k: v["type_config"].get("format") for k, v in json.loads(table.proto.columns).items() if "type_config" in v}
+    assert formats == {"time (ms)": "%.2f", "max |Y − Y₁|": "%.1e"}
+
+
+def test_orders_chart_labels_its_log_axes_in_units(at):
+    fig = next(c for c in charts(at) if c["layout"].get("annotations")
+               and c["layout"]["annotations"][0]["text"] == "attention state (bytes)")
+    assert fig["layout"]["yaxis"]["ticktext"] == ["1 MiB", "1 GiB", "1 TiB"]
+    assert all(t.endswith(("k", "M", "G", "T", "P")) for t in fig["layout"]["yaxis2"]["ticktext"])

@@ -3,8 +3,11 @@ and the screenshots docs/compare.png and docs/learn.png."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -95,3 +98,154 @@ def test_learn_tabs_render(app_url, page):
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "learn.png"))
     assert Image.open(DOCS / "learn.png").size == (1600, 1500)
+
+
+# ---------------------------------------------------------------- issue 20: a newcomer's browser
+
+WIDTHS = (1024, 1440)  # a classroom projector and a laptop
+SHOTS = Path(os.environ.get("A2LENS_SHOTS", tempfile.gettempdir())) / "a2lens_shots"
+# Streamlit's frontend probes "<page>/_stcore/health" and "…/host-config" before the app's root when a
+# page is opened by its URL (streamlit/streamlit#7074, open upstream); the page still loads from the root.
+UPSTREAM_PROBES = re.compile(r"^/(learn|compare)/_stcore/(health|host-config)$")
+HEADINGS = {"": "Explore the double attention", "compare": "Compare attention designs",
+            "learn": "Learn: double attention, step by step"}
+
+
+def _slider(page, label: str):
+    # Streamlit's sliders are react-aria ones: a visually hidden range input carries the value and the keys.
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).locator('input[type="range"]')
+
+
+def _values(thumbs) -> list[float]:
+    return [float(t.input_value()) for t in thumbs]
+
+
+def _katex_overflow(page) -> list:
+    # KaTeX scrolls an equation wider than its column inside .katex-display: that is a clipped equation.
+    # 2 px of overflow are KaTeX's own struts, even on a short equation with room to spare.
+    return page.evaluate("""() => [...document.querySelectorAll('.katex-display')].filter(e => e.offsetParent)
+        .map(e => [e.scrollWidth - e.clientWidth, e.textContent.slice(0, 30)]).filter(([over]) => over > 3)""")
+
+
+def test_deep_links_load_every_page_without_outside_requests(app_url, browser):
+    for path, heading in HEADINGS.items():
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(300_000)
+        outside, failed = [], []
+        page.on("request", lambda r: urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+                and urlsplit(r.url).hostname != "127.0.0.1" and outside.append(r.url))
+        page.on("response", lambda r: r.status >= 400 and failed.append(urlsplit(r.url).path))
+        page.goto(f"{app_url}/{path}")  # straight to the page, as a link shared in class would
+        page.get_by_role("heading", name=heading).wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(1000)  # the favicon is set after the first run
+        assert outside == [], f"/{path} asked the internet for {outside}"
+        assert [f for f in failed if not UPSTREAM_PROBES.match(f)] == [], failed
+        context.close()
+
+
+def test_compare_block_choice_survives_an_input_size_change(app_url, page):
+    _open(page, app_url, "compare")
+    page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
+    _wait_heatmaps(page, 9)
+    wait_idle(page)
+    radios = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] input[type="radio"]')
+    page.locator('[data-testid="stSidebar"]').get_by_text("layer3.2.attn").click()
+    page.wait_for_function("() => document.body.innerText.includes('8×8 feature map of layer3.2.attn')")
+    wait_idle(page)
+    size = _slider(page, "Input size")
+    size.focus()
+    size.press("ArrowRight")  # 32 → 64 px
+    page.wait_for_function("() => document.body.innerText.includes('16×16 feature map')")  # the page redrew
+    wait_idle(page)
+    assert radios.nth(1).is_checked(), "the block choice is still shown"
+    top = _slider(page, "Top channels")
+    top.focus()
+    top.press("ArrowLeft")  # an unrelated widget
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert radios.nth(1).is_checked()
+    assert "16×16 feature map of layer3.2.attn" in page.locator("body").inner_text()
+
+
+def test_toy_reset_moves_the_sliders_back(app_url, page):
+    _open(page, app_url, "learn")
+    page.get_by_role("tab", name="3 · Toy to drive by hand").click(timeout=300_000)
+    page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).wait_for()
+    wait_idle(page)
+    default = page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).inner_text()
+    pushed = [_slider(page, "ρ: ball asks for g2"), _slider(page, "ρ: bat asks for g1")]
+    for thumb in pushed:
+        thumb.focus()
+        thumb.press("Home")  # −5.00
+        page.wait_for_timeout(300)
+        wait_idle(page)
+    assert _values(pushed) == [-5, -5]
+    assert page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).inner_text() != default
+    page.get_by_role("button", name="Reset θ and ρ").click()
+    page.wait_for_function("() => [...document.querySelectorAll('input[type=range]')].every(s => s.value !== '-5')",
+                           timeout=30_000)
+    wait_idle(page)
+    assert _values(pushed) == [4, 4]
+    other = _slider(page, "θ: gather where grass").first
+    other.focus()
+    other.press("ArrowRight")  # the next move must not bring the −5 back
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert _values(pushed) == [4, 4]
+
+
+def _shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_pages_at_projector_and_laptop_widths(app_url, page):
+    """Screenshots of every page at 1024 and 1440 px (in $A2LENS_SHOTS or the temp dir), with the checks
+    that a layout broke: clipped equations, cut model chips, empty cards, a blurred model view."""
+    from a2core.models import ARCHS
+
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 2400})
+        _open(page, app_url, "learn")
+        page.locator(".katex").nth(5).wait_for(timeout=300_000)
+        for tab in ("1 · Channel, spatial, double", "2 · Step by step", "3 · Toy to drive by hand",
+                    "4 · Two orders, two costs"):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(1500)
+            wait_idle(page)
+            assert _katex_overflow(page) == [], (width, tab)
+            _shot(page, f"learn_{width}_tab{tab[0]}")
+            if tab.startswith("2"):
+                view = page.locator('[data-testid="stImage"] img').first
+                natural, shown = view.evaluate("i => [i.naturalWidth, i.clientWidth]")
+                assert natural >= shown, f"the {natural}-px model view is stretched to {shown} px and smoothed"
+
+        _open(page, app_url, "compare")
+        page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
+        _wait_heatmaps(page, 9)
+        picker = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
+        for name in ("ResNet-20", "GC", "ECA", "GSoP"):  # add the other models through the picker, as a user would
+            picker.locator('input[role="combobox"]').fill(name)
+            picker.locator('input[role="combobox"]').press("Enter")
+            wait_idle(page)
+        page.keyboard.press("Escape")
+        page.get_by_text("GSoP (second order)").first.wait_for()
+        wait_idle(page)
+        chips = picker.locator("[data-tag] > span[title]")
+        assert chips.count() == len(ARCHS)
+        cut = chips.evaluate_all("cs => cs.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+        assert cut == [], f"model chips cut at {width} px: {cut}"
+        empty = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stVerticalBlock"]')]
+            .filter(b => getComputedStyle(b.parentElement).borderStyle === 'solid' || getComputedStyle(b).borderStyle === 'solid')
+            .filter(b => !b.innerText.trim()).length""")
+        assert empty == 0, f"{empty} empty bordered cards at {width} px"
+        _shot(page, f"compare_{width}")
+
+        page.goto(app_url)
+        page.get_by_text("Click a position").wait_for(timeout=300_000)
+        wait_idle(page)
+        _shot(page, f"explore_{width}")
