@@ -613,7 +613,7 @@ def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, 
     first = metas[archs[0]]
     blocks = []
     for arch in archs:
-        attn = attention_blocks(build(arch, len(metas[arch].classes)))
+        attn = attention_blocks(build(arch, len(metas[arch].classes), zoo=metas[arch].zoo))
         kinds = sorted({type(b).__name__ for b in attn.values()})
         where = ", ".join(f"`{n}`" for n in attn) or "none"
         blocks.append(f"| `{arch}` | {', '.join(kinds) or '— (plain ResNet-20)'} | {where} |")
