@@ -137,3 +137,19 @@ def test_tiny_photo_run_through_the_cli(fastai, tmp_path):
     assert meta.classes == class_names(fastai / "train") and "Imagenette" in meta.dataset
     model = load_pretrained("a2_resnet", tmp_path / "a2_resnet.safetensors")
     assert set(attention_blocks(model)) == {"layer2.1.attn", "layer3.1.attn"}
+
+    # The evaluate command writes the photo zoo's own card from that weight file and its log.
+    from a2core.evaluate import main as evaluate
+
+    card = tmp_path / "MODEL_CARD.md"
+    evaluate(["--data", str(fastai), "--weights", str(tmp_path), "--card", str(card), "--warmup", "1",
+              "--repeats", "2", "--throughput-batch", "2", "--threads", "1", "--no-progress"])
+    text = card.read_text()
+    assert text.startswith("# A²Lens photo zoo (Imagenette): model card")
+    assert "non-commercial research and education" in text and "20 photos" in text
+    assert "ResNet-18" in text and "`layer2.1.attn`, `layer3.1.attn`" in text
+    assert 'a2core.load_pretrained("<model>", zoo="imagenette")' in text
+    assert "one-core hours" in text  # the logs' CPU time
+    assert "128×128 random resized crops instead of 160×160 ones" in text
+    assert f"--out assets/weights/imagenette/ --epochs 2 --early-fraction {recipe.early_fraction}" in text
+    assert "| `a2_resnet.safetensors` |" in text and "F16" in text  # stored in float16
