@@ -1,8 +1,12 @@
 """The image-folder data set (``split/<class>/*.jpg``) held in memory as uint8.
 
-CIFAR-10 is small (50,000 × 3 × 32 × 32 bytes = 150 MB), so every image is
-decoded once; an epoch then costs only the augmentation, not 50,000 JPEG
-decodes.
+Both zoos' data sets are small (CIFAR-10: 50,000 × 3 × 32 × 32 bytes = 150 MB;
+Imagenette's train split at 192 px: 1 GB), so every image is decoded once; an
+epoch then costs only the augmentation, not thousands of JPEG decodes.
+
+Class folders are named by class (``tench/``) or, as in fast.ai's Imagenette
+archives, by ImageNet id (``n01440764/``); ids of Imagenette's classes are
+mapped to the names, so both layouts give one class list.
 """
 
 from __future__ import annotations
@@ -18,24 +22,45 @@ from tqdm import tqdm
 from ._compat import import_torchvision
 
 import_torchvision()
+from torchvision import transforms  # noqa: E402
 from torchvision.transforms import v2  # noqa: E402
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
+#: Imagenette's ten ImageNet ids (fast.ai's folder names) → the class names A²Lens uses.
+IMAGENETTE_CLASSES = {
+    "n01440764": "tench", "n02102040": "English_springer", "n02979186": "cassette_player",
+    "n03000684": "chain_saw", "n03028079": "church", "n03394916": "French_horn",
+    "n03417042": "garbage_truck", "n03425413": "gas_pump", "n03445777": "golf_ball",
+    "n03888257": "parachute",
+}
+_IMAGENETTE_IDS = {name: wnid for wnid, name in IMAGENETTE_CLASSES.items()}
+
 
 def class_names(root: str | Path) -> tuple[str, ...]:
-    """Sorted class folder names of a split folder."""
-    names = sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+    """Sorted class names of a split folder (folders named by an Imagenette id count under its name)."""
+    names = sorted(IMAGENETTE_CLASSES.get(p.name, p.name) for p in Path(root).iterdir() if p.is_dir())
     if not names:
         raise FileNotFoundError(f"{root} has no class folders (expected {root}/<class>/*.jpg)")
     return tuple(names)
+
+
+def class_folder(root: str | Path, name: str) -> Path:
+    """The folder of class ``name`` under ``root``: ``root/name``, or ``root/<ImageNet id>`` in fast.ai's layout."""
+    folder = Path(root) / name
+    if not folder.is_dir() and name in _IMAGENETTE_IDS:
+        folder = Path(root) / _IMAGENETTE_IDS[name]
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{root} has no folder for class {name!r}")
+    return folder
 
 
 def list_images(root: str | Path, classes: tuple[str, ...], limit: int | None = None):
     """[(path, label)] in a fixed order; ``limit`` keeps the first few of each class."""
     items = []
     for label, name in enumerate(classes):
-        files = sorted(p for p in (Path(root) / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        folder = class_folder(root, name)
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         items += [(p, label) for p in files[:limit]]
     return items
 
@@ -45,7 +70,8 @@ class ImageFolderTensors(Dataset):
 
     Args:
         root: the split folder, e.g. ``data/cifar10/train``.
-        size: images are centre-cropped and resized to ``size``×``size`` when they differ.
+        size: images are centre-cropped to a square and resized to ``size``×``size`` when they differ
+            (the app's view of a photo, :func:`a2core.images.model_view`).
         transform: per-sample ``transforms.v2`` pipeline on the uint8 tensor.
         limit: keep only the first ``limit`` images of each class.
     """
@@ -90,7 +116,30 @@ def random_windows(images: torch.Tensor, size: int) -> torch.Tensor:
     return torch.stack([im[:, t:t + size, l:l + size] for im, t, l in zip(images, top, left)])
 
 
-def train_augmentation(size: int = 32) -> v2.Compose:
-    """The standard CIFAR augmentation: 4-pixel reflect-padded random crop and horizontal flip."""
+def random_resized_crops(images: torch.Tensor, size: int, scale: tuple[float, float] = (0.35, 1.0),
+                         ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> torch.Tensor:
+    """Inception-style random crops of a (N, C, H, W) uint8 batch, each resized to ``size``×``size``.
+
+    Each image gets its own crop (area ``scale`` of the image, aspect ``ratio``),
+    drawn from torch's global RNG like ``transforms.RandomResizedCrop``, and is
+    resized with antialiasing. Done on the batch, not in the data set, so the
+    output size can change between epochs (progressive sizing) without the
+    loader's worker processes having to know.
+    """
+    crops = []
+    for image in images:
+        top, left, height, width = transforms.RandomResizedCrop.get_params(image, list(scale), list(ratio))
+        crops.append(v2.functional.resized_crop(image, top, left, height, width, [size, size], antialias=True))
+    return torch.stack(crops)
+
+
+def train_augmentation(size: int = 32, crop: str = "window") -> v2.Compose:
+    """The per-image augmentation of the data set.
+
+    ``crop="window"`` (CIFAR-10): a 4-pixel reflect-padded random crop and a horizontal flip.
+    ``crop="resized"`` (photos): the flip only; :func:`random_resized_crops` crops the batch.
+    """
+    if crop == "resized":
+        return v2.Compose([v2.RandomHorizontalFlip()])
     return v2.Compose([v2.RandomCrop(size, padding=size // 8, padding_mode="reflect"),
                        v2.RandomHorizontalFlip()])

@@ -310,6 +310,8 @@ class TrainingLog:
     final_val_accuracy: float
     best_val_accuracy: float
     seconds_by_size: dict[int, list[float]] = field(default_factory=dict)  # input size → its epochs' seconds
+    #: one-core seconds (CPU time of all the run's threads); None for logs written before it was recorded
+    cpu_seconds: float | None = None
 
 
 def read_training_log(path: str | Path) -> TrainingLog:
@@ -332,6 +334,7 @@ def read_training_log(path: str | Path) -> TrainingLog:
         final_val_accuracy=records[-1]["val_acc"],
         best_val_accuracy=max(r["val_acc"] for r in records),
         seconds_by_size=_seconds_by_size(records),
+        cpu_seconds=sum(r["cpu_seconds"] for r in records) if all("cpu_seconds" in r for r in records) else None,
     )
 
 
@@ -388,11 +391,77 @@ _CIFAR10_NOTE = (
 )
 
 
+_IMAGENETTE_NOTE = (
+    "Imagenette v2 (Jeremy Howard, fast.ai) is a ten-class subset of ImageNet (ILSVRC 2012) with fast.ai's "
+    "own train/validation split: {classes}. The models were trained on fast.ai's training split ({train} "
+    "photos, about {per_class} a class). Every number in this card is measured on a validation split of "
+    "{val} photos: every other photo, in file-name order, of fast.ai's validation split; the other half is "
+    "held back, unused here, for an independent check. Training picks no epoch by validation accuracy. "
+    "The photos used here are 224×224 JPEG copies (GitHub repository thunderInfy/imagenette, whose file "
+    "list equals fast.ai's), squeezed to a square without keeping the aspect ratio; fast.ai's "
+    "`imagenette2-160` / `-320` archives hold the same photos at their own aspect ratio, and "
+    "`a2core.train` reads them as they are (folders named by ImageNet id).\n\n"
+    "**Licence: the photos are ImageNet's, under ImageNet's terms of access: non-commercial research and "
+    "education.** These weights were trained on them and are shared under the same terms. Cite Imagenette "
+    "(fast.ai, github fastai/imagenette; its code and file lists are Apache-2.0) and ImageNet "
+    "(Russakovsky et al., IJCV 2015). The photos are not part of this repository, but for a few validation "
+    "photos shipped as the app's samples (`assets/samples/imagenette/`)."
+)
+
+
+@dataclass(frozen=True)
+class ZooCardText:
+    """What a zoo's model card says that the weight files cannot: the backbone, the budget, the limits."""
+
+    title: str
+    backbone: str
+    plain: str
+    data_note: str
+    data_layout: str
+    budget: str
+    limitations: str
+
+
+ZOO_CARD: dict[str, ZooCardText] = {
+    "cifar10": ZooCardText(
+        title="A²Lens model zoo",
+        backbone=("share one backbone, a CIFAR-style ResNet-20 (three stages of three BasicBlocks, 16, 32 and 64 "
+                  "channels), and\ndiffer only in the attention block on the residual branch of the last block "
+                  "of stages 2 and 3"),
+        plain="plain ResNet-20",
+        data_note=_CIFAR10_NOTE,
+        data_layout="CIFAR-10 as image folders",
+        budget=("The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
+                "chosen for a budget of about three hours of a 2-core machine for the whole zoo, that is about "
+                "six hours of one core (two one-thread runs side by side)."),
+        limitations=("- Trained and evaluated on 32×32 CIFAR-10 only: any image gets one of the ten labels, larger "
+                     "photos are\n  reduced to a 32×32 centre crop first, and the attention maps are 16×16 and "
+                     "8×8."),
+    ),
+    "imagenette": ZooCardText(
+        title="A²Lens photo zoo (Imagenette)",
+        backbone=("share one backbone, the ImageNet layout of torchvision's ResNet-18 (7×7/2 stem and 3×3/2 "
+                  "max-pool, four stages of two\nBasicBlocks) narrowed to 32, 64, 128 and 256 channels, and differ "
+                  "only in the attention blocks, placed on the residual\nbranches where each design's paper places "
+                  "them in ImageNet ResNets (`a2core.models.PHOTO_PLACEMENT`)"),
+        plain="plain ResNet-18 layout",
+        data_note=_IMAGENETTE_NOTE,
+        data_layout="Imagenette as image folders (named by class or by ImageNet id)",
+        budget=("The backbone (ResNet-18 layout, 32-64-128-256 channels, 160-pixel photos) and the number of "
+                "epochs were chosen for a budget of six hours of a 2-core machine for the whole zoo, that is "
+                "twelve hours of one core."),
+        limitations=("- Ten ImageNet classes only: any photo gets one of the ten labels, however little it "
+                     "looks like any of them;\n  the app says so when no class fits well. Photos are seen as a "
+                     "160×160 centre crop; the A² maps are 20×20\n  and 10×10."),
+    ),
+}
+
+
 def _data_section(meta: ModelMeta, data_dir: Path | None, val_images: int) -> str:
     train = len(list_images(data_dir / "train", meta.classes)) if data_dir and (data_dir / "train").is_dir() else None
-    if meta.dataset.startswith("CIFAR-10") and train:
-        return _CIFAR10_NOTE.format(classes=", ".join(meta.classes), train=f"{train:,}",
-                                    per_class=f"{train // len(meta.classes):,}", val=f"{val_images:,}")
+    if meta.dataset.startswith(("CIFAR-10", "Imagenette")) and train:
+        return ZOO_CARD[meta.zoo].data_note.format(classes=", ".join(meta.classes), train=f"{train:,}",
+                                                   per_class=f"{train // len(meta.classes):,}", val=f"{val_images:,}")
     lines = [f"Data set: {meta.dataset or 'not recorded in the weights'}; classes: {', '.join(meta.classes)}."]
     if train:
         lines.append(f"Training images: {train:,}.")
@@ -428,19 +497,22 @@ def _recipe_section(metas: dict[str, ModelMeta]) -> str:
 def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], hardware: str,
                     seed_logs: Sequence[TrainingLog] = ()) -> str:
     epochs = sorted({m.recipe.get("epochs") for m in metas.values() if m.recipe.get("epochs")})
+    zoo = next(iter(metas.values())).zoo if metas else "cifar10"
     lines = [f"{len(metas)} archs × {', '.join(map(str, epochs)) or '?'} epochs each, trained on: {hardware}. "
-             "The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
-             "chosen for a budget of about three hours of a 2-core machine for the whole zoo, that is about "
-             "six hours of one core (two one-thread runs side by side)."]
+             + ZOO_CARD[zoo].budget]
     lines[0] += _sizing_note(next(iter(metas.values())).recipe if metas else {}, logs)
     if not logs:
         lines[0] += " (No training logs were given: pass `--logs OUT/logs` to add the measured times.)"
     else:
         total = sum(log.seconds for log in logs.values())
+        cpu = [log.cpu_seconds for log in logs.values()]
+        cpu_note = (f" The logs also record CPU time: {sum(cpu) / 3600:.2f} one-core hours, which other work on "
+                    "the machine inflates far less than the wall-clock time." if all(c is not None for c in cpu)
+                    else "")
         lines += ["",
                   f"Measured: {total / 3600:.2f} hours of training for {len(logs)} archs (the sum of the epochs' "
                   "times in the training logs, per-epoch evaluation not included; archs trained side by side "
-                  "overlap in wall-clock time).", "",
+                  f"overlap in wall-clock time).{cpu_note}", "",
                   "| model | epochs | training time (min) | images/s | val top-1 after the last epoch (%) |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for arch, log in logs.items():
@@ -461,8 +533,10 @@ def _sizing_note(recipe: dict, logs: dict[str, TrainingLog]) -> str:
         return ""
     small, full = recipe["early_size"], recipe["input_size"]
     early = Recipe(**{k: v for k, v in recipe.items() if k in Recipe.__dataclass_fields__}).early_epochs
-    note = (f" The first {early} of the {recipe['epochs']} epochs train on random {small}×{small} windows of the "
-            f"{full}×{full} images (progressive sizing): cheaper epochs early, full-size ones to finish.")
+    what = (f"random {small}×{small} windows of the {full}×{full} images" if recipe.get("crop", "window") == "window"
+            else f"{small}×{small} random resized crops instead of {full}×{full} ones")
+    note = (f" The first {early} of the {recipe['epochs']} epochs train on {what} (progressive sizing): cheaper "
+            "epochs early, full-size ones to finish.")
     by_size = {size: [t for log in logs.values() for t in log.seconds_by_size.get(size, [])] for size in (small, full)}
     if all(by_size.values()):
         ratio = statistics.fmean(by_size[small]) / statistics.fmean(by_size[full])
@@ -611,27 +685,29 @@ def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, 
     weights_dir = Path(weights_dir)
     archs = [r.arch for r in rows]
     first = metas[archs[0]]
+    text = ZOO_CARD[first.zoo]
+    out = "assets/weights/" if first.zoo == "cifar10" else f"assets/weights/{first.zoo}/"
     blocks = []
     for arch in archs:
-        attn = attention_blocks(build(arch, len(metas[arch].classes)))
+        attn = attention_blocks(build(arch, len(metas[arch].classes), zoo=metas[arch].zoo))
         kinds = sorted({type(b).__name__ for b in attn.values()})
         where = ", ".join(f"`{n}`" for n in attn) or "none"
-        blocks.append(f"| `{arch}` | {', '.join(kinds) or '— (plain ResNet-20)'} | {where} |")
+        blocks.append(f"| `{arch}` | {', '.join(kinds) or f'— ({text.plain})'} | {where} |")
     rows_md = markdown_table(rows, baseline)
     threads = env.get("torch_threads")
     load = env.get("load_average_1min")
-    return f"""# A²Lens model zoo: model card
+    load = "" if first.zoo == "cifar10" else f', zoo="{first.zoo}"'
+    return f"""# {text.title}: model card
 
 {len(rows)} image classifiers for {len(first.classes)} classes at {first.input_size}×{first.input_size} pixels that
-share one backbone, a CIFAR-style ResNet-20 (three stages of three BasicBlocks, 16, 32 and 64 channels), and
-differ only in the attention block on the residual branch of the last block of stages 2 and 3. They exist
+{text.backbone}. They exist
 so that A²Lens can show what each kind of attention looks at; they are not meant for any other use.
 
 | model | attention block | where |
 | --- | --- | --- |
 {chr(10).join(blocks)}
 
-Load one with `a2core.load_pretrained("<model>")`; the weight file carries its metadata (classes, input
+Load one with `a2core.load_pretrained("<model>"{load})`; the weight file carries its metadata (classes, input
 size, normalisation, data set, recipe, val accuracy).
 
 ## Data
@@ -677,15 +753,15 @@ on the whole validation split with `a2core.evaluate.gathering_statistics`:
 
 ## Reproduce
 
-With CIFAR-10 as image folders in `DIR` (`DIR/train/<class>/*.jpg`, `DIR/val/<class>/*.jpg`):
+With {text.data_layout} in `DIR` (`DIR/train/<class>/*.jpg`, `DIR/val/<class>/*.jpg`):
 
 ```bash
-python -m a2core.train --arch all --data DIR --out assets/weights/ {_train_flags(first.recipe)}
-python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md
+python -m a2core.train --arch all --data DIR --out {out} {_train_flags(first.recipe)}
+python -m a2core.evaluate --data DIR --weights {out} --card {out}MODEL_CARD.md
 ```
 
 The first command trains all seven archs (resumable: rerun it after an interruption) and writes
-`assets/weights/<model>.safetensors`, checkpoints and per-epoch JSON logs (`assets/weights/logs/`); the
+`{out}<model>.safetensors`, checkpoints and per-epoch JSON logs (`{out}logs/`); the
 second rewrites this card, with its table, from the weight files and those logs.
 `python -m a2core.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds, first.recipe)}
 
@@ -695,8 +771,7 @@ second rewrites this card, with its table, from the weight files and those logs.
 
 ## Limitations
 
-- Trained and evaluated on 32×32 CIFAR-10 only: any image gets one of the ten labels, larger photos are
-  reduced to a 32×32 centre crop first, and the attention maps are 16×16 and 8×8.
+{text.limitations}
 - One training run for most archs, a few for some (see *Seeds*): mind the standard errors before ranking
   archs.
 - Latency depends on the CPU, the thread count and the machine's load; compare rows of one table only.

@@ -1,13 +1,24 @@
-"""The zoo's architectures: one CIFAR-style ResNet, seven attention designs.
+"""The zoos' architectures: two ResNet backbones, seven attention designs.
 
-All archs share the backbone of He et al. (2016, §4.2) for 32×32 images: a 3×3
-stem and three stages of BasicBlocks at 16, 32 and 64 channels (ResNet-20 has
-three blocks a stage). An attention block sits on the residual branch of the
-last BasicBlock of stages 2 and 3, before the addition, under the stable name
-``layerK.I.attn``; at the 32-pixel training size its feature maps are 16×16 and
-8×8. Only the attention differs between archs, so their accuracies compare.
+Two zoos share the seven designs and differ in the backbone:
 
-    model = build("a2_resnet", num_classes=10)
+- ``cifar10``: the ResNet-20 of He et al. (2016, §4.2) for 32×32 images, a 3×3
+  stem and three stages of three BasicBlocks at 16, 32 and 64 channels. The
+  attention block sits on the last BasicBlock of stages 2 and 3 (16×16 and
+  8×8 maps at 32 px).
+- ``imagenette``: the ImageNet layout of torchvision's ResNet-18 (7×7/2 stem and
+  3×3/2 max-pool, stride 4; four stages of two BasicBlocks), narrowed to 32,
+  64, 128 and 256 channels so the zoo trains on a CPU. Each design is placed
+  where its paper places it in ImageNet ResNets (:data:`PHOTO_PLACEMENT`); A²
+  and Non-local sit in res3 and res4 (``layer2.1.attn`` and ``layer3.1.attn``:
+  20×20 and 10×10 maps at 160 px).
+
+The block always rides on the residual branch of a BasicBlock, before the
+addition, under the stable name ``layerK.I.attn``. Only the attention differs
+between the archs of a zoo, so their accuracies compare.
+
+    model = build("a2_resnet", num_classes=10)                   # CIFAR-10 zoo
+    model = build("a2_resnet", num_classes=10, zoo="imagenette") # photo zoo
 """
 
 from __future__ import annotations
@@ -69,36 +80,75 @@ class AttentionBasicBlock(BasicBlock):
         return self.relu(out + identity)
 
 
-class CifarResNet(nn.Module):
-    """ResNet for small images, (N, 3, H, W) → logits (N, num_classes).
+#: Where a design sits: (stage, block index, blocks in the stage) → has attention. Stages count from 1.
+Placement = Callable[[int, int, int], bool]
+
+
+def last_block_of(*stages: int) -> Placement:
+    """Attention on the last block of each of ``stages``."""
+    return lambda stage, i, blocks: stage in stages and i == blocks - 1
+
+
+def every_block_of(*stages: int) -> Placement:
+    """Attention on every block of each of ``stages``."""
+    return lambda stage, i, blocks: stage in stages
+
+
+#: Placement in the photo zoo, after each paper's ImageNet ResNets. SE (Hu et al. 2018) and ECA
+#: (Wang et al. 2020) sit in every residual block; GC (Cao et al. 2019) in every block of c3–c5;
+#: Non-local (Wang et al. 2018) and A² (Chen et al. 2018) in res3 and res4, on every other block
+#: (here one per stage: the last); GSoP-Net1 (Gao et al. 2019) in every block of stages 1–3, the
+#: last stage left to its global covariance pooling, which a classifier with average pooling lacks,
+#: so here every block.
+PHOTO_PLACEMENT: dict[str, Placement] = {
+    "resnet": every_block_of(),
+    "se_resnet": every_block_of(1, 2, 3, 4),
+    "nl_resnet": last_block_of(2, 3),
+    "a2_resnet": last_block_of(2, 3),
+    "gc_resnet": every_block_of(2, 3, 4),
+    "eca_resnet": every_block_of(1, 2, 3, 4),
+    "gsop_resnet": every_block_of(1, 2, 3, 4),
+}
+
+
+class AttentionResNet(nn.Module):
+    """A ResNet of BasicBlocks with attention blocks on chosen residual branches, (N, 3, H, W) → logits.
 
     Args:
         num_classes: output classes.
-        blocks_per_stage: BasicBlocks in each stage (3 gives ResNet-20).
-        widths: channels of the stages; stages after the first halve the resolution.
-        attention: factory for the attention block, or None for the plain ResNet.
-        attention_stages: 1-based stages whose last block carries attention.
+        layers: BasicBlocks in each stage; stages after the first halve the resolution.
+        widths: channels of the stages.
+        attention: factory from a stage's channel count to its attention block, or None.
+        placement: which blocks carry attention (see :func:`last_block_of`, :func:`every_block_of`).
+        stem: "cifar" (3×3 conv, stride 1) or "imagenet" (7×7/2 conv and 3×3/2 max-pool, stride 4).
     """
 
     def __init__(
         self,
         num_classes: int = 10,
-        blocks_per_stage: int = 3,
+        layers: Sequence[int] = (3, 3, 3),
         widths: Sequence[int] = (16, 32, 64),
         attention: AttentionFactory | None = None,
-        attention_stages: Sequence[int] = (2, 3),
+        placement: Placement = last_block_of(2, 3),
+        stem: str = "cifar",
     ):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+        if stem not in ("cifar", "imagenet"):
+            raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
+        if stem == "cifar":
+            self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+            self.maxpool = nn.Identity()
+        else:
+            self.conv1 = nn.Conv2d(3, widths[0], 7, stride=2, padding=3, bias=False)
+            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         inplanes = widths[0]
-        for stage, planes in enumerate(widths, start=1):
+        for stage, (planes, blocks_in_stage) in enumerate(zip(widths, layers, strict=True), start=1):
             units = []
-            for i in range(blocks_per_stage):
+            for i in range(blocks_in_stage):
                 stride = 2 if stage > 1 and i == 0 else 1
-                last = i == blocks_per_stage - 1
-                attn = attention(planes) if attention and last and stage in attention_stages else None
+                attn = attention(planes) if attention and placement(stage, i, blocks_in_stage) else None
                 units.append(AttentionBasicBlock(inplanes, planes, stride, attn))
                 inplanes = planes
             self.add_module(f"layer{stage}", nn.Sequential(*units))
@@ -110,10 +160,24 @@ class CifarResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for stage in range(1, self.num_stages + 1):
             x = getattr(self, f"layer{stage}")(x)
         return self.fc(self.avgpool(x).flatten(1))
+
+
+def CifarResNet(num_classes: int = 10, blocks_per_stage: int = 3, widths: Sequence[int] = (16, 32, 64),
+                attention: AttentionFactory | None = None, attention_stages: Sequence[int] = (2, 3)) -> AttentionResNet:
+    """ResNet for 32×32 images (ResNet-20 by default): attention on the last block of ``attention_stages``."""
+    return AttentionResNet(num_classes, (blocks_per_stage,) * len(widths), widths, attention,
+                           last_block_of(*attention_stages), stem="cifar")
+
+
+def PhotoResNet(num_classes: int = 10, layers: Sequence[int] = (2, 2, 2, 2),
+                widths: Sequence[int] = (32, 64, 128, 256), attention: AttentionFactory | None = None,
+                placement: Placement = last_block_of(2, 3)) -> AttentionResNet:
+    """ResNet-18 layout for photos (stride-4 stem), narrowed to ``widths``."""
+    return AttentionResNet(num_classes, layers, widths, attention, placement, stem="imagenet")
 
 
 def _is_attention_part(model: nn.Module, module: nn.Module) -> bool:
@@ -126,8 +190,17 @@ def attention_blocks(model: nn.Module) -> dict[str, nn.Module]:
     return {name: m for name, m in model.named_modules() if isinstance(m, ATTENTION_BLOCKS)}
 
 
-def build(arch: str, num_classes: int = 10, **kwargs) -> CifarResNet:
-    """Build ``arch`` (one of :data:`ARCHS`) with freshly initialised weights."""
+#: The zoos: name → the data set its models are trained on (their backbones differ, see above).
+ZOOS: tuple[str, ...] = ("cifar10", "imagenette")
+
+
+def build(arch: str, num_classes: int = 10, zoo: str = "cifar10", **kwargs) -> AttentionResNet:
+    """Build ``arch`` (one of :data:`ARCHS`) of ``zoo`` (one of :data:`ZOOS`) with freshly initialised weights."""
     if arch not in ATTENTION:
         raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
-    return CifarResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
+    if zoo == "cifar10":
+        return CifarResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
+    if zoo == "imagenette":
+        kwargs.setdefault("placement", PHOTO_PLACEMENT[arch])
+        return PhotoResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
+    raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")

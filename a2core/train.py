@@ -1,7 +1,7 @@
-"""Train the zoo: one recipe for every arch, resumable, on CPU, GPU or several processes.
+"""Train a zoo: one recipe per zoo for every arch, resumable, on CPU, GPU or several processes.
 
     python -m a2core.train --arch a2_resnet --data ../shared/data/cifar10 --out assets/weights/
-    python -m a2core.train --arch all --data DIR --out assets/weights/
+    python -m a2core.train --arch all --data ../shared/data/imagenette --out assets/weights/imagenette/
     torchrun --nproc_per_node=2 -m a2core.train --arch resnet --data DIR --out runs/
 
 Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
@@ -9,10 +9,12 @@ Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
 checkpoint and ends with the same weights as a run that was never interrupted
 (with ``--workers 0``; worker processes keep augmentation random state that no
 checkpoint holds). ``--stop-after K`` ends a run after epoch K. ``--early-fraction F``
-trains the first F of the epochs on random ``--early-size`` windows of the images
-(progressive sizing: cheaper early epochs, full-size ones to finish). The finished
-model is evaluated on the val split in float32 and written as
-``OUT/<arch>.safetensors`` with its metadata.
+trains the first F of the epochs on smaller ``--early-size`` inputs (progressive
+sizing: cheaper early epochs, full-size ones to finish). The zoo, and so the
+backbone and the recipe (:data:`RECIPES`), follows from the data set's classes
+(``--zoo`` to choose). The finished model is evaluated on the val split in
+float32 and written as ``OUT/<arch>.safetensors`` with its metadata (the photo
+zoo in float16 where that keeps the accuracy).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -32,18 +34,28 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from .data import ImageFolderTensors, random_windows, train_augmentation
+from .data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops, random_windows, train_augmentation
 from .images import normalize
-from .models import ARCHS, build
-from .weights import ModelMeta, save_weights
+from .models import ARCHS, ZOOS, build
+from .weights import ModelMeta, load_pretrained, save_weights
 
-DATASET_NAME = "CIFAR-10 (train 50,000 / val 5,000: every other image of the official test set)"
+#: What each zoo is trained on, as its model card and metadata say it.
+DATASETS = {
+    "cifar10": "CIFAR-10 (train 50,000 / val 5,000: every other image of the official test set)",
+    "imagenette": ("Imagenette v2 (fast.ai; ten ImageNet classes, ImageNet terms of access: non-commercial "
+                   "research and education): train 9,469 / val 1,966, every other image of fast.ai's val split"),
+}
+#: Backwards-compatible name of the CIFAR-10 data set.
+DATASET_NAME = DATASETS["cifar10"]
+#: A float16 copy is shipped when it loses at most this much val top-1 against float32.
+FP16_TOLERANCE = 0.002
 
 
 @dataclass
 class Recipe:
-    """The one training recipe every arch of the zoo shares."""
+    """The one training recipe every arch of a zoo shares (defaults: the CIFAR-10 zoo; see :data:`RECIPES`)."""
 
+    zoo: str = "cifar10"
     epochs: int = 40
     batch_size: int = 128
     lr: float = 0.2
@@ -55,6 +67,15 @@ class Recipe:
     input_size: int = 32
     early_size: int = 24
     early_fraction: float = 0.5
+    #: "window": padded random crops of the stored images (early epochs: random early_size windows);
+    #: "resized": RandomResizedCrop of the stored images to the epoch's input size.
+    crop: str = "window"
+    #: smallest crop area of "resized", as a fraction of the image
+    crop_scale: float = 0.35
+    #: side at which the images are decoded and held in memory
+    stored_size: int = 32
+    mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+    std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
     optimizer: str = ("SGD (Nesterov), one-cycle cosine schedule, no weight decay on BN, biases and the "
                       "convolutions that make attention logits")
     augmentation: str = ("RandomCrop(32, padding=4, reflect) + RandomHorizontalFlip (transforms.v2); in the "
@@ -64,6 +85,28 @@ class Recipe:
     def early_epochs(self) -> int:
         """How many epochs, from the first, train on ``early_size`` windows (progressive sizing)."""
         return int(self.early_fraction * self.epochs)
+
+
+#: One recipe per zoo. The photo zoo holds the train photos at 192 px, crops Inception-style
+#: (RandomResizedCrop, area 35–100 %) and flips, and trains the first half of its epochs at
+#: 128 px, the rest at 160 px (progressive resizing); val photos are seen as the app shows them:
+#: centre square, resized to 160 px.
+RECIPES: dict[str, Recipe] = {
+    "cifar10": Recipe(),
+    "imagenette": Recipe(
+        zoo="imagenette", epochs=40, batch_size=64, lr=0.1, weight_decay=5e-4, input_size=160,
+        early_size=128, early_fraction=0.5, crop="resized", crop_scale=0.35, stored_size=192,
+        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+        augmentation=("RandomResizedCrop(area 0.35-1, aspect 3/4-4/3, antialiased) of the 192-px image + "
+                      "RandomHorizontalFlip; the first early_fraction of the epochs at early_size, the rest at "
+                      "input_size"),
+    ),
+}
+
+
+def zoo_of(classes: tuple[str, ...]) -> str:
+    """The zoo whose recipe fits a data set with these classes: Imagenette's ten, else CIFAR-10's."""
+    return "imagenette" if set(classes) <= set(IMAGENETTE_CLASSES.values()) else "cifar10"
 
 
 @dataclass
@@ -189,9 +232,10 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
     ``stop_after`` ends this run after that epoch (the checkpoint lets a later run go on);
     weights are written only once all ``recipe.epochs`` are done.
     """
-    mean, std = ModelMeta.__dataclass_fields__["mean"].default, ModelMeta.__dataclass_fields__["std"].default
+    mean, std = recipe.mean, recipe.std
     torch.manual_seed(recipe.seed)
-    model = build(arch, num_classes=len(train_set.classes)).to(rt.device, memory_format=torch.channels_last)
+    model = build(arch, num_classes=len(train_set.classes), zoo=recipe.zoo).to(rt.device,
+                                                                              memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(param_groups(model, recipe.weight_decay), lr=recipe.lr,
                                 momentum=recipe.momentum, nesterov=True)
     sampler = DistributedSampler(train_set, rt.world_size, rt.rank, seed=recipe.seed) if rt.world_size > 1 else None
@@ -234,12 +278,14 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
         if sampler is not None:
             sampler.set_epoch(epoch)
         ddp_model.train()
-        seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
+        seen, correct, loss_sum, t0, cpu0 = 0, 0, 0.0, time.perf_counter(), time.process_time()
         size = recipe.early_size if epoch < recipe.early_epochs else recipe.input_size
         bar = tqdm(loader, desc=f"{arch} {epoch + 1}/{recipe.epochs}", disable=not (progress and rt.is_main),
                    leave=False, dynamic_ncols=True)
         for images, labels in bar:
-            if size != images.shape[-1]:
+            if recipe.crop == "resized":
+                images = random_resized_crops(images, size, (recipe.crop_scale, 1.0))
+            elif size != images.shape[-1]:
                 images = random_windows(images, size)
             x = normalize(images, mean, std).to(rt.device, memory_format=torch.channels_last, non_blocking=True)
             y = labels.to(rt.device, non_blocking=True)
@@ -255,7 +301,9 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             correct += (logits.argmax(1) == y).sum().item()
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                             img_s=f"{seen * rt.world_size / (time.perf_counter() - t0):.0f}")
-        seconds = time.perf_counter() - t0
+        # Wall time, and the CPU time of all this process's threads (one-core seconds), which other
+        # work on the machine inflates far less than the wall time.
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
         if rt.world_size > 1:  # the log reports the whole epoch, not rank 0's share
             totals = torch.tensor([seen, correct, loss_sum], dtype=torch.float64, device=rt.device)
             dist.all_reduce(totals)
@@ -266,7 +314,8 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             record = {"arch": arch, "seed": recipe.seed, "epoch": epoch + 1, "input_size": size,
                       "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
                       "val_acc": val_acc, "lr": scheduler.get_last_lr()[0], "images_per_s": seen / seconds,
-                      "seconds": seconds}
+                      "seconds": seconds, "cpu_seconds": cpu_seconds, "threads": torch.get_num_threads(),
+                      "amp": str(rt.amp_dtype).removeprefix("torch.") if rt.amp_dtype else "off"}
             print(json.dumps(record), flush=True)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a") as f:
@@ -286,13 +335,22 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
             print(f"{arch}: stopped after epoch {end_epoch} of {recipe.epochs}; rerun to resume", flush=True)
         return summary
     if rt.is_main:
-        model = model.float().to(memory_format=torch.contiguous_format)
-        val_acc, _ = evaluate_tensors(model.cpu(), val_set.images, val_set.labels, mean, std)
+        model = model.float().to(memory_format=torch.contiguous_format).cpu()
+        val_acc, _ = evaluate_tensors(model, val_set.images, val_set.labels, mean, std)
         meta = ModelMeta(arch=arch, classes=train_set.classes, input_size=recipe.input_size, mean=mean, std=std,
-                         dataset=DATASET_NAME, recipe=asdict(recipe), val_accuracy=round(val_acc, 4))
-        path = save_weights(model, out / f"{arch}.safetensors", meta)
-        summary.update(val_accuracy=val_acc, weights=str(path))
-        print(f"{arch}: val top-1 {val_acc:.4f} (float32) → {path}", flush=True)
+                         dataset=DATASETS[recipe.zoo], recipe=asdict(recipe), val_accuracy=round(val_acc, 4),
+                         zoo=recipe.zoo)
+        path = out / f"{arch}.safetensors"
+        stored = "float32"
+        if recipe.zoo != "cifar10":  # photo models are 10× larger: ship float16 where it keeps the accuracy
+            save_weights(model, path, meta, dtype=torch.float16)
+            half_acc, _ = evaluate_tensors(load_pretrained(arch, path), val_set.images, val_set.labels, mean, std)
+            if val_acc - half_acc <= FP16_TOLERANCE:
+                stored, val_acc = "float16", half_acc
+                meta = ModelMeta(**{**meta.to_dict(), "val_accuracy": round(half_acc, 4)})
+        save_weights(model, path, meta, dtype=torch.float16 if stored == "float16" else None)
+        summary.update(val_accuracy=val_acc, weights=str(path), stored=stored)
+        print(f"{arch}: val top-1 {val_acc:.4f} (float32 compute, {stored} weights) → {path}", flush=True)
     return summary
 
 
@@ -301,15 +359,17 @@ def main(argv=None) -> None:
     parser.add_argument("--arch", default="a2_resnet", help=f"one of {', '.join(ARCHS)}, a comma list, or 'all'")
     parser.add_argument("--data", required=True, help="folder with train/<class>/* and val/<class>/*")
     parser.add_argument("--out", default="assets/weights", help="where weights, checkpoints and logs go")
-    defaults = Recipe()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--early-size", type=int, default=defaults.early_size,
+    parser.add_argument("--zoo", default="auto", choices=("auto", *ZOOS),
+                        help="whose backbone and recipe; auto: imagenette for Imagenette's classes, else cifar10")
+    # Recipe overrides: None keeps the zoo's recipe (RECIPES).
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--early-size", type=int, default=None,
                         help="input size of the early epochs (progressive sizing)")
-    parser.add_argument("--early-fraction", type=float, default=defaults.early_fraction,
-                        help="fraction of the epochs, from the first, that train on --early-size windows")
+    parser.add_argument("--early-fraction", type=float, default=None,
+                        help="fraction of the epochs, from the first, that train at --early-size")
     parser.add_argument("--limit", type=int, default=None, help="images per class (a quick subset for tests)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, …")
@@ -327,14 +387,17 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = setup_runtime(args.device, args.amp)
-    recipe = Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                    early_size=args.early_size, early_fraction=args.early_fraction)
+    data = Path(args.data)
+    zoo = zoo_of(class_names(data / "train")) if args.zoo == "auto" else args.zoo
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                 "early_size": args.early_size, "early_fraction": args.early_fraction}
+    recipe = replace(RECIPES[zoo], **{k: v for k, v in overrides.items() if v is not None})
     if recipe.early_epochs and not 0 < recipe.early_size <= recipe.input_size:
         parser.error(f"--early-size {recipe.early_size} must lie in 1..{recipe.input_size}")
     if recipe.batch_size % rt.world_size:
         parser.error(f"--batch-size {recipe.batch_size} must be a multiple of the {rt.world_size} processes")
-    data = Path(args.data)
-    train_set = ImageFolderTensors(data / "train", recipe.input_size, train_augmentation(recipe.input_size),
+    train_set = ImageFolderTensors(data / "train", recipe.stored_size,
+                                   train_augmentation(recipe.input_size, recipe.crop),
                                    limit=args.limit, progress=rt.is_main and not args.no_progress)
     val_set = ImageFolderTensors(data / "val", recipe.input_size, classes=train_set.classes, limit=args.limit,
                                  progress=rt.is_main and not args.no_progress)
@@ -342,7 +405,7 @@ def main(argv=None) -> None:
         parser.error(f"{len(train_set)} training images make no full batch of {recipe.batch_size}; "
                      "lower --batch-size")
     if rt.is_main:
-        print(f"device {rt.device}, amp {rt.amp_dtype}, processes {rt.world_size}, threads {torch.get_num_threads()}, "
+        print(f"zoo {zoo}, device {rt.device}, amp {rt.amp_dtype}, processes {rt.world_size}, threads {torch.get_num_threads()}, "
               f"train {len(train_set)}, val {len(val_set)}", flush=True)
     out = Path(args.out)
     for arch in archs:

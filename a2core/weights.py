@@ -11,11 +11,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from .models import build
+from .models import ZOOS, build
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "weights"
 _META_KEY = "a2lens"
@@ -37,6 +38,8 @@ class ModelMeta:
     dataset: str = ""
     recipe: dict = field(default_factory=dict)
     val_accuracy: float | None = None
+    #: the zoo (and so the backbone) the weights are for; files written before the photo zoo are CIFAR-10's
+    zoo: str = "cifar10"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,12 +54,18 @@ class ModelMeta:
         return cls(**known)
 
 
-def save_weights(model: nn.Module, path: str | Path, meta: ModelMeta | dict) -> Path:
-    """Write ``model``'s state dict and ``meta`` to a safetensors file."""
+def save_weights(model: nn.Module, path: str | Path, meta: ModelMeta | dict, dtype: torch.dtype | None = None) -> Path:
+    """Write ``model``'s state dict and ``meta`` to a safetensors file.
+
+    ``dtype`` (e.g. ``torch.float16``) stores the floating-point tensors at that
+    precision; :func:`load_pretrained` casts them back to the model's.
+    """
     meta = meta if isinstance(meta, ModelMeta) else ModelMeta.from_dict(meta)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, str(path), metadata={_META_KEY: json.dumps(meta.to_dict())})
     return path
 
@@ -76,24 +85,35 @@ def read_meta(path: str | Path) -> ModelMeta:
         raise WeightsError(f"{path} has malformed A²Lens metadata: {error}") from error
 
 
-def default_path(arch: str) -> Path:
-    return WEIGHTS_DIR / f"{arch}.safetensors"
+def zoo_dir(zoo: str = "cifar10") -> Path:
+    """Where a zoo's shipped weights live: ``assets/weights/`` (CIFAR-10), ``assets/weights/<zoo>/`` (others)."""
+    if zoo not in ZOOS:
+        raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")
+    return WEIGHTS_DIR if zoo == "cifar10" else WEIGHTS_DIR / zoo
 
 
-def load_pretrained(arch: str, path: str | Path | None = None) -> nn.Module:
-    """Build ``arch`` and load its shipped (or the given) weights, in eval mode.
+def default_path(arch: str, zoo: str = "cifar10") -> Path:
+    return zoo_dir(zoo) / f"{arch}.safetensors"
 
-    The model carries its metadata as ``model.meta`` (a :class:`ModelMeta`).
-    Raises :class:`WeightsError` when the file is for another arch or its
-    tensors do not fit, and FileNotFoundError when there is no file.
+
+def load_pretrained(arch: str, path: str | Path | None = None, zoo: str = "cifar10") -> nn.Module:
+    """Build ``arch`` and load its shipped weights of ``zoo`` (or the weights at ``path``), in eval mode.
+
+    The backbone follows the file's metadata, so ``path`` may hold a model of
+    either zoo. The model carries its metadata as ``model.meta`` (a
+    :class:`ModelMeta`). Raises :class:`WeightsError` when the file is for
+    another arch or its tensors do not fit, and FileNotFoundError when there is
+    no file.
     """
-    path = Path(path) if path is not None else default_path(arch)
+    path = Path(path) if path is not None else default_path(arch, zoo)
     if not path.is_file():
         raise FileNotFoundError(f"no weights for {arch!r} at {path}; train them with python -m a2core.train")
     meta = read_meta(path)
     if meta.arch != arch:
         raise WeightsError(f"{path} holds weights for {meta.arch!r}, not {arch!r}")
-    model = build(arch, num_classes=len(meta.classes))
+    if meta.zoo not in ZOOS:
+        raise WeightsError(f"{path} is for zoo {meta.zoo!r}, which this version does not know ({', '.join(ZOOS)})")
+    model = build(arch, num_classes=len(meta.classes), zoo=meta.zoo)
     expected = model.state_dict()
     with safe_open(str(path), framework="pt") as f:
         state = {k: f.get_tensor(k) for k in f.keys()}

@@ -18,9 +18,9 @@ from .models import ARCHS, build
 from .weights import WEIGHTS_DIR, read_meta
 
 
-def arch_cost(arch: str, size: int = 32, num_classes: int = 10) -> dict[str, int]:
-    """{"params", "flops"} of ``arch`` (weights do not change either, so no file is needed)."""
-    model = build(arch, num_classes=num_classes)
+def arch_cost(arch: str, size: int = 32, num_classes: int = 10, zoo: str = "cifar10") -> dict[str, int]:
+    """{"params", "flops"} of ``arch`` of ``zoo`` (weights do not change either, so no file is needed)."""
+    model = build(arch, num_classes=num_classes, zoo=zoo)
     return {"params": count_params(model), "flops": count_flops(model, size)}
 
 
@@ -40,7 +40,7 @@ def zoo_rows(
         if not path.is_file():
             continue
         meta = read_meta(path)
-        model = build(arch, num_classes=len(meta.classes))
+        model = build(arch, num_classes=len(meta.classes), zoo=meta.zoo)
         rows.append(
             {
                 "arch": arch,
@@ -50,7 +50,7 @@ def zoo_rows(
                 "latency_ms": measure_latency(model, size, warmup=1, repeats=latency_repeats) if latency_repeats > 0 else None,
             }
         )
-    base = arch_cost(BASELINE, size, num_classes=len(meta.classes)) if rows else None
+    base = arch_cost(BASELINE, size, num_classes=len(meta.classes), zoo=meta.zoo) if rows else None
     for row in rows:
         row["extra_params"] = row["params"] - base["params"]
         row["extra_flops"] = row["flops"] - base["flops"]

@@ -188,7 +188,7 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     assert "a 24-pixel epoch took 0.50× the time of a 32-pixel one" in card
     assert ("python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs 3 --early-fraction 0.5 "
             "--early-size 24\n") in card  # the recipe's schedule, progressive sizing included
-    assert "python -m a2core.evaluate --data DIR --card assets/weights/MODEL_CARD.md" in card
+    assert "python -m a2core.evaluate --data DIR --weights assets/weights/ --card assets/weights/MODEL_CARD.md" in card
     header, *_ = table_rows(card.split("## Evaluation")[1])
     assert tuple(header) == COLUMNS
     assert "`a2_resnet.safetensors`" in card and "DoubleAttention" in card
