@@ -97,9 +97,8 @@ def every_block_of(*stages: int) -> Placement:
 #: Placement in the photo zoo, after each paper's ImageNet ResNets. SE (Hu et al. 2018) and ECA
 #: (Wang et al. 2020) sit in every residual block; GC (Cao et al. 2019) in every block of c3–c5;
 #: Non-local (Wang et al. 2018) and A² (Chen et al. 2018) in res3 and res4, on every other block
-#: (here one per stage: the last); GSoP-Net1 (Gao et al. 2019) in every block of stages 1–3, the
-#: last stage left to its global covariance pooling, which a classifier with average pooling lacks,
-#: so here every block.
+#: (here one per stage: the last); GSoP-Net1 (Gao et al. 2019; the authors' ResNet-50 code) in the
+#: last block of each of the four stages.
 PHOTO_PLACEMENT: dict[str, Placement] = {
     "resnet": every_block_of(),
     "se_resnet": every_block_of(1, 2, 3, 4),
@@ -107,7 +106,7 @@ PHOTO_PLACEMENT: dict[str, Placement] = {
     "a2_resnet": last_block_of(2, 3),
     "gc_resnet": every_block_of(2, 3, 4),
     "eca_resnet": every_block_of(1, 2, 3, 4),
-    "gsop_resnet": every_block_of(1, 2, 3, 4),
+    "gsop_resnet": last_block_of(1, 2, 3, 4),
 }
 
 
