@@ -14,6 +14,7 @@ import streamlit as st
 
 from a2core.images import ImageError, load_image
 from a2core.maps import BlockMaps, ImageMaps, compute_maps
+from a2core.probe import install_taps
 from a2core.weights import WEIGHTS_DIR, load_pretrained
 
 __all__ = [
@@ -46,8 +47,14 @@ def weights_dir() -> Path:
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def load_model(arch: str):
-    """The pretrained ``arch`` (eval mode, ``model.meta`` set), loaded once per server."""
-    return load_pretrained(arch, weights_dir() / f"{arch}.safetensors")
+    """The pretrained ``arch`` (eval mode, ``model.meta`` set), loaded once per server.
+
+    Every session shares this module, so its probe taps go on here, before any
+    session runs it (probes never change the model afterwards: a2core.probe).
+    """
+    model = load_pretrained(arch, weights_dir() / f"{arch}.safetensors")
+    install_taps(model)
+    return model
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
