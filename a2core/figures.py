@@ -14,9 +14,12 @@ so cell (r, c) lies exactly over the pixels it was computed from.
 
 from __future__ import annotations
 
+import base64
+import functools
 import io
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
@@ -37,19 +40,59 @@ def _cell_centres(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray
     return y0 + dy * np.arange(shape[0]), x0 + dx * np.arange(shape[1])
 
 
+#: Photos are sent at least this many pixels a side (integer nearest-neighbour upscaling), so the
+#: browser never smooths a 32-pixel view into a blur when it draws it at tile size.
+IMAGE_MIN_SIDE = 256
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded(data: bytes, shape: tuple[int, ...]) -> tuple[str, int]:
+    # Cached by the pixels: a page draws the same view in up to twenty figures.
+    from PIL import Image
+
+    big = crisp(np.frombuffer(data, np.uint8).reshape(shape))
+    buffer = io.BytesIO()
+    Image.fromarray(big).convert("RGB").save(buffer, format="JPEG", quality=92, subsampling=0)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), big.shape[0] // shape[0]
+
+
+def crisp(image: np.ndarray, min_side: int = IMAGE_MIN_SIDE) -> np.ndarray:
+    """(S, S, 3) → the same pixels repeated k × k (nearest neighbour) so that kS ≥ ``min_side``.
+
+    For showing a small view as an image: browsers smooth what they enlarge.
+    """
+    k = max(1, -(-min_side // max(image.shape[:2])))
+    return np.repeat(np.repeat(np.asarray(image), k, axis=0), k, axis=1)
+
+
+def image_source(image: np.ndarray) -> tuple[str, int]:
+    """(S, S, 3) uint8 → (a JPEG data URI, its upscaling factor k): ~10 KB instead of 4·S² bytes of JSON."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    return _encoded(image.tobytes(), image.shape)
+
+
 def _image_trace(image: np.ndarray) -> go.Image:
-    return go.Image(z=image, hoverinfo="skip", name="image")
+    # The photo as a compressed picture (``source``), not a z array: the pixels the model saw,
+    # drawn over pixel coordinates -0.5 … S-0.5 whatever the upscaling.
+    source, k = image_source(image)
+    return go.Image(source=source, x0=(1 / k - 1) / 2, dx=1 / k, y0=(1 / k - 1) / 2, dy=1 / k,
+                    hoverinfo="skip", name="image")
 
 
 def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
     h, w = weights.shape
     (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
-    rows, cols = np.indices((h, w))
-    text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
+    if hover and h * w <= MAX_CLICK_CELLS:
+        # The cell's (row, col) as text: one short string per cell, affordable on small maps only.
+        rows, cols = np.indices((h, w))
+        text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
+        template = f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>"
+    else:
+        text, template = None, f"{label} %{{z:.5f}}<extra></extra>"
     return go.Heatmap(
-        z=weights, x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=colorscale,
+        z=weights.astype(np.float32), x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=colorscale,
         zmin=0.0, zmax=float(zmax if zmax is not None else weights.max()), showscale=showscale,
-        text=text, hovertemplate=f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>" if hover else None,
+        text=text, hovertemplate=template if hover else None,
         hoverinfo=None if hover else "skip", colorbar=dict(thickness=12, len=0.8),
     )
 
@@ -61,10 +104,10 @@ def _click_targets(image, weights, *, label, meta=None) -> go.Scatter:
     rows, cols = np.indices(weights.shape)
     size = max(4.0, 360 / max(weights.shape))
     return go.Scatter(
-        x=xx.ravel(), y=yy.ravel(), mode="markers", meta=meta, name="cells",
+        x=xx.ravel().astype(np.float32), y=yy.ravel().astype(np.float32), mode="markers", meta=meta, name="cells",
         marker=dict(size=size, symbol="square", opacity=0, color="white"),
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1),
+        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1).astype(np.float32),
         hovertemplate=f"cell (%{{customdata[0]}}, %{{customdata[1]}})<br>{label} %{{customdata[2]:.5f}}<extra></extra>",
         showlegend=False,
     )
@@ -119,6 +162,46 @@ def heatmap_over_image(
     return fig
 
 
+@functools.lru_cache(maxsize=16)
+def colormap(colorscale: str, n: int = 256) -> np.ndarray:
+    """A plotly colour scale sampled at n points → (n, 3) uint8, for colouring maps on the server."""
+    colors = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, n))
+    return np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_to_RGB_255(c) if not c.startswith("rgb")
+                                               else c) for c in colors]).round().astype(np.uint8)
+
+
+def _colored(weights: np.ndarray, colorscale: str, opacity: float) -> np.ndarray:
+    # (h, w) weights on [0, max] → (h, w, 4) RGBA, as a plotly heatmap with zmin 0 would colour them.
+    top = float(weights.max()) or 1.0
+    index = np.clip(np.rint(weights / top * 255), 0, 255).astype(np.intp)
+    rgba = np.empty((*weights.shape, 4), np.uint8)
+    rgba[..., :3] = colormap(colorscale)[index]
+    rgba[..., 3] = round(255 * opacity)
+    return rgba
+
+
+def _map_image_trace(image, weights, *, opacity, colorscale) -> go.Image:
+    # A heatmap without hover, sent as one small PNG (h × w pixels) rather than h·w numbers.
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(_colored(weights, colorscale, opacity), "RGBA").save(buffer, format="PNG")
+    (y0, dy), (x0, dx) = _cell(image.shape[0], weights.shape[0]), _cell(image.shape[1], weights.shape[1])
+    return go.Image(source="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
+                    x0=x0, dx=dx, y0=y0, dy=dy, hoverinfo="skip", name="map")
+
+
+def _tile_target(image, title: str, size: float, meta: int) -> go.Scatter:
+    # One invisible point covering the whole tile: a click anywhere on it selects the tile.
+    s_h, s_w = image.shape[:2]
+    return go.Scatter(
+        x=[(s_w - 1) / 2], y=[(s_h - 1) / 2], mode="markers", meta=meta, name="tile", showlegend=False,
+        marker=dict(size=size, symbol="square", opacity=0, color="white"),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate=f"{title}<br>click to enlarge<extra></extra>",
+    )
+
+
 def map_grid(
     image: np.ndarray,
     maps: np.ndarray,
@@ -130,20 +213,23 @@ def map_grid(
     label: str = "weight",
     highlight: list[int] | tuple[int, ...] = (),
     clickable: bool = False,
+    hover: bool = True,
     tile: int = 170,
 ) -> go.Figure:
     """A grid of (k, h, w) maps, each over the image with its own colour range.
 
     ``titles[i]`` names tile i; tiles whose index is in ``highlight`` get a
-    coloured title and frame. Tile i draws its image, heatmap and (with
-    ``clickable``) one selectable point per cell, whose trace ``meta`` is the
-    tile index. Grids of maps above ``MAX_CLICK_CELLS`` cells stay unclickable:
-    thousands of SVG points per tile would make the page sluggish.
+    coloured title and frame, both placed on the tile's own axes so they stay
+    on it however the browser scales the figure. Without ``clickable``, tile i
+    draws its image and a heatmap whose hover shows each cell's weight. With
+    ``clickable`` a tile is a picture to click: its map is sent as a PNG and
+    one invisible point covering the tile, whose trace ``meta`` is the tile
+    index, reports the click (per-cell hover is on the enlarged view).
+    ``hover=False`` draws the maps as pictures without either.
     """
     maps = np.asarray(maps, dtype=np.float64)
     k = len(maps)
     rows = -(-k // cols)
-    clickable = clickable and maps.shape[1] * maps.shape[2] <= MAX_CLICK_CELLS
     title_px = 22
     width, height = cols * tile, rows * (tile + title_px) + 10
     gap_x, gap_y = 4 / width, 4 / height
@@ -160,19 +246,22 @@ def map_grid(
         layout_axes[f"yaxis{suffix}"] = dict(domain=y_dom, range=[s_h - 0.5, -0.5], anchor=f"x{suffix}", **_AXIS)
         axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
         traces.append(_image_trace(image).update(**axes))
-        traces.append(_heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale, label=label,
-                                     hover=not clickable).update(**axes))
+        if clickable or not hover:
+            traces.append(_map_image_trace(image, maps[i], opacity=opacity, colorscale=colorscale).update(**axes))
         if clickable:
-            traces.append(_click_targets(image, maps[i], label=label, meta=i).update(**axes))
+            traces.append(_tile_target(image, titles[i], tile, meta=i).update(**axes))
+        elif hover:
+            traces.append(_heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale,
+                                         label=label).update(**axes))
         highlighted = i in highlight
         annotations.append(dict(
-            text=f"<b>{titles[i]}</b>" if highlighted else titles[i], x=sum(x_dom) / 2, y=y_dom[1],
-            xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
-            font=dict(size=12, color=HIGHLIGHT if highlighted else None),
+            text=f"<b>{titles[i]}</b>" if highlighted else titles[i], x=(s_w - 1) / 2, y=-0.5,
+            xref=f"x{suffix}", yref=f"y{suffix}", xanchor="center", yanchor="bottom", showarrow=False,
+            font=dict(size=11, color=HIGHLIGHT if highlighted else None),
         ))
         if highlighted:
-            shapes.append(dict(type="rect", xref="paper", yref="paper", x0=x_dom[0], x1=x_dom[1], y0=y_dom[0],
-                               y1=y_dom[1], line=dict(color=HIGHLIGHT, width=4)))
+            shapes.append(dict(type="rect", xref=f"x{suffix}", yref=f"y{suffix}", x0=-0.5, x1=s_w - 0.5,
+                               y0=-0.5, y1=s_h - 0.5, line=dict(color=HIGHLIGHT, width=4)))
     return go.Figure(traces, dict(
         width=width, height=height, margin=dict(l=5, r=5, t=10, b=5), annotations=annotations, shapes=shapes,
         clickmode="event+select", dragmode=False, hovermode="closest", showlegend=False, **layout_axes,
@@ -234,9 +323,10 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
     colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
     fig = go.Figure(go.Bar(
         x=probs, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probs],
-        textposition="outside", hovertemplate="%{y}: %{x:.4f}<extra></extra>", name="top-k",
+        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>", name="top-k",
     ))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
+    # Labels outside the bars are not clipped, and the right margin leaves room for "100.0%".
+    fig.update_layout(height=height, margin=dict(l=10, r=45, t=10, b=10),
                       xaxis=dict(range=[0, 1.15], tickformat=".0%"))
     return fig
 
