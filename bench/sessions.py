@@ -144,6 +144,7 @@ class Session:
     charts: dict[str, dict] = field(default_factory=dict)  # user key → the plotly figure sent
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value the "browser" holds
     _ws: object = None
+    _present: set = field(default_factory=set)  # widget ids of the latest run
 
     @property
     def errors(self) -> list[str]:
@@ -163,6 +164,7 @@ class Session:
         """Change the widget with user key ``key``, e.g. ``set("explore_size", string_array_value={"data": ["128"]})``."""
         state = WidgetState(id=self.widgets[key], **value)
         self.states[state.id] = state
+        self._present.add(state.id)
         return self._rerun(f"set {key}", fragment_id=self.fragments.get(state.id, ""))
 
     def upload(self, name: str, data: bytes, mime: str = "image/jpeg", key: str = "explore_upload") -> Run:
@@ -185,6 +187,7 @@ class Session:
         info.file_urls.CopyFrom(urls)
         state = WidgetState(id=widget, file_uploader_state_value=FileUploaderState(uploaded_file_info=[info]))
         self.states[widget] = state
+        self._present.add(widget)
         return self._rerun(f"upload {name}", started=t0)
 
     def click(self, key: str, x: float, y: float, curve_number: int = 0, point_number: int = 0) -> Run:
@@ -194,6 +197,7 @@ class Session:
         selection = {"selection": {"points": [point], "point_indices": [point_number], "box": [], "lasso": []}}
         state = WidgetState(id=self.widgets[key], string_value=json.dumps(selection))
         self.states[state.id] = state
+        self._present.add(state.id)
         return self._rerun(f"click {key}", fragment_id=self.fragments.get(state.id, ""))
 
     # ------------------------------------------------------------ protocol
@@ -209,9 +213,11 @@ class Session:
         back.rerun_script.query_string = ""
         back.rerun_script.page_name = page_name
         back.rerun_script.fragment_id = fragment_id
-        back.rerun_script.widget_states.widgets.extend(self.states.values())
+        # Like the browser, send the values of the widgets on the page now, not of ones a rerun replaced.
+        back.rerun_script.widget_states.widgets.extend(s for i, s in self.states.items() if i in self._present)
         self._ws.send(back.SerializeToString())
         elements, received, errors = 0, 0, []
+        seen: set[str] = set()
         while True:
             raw = self._ws.recv(timeout=self.timeout_s)
             received += len(raw)
@@ -222,18 +228,21 @@ class Session:
                 self.session_id = msg.new_session.initialize.session_id
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 elements += 1
-                errors += self._element(msg.delta.new_element, msg.delta.fragment_id)
+                errors += self._element(msg.delta.new_element, msg.delta.fragment_id, seen)
             elif kind == "script_finished":
                 if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     continue
                 if msg.script_finished not in FINISHED:
                     errors.append(f"script finished with status {msg.script_finished}")
+                # A fragment run redraws only its own widgets; the others stay on the page.
+                keep = {i for i in self._present if i not in self.fragments} if fragment_id else set()
+                self._present = keep | seen
                 break
         run = Run(action, time.perf_counter() - t0, elements, received, errors)
         self.runs.append(run)
         return run
 
-    def _element(self, element, fragment_id: str) -> list[str]:
+    def _element(self, element, fragment_id: str, seen: set[str]) -> list[str]:
         kind = element.WhichOneof("type")
         if kind == "exception":
             return [f"{element.exception.type}: {element.exception.message}"]
@@ -245,6 +254,7 @@ class Session:
             user_key = widget_id.rsplit("-", 1)[-1]
             if user_key:
                 self.widgets[user_key] = widget_id
+                seen.add(widget_id)
                 if fragment_id:
                     self.fragments[widget_id] = fragment_id
                 if kind == "plotly_chart":

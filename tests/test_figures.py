@@ -217,3 +217,21 @@ def test_pictures_without_hover(image, maps):
     fig = figures.distribution_grid(image, maps, hover=False)
     assert not traces(fig, "heatmap") and not traces(fig, "scatter")
     assert len([t for t in traces(fig, "image") if t.name == "map"]) == 6
+
+
+def test_png_main_title_clears_every_panel_title(image, maps):
+    # Issue 20, item 9: the downloaded figure's main title sat on top of "distribution weights v_j".
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    gather = maps
+    distribute = maps / maps.sum(axis=0, keepdims=True)
+    fig = figures.explore_matplotlib(image, gather, distribute, (2, 3), np.arange(6),
+                                     title="my_photo.jpg · layer2.2.attn (16×16, m=16, n=8)")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    main = fig.get_suptitle() and fig._suptitle.get_window_extent(renderer)
+    panels = [ax.title.get_window_extent(renderer) for ax in fig.get_axes() if ax.get_title()]
+    assert main and len(panels) >= 3
+    assert not [p for p in panels if p.overlaps(main)]
+    assert all(p.y1 <= main.y0 for p in panels)

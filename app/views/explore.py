@@ -17,7 +17,8 @@ SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low ent
 
 def _on_click(chart_key: str, image_size: int) -> None:
     # A click selects the invisible marker of one cell; keep its place as fractions of the image.
-    points = st.session_state[chart_key].selection.points
+    state = st.session_state.get(chart_key)
+    points = state.selection.points if state is not None else []
     if points:
         x, y = points[0]["x"], points[0]["y"]
         clicked_position("shared", ((y + 0.5) / image_size, (x + 0.5) / image_size))
@@ -25,7 +26,8 @@ def _on_click(chart_key: str, image_size: int) -> None:
 
 def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
     # The clicked point's trace carries its tile index as ``meta``.
-    points = st.session_state[chart_key].selection.points
+    state = st.session_state.get(chart_key)
+    points = state.selection.points if state is not None else []
     if points:
         tile = grid.data[int(points[0]["curve_number"])].meta
         if tile is not None:
