@@ -102,7 +102,9 @@ def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, sho
         z=weights.astype(np.float32), x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=_scale(colorscale),
         zmin=0.0, zmax=float(zmax if zmax is not None else weights.max()), showscale=showscale,
         text=text, hovertemplate=template if hover else None,
-        hoverinfo=None if hover else "skip", colorbar=dict(thickness=12, len=0.8), **FAST,
+        hoverinfo=None if hover else "skip", **FAST,
+        # Under the map, not beside it: a narrow column then shrinks the bar, not the map.
+        colorbar=dict(orientation="h", thickness=10, len=0.9, y=-0.02, yanchor="top", xanchor="center", x=0.5),
     )
 
 
@@ -158,7 +160,7 @@ def heatmap_over_image(
         traces.append(_marker_trace(image, weights.shape, position))
     s_h, s_w = image.shape[:2]
     return go.Figure(traces, dict(
-        width=size + 70, height=size + (40 if title else 10), margin=dict(l=5, r=5, t=40 if title else 5, b=5),
+        width=size + 10, height=size + (40 if title else 10) + 45, margin=dict(l=5, r=5, t=40 if title else 5, b=50),
         **(dict(title=dict(text=title, font=dict(size=15))) if title else {}), clickmode="event+select",
         dragmode=False, hovermode="closest",
         xaxis=dict(range=[-0.5, s_w - 0.5], **_AXIS), yaxis=dict(range=[s_h - 0.5, -0.5], **_AXIS),
@@ -324,13 +326,13 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
     names = [c for c, _ in top][::-1]
     probs = [p for _, p in top][::-1]
     colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
-    # Labels outside the bars are not clipped, and the right margin leaves room for "100.0%".
+    # A long bar carries its label inside, a short one beside it: no label is cut at the chart's edge.
     return go.Figure(go.Bar(
         x=probs, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probs],
-        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>", name="top-k",
-        **FAST,
-    ), dict(height=height, margin=dict(l=10, r=45, t=10, b=10), xaxis=dict(range=[0, 1.15], tickformat=".0%")),
-        **FAST)
+        textposition="auto", insidetextanchor="end", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        name="top-k", **FAST,
+    ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], tickformat=".0%"),
+            yaxis=dict(automargin=True)), **FAST)
 
 
 # ---------------------------------------------------------------- matplotlib (PNG, offline)

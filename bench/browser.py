@@ -64,7 +64,7 @@ def chart_count(page) -> int:
 
 def set_size(page, size: int, sizes=(32, 64, 96, 128)) -> None:
     # The resolution select-slider, moved with the keyboard as a user may: focus its thumb, press Right.
-    thumb = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+    thumb = page.locator('[data-testid="stSidebar"] input[type="range"]').first
     thumb.focus()
     for _ in range(sizes.index(size) - sizes.index(int(thumb.get_attribute("aria-valuetext") or 32))):
         page.keyboard.press("ArrowRight")

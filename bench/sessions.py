@@ -171,6 +171,10 @@ class Session:
         """What the file uploader does: ask for an upload URL, PUT the file, rerun with its info."""
         widget = self.widgets[key]
         t0 = time.perf_counter()
+        previous = self.states.get(widget)
+        if previous is not None:  # the uploader holds one file: the browser deletes the one it replaces
+            for info in previous.file_uploader_state_value.uploaded_file_info:
+                requests.delete(self.url + info.file_urls.delete_url, timeout=self.timeout_s)
         request = BackMsg()
         request.file_urls_request.request_id = uuid.uuid4().hex
         request.file_urls_request.file_names.append(name)

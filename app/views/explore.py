@@ -97,9 +97,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
         f"G `{tuple(block.arrays['descriptors'].shape)}`"
     )
 
-    left, middle, right = st.columns([1.1, 1.0, 0.8])
+    left, middle, right = st.columns([1.3, 1.0, 0.75])
     with left:
-        st.subheader("Click a position")
+        st.markdown("#### Click a position")
         fig = figures.heatmap_over_image(
             probe.image, receives, opacity=opacity, colorscale=colorscale, position=position, clickable=True,
             label="receives", size=320, title=f"What cell {position} receives",
@@ -113,9 +113,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
             "Σᵢ vᵢⱼ · gathering map i — a rank-n Non-local attention map. Click anywhere on it to move the ✕."
         )
     with middle:
-        st.subheader("Distribution weights")
+        st.markdown("#### Distribution weights")
         st.plotly_chart(
-            figures.distribution_bars(v_j, highlight=top, title=f"v_j at cell {position} (sums to 1)", height=330),
+            figures.distribution_bars(v_j, highlight=top, title=f"v_j at cell {position}", height=330),
             key="explore_bars", width="stretch", config={"displayModeBar": False},
         )
         st.caption(
@@ -124,7 +124,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
             "red among the gathering maps below."
         )
     with right:
-        st.subheader("Prediction")
+        st.markdown("#### Prediction")
         st.image(figures.crisp(probe.image), caption=f"The model's view ({probe.size}×{probe.size} px)", width=150)
         st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
                         config={"displayModeBar": False})
