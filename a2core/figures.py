@@ -14,9 +14,12 @@ so cell (r, c) lies exactly over the pixels it was computed from.
 
 from __future__ import annotations
 
+import base64
+import functools
 import io
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
@@ -24,6 +27,15 @@ HIGHLIGHT = "#d1495b"
 MUTED = "#9aa5b1"
 MAX_CLICK_CELLS = 1024
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
+#: Figures are built from known-good values, so plotly's per-property validation (two thirds of the
+#: build time of a page's figures) is skipped; ``FAST`` goes to every trace and figure constructor.
+FAST = dict(_validate=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _scale(colorscale: str) -> tuple:
+    # The stops of a named scale, as validation would expand them (plotly.js knows only some names).
+    return tuple(tuple(stop) for stop in plotly.colors.get_colorscale(colorscale))
 
 
 def _cell(image_size: int, map_size: int) -> tuple[float, float]:
@@ -37,20 +49,62 @@ def _cell_centres(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray
     return y0 + dy * np.arange(shape[0]), x0 + dx * np.arange(shape[1])
 
 
+#: Photos are sent at least this many pixels a side (integer nearest-neighbour upscaling), so the
+#: browser never smooths a 32-pixel view into a blur when it draws it at tile size.
+IMAGE_MIN_SIDE = 256
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded(data: bytes, shape: tuple[int, ...]) -> tuple[str, int]:
+    # Cached by the pixels: a page draws the same view in up to twenty figures.
+    from PIL import Image
+
+    big = crisp(np.frombuffer(data, np.uint8).reshape(shape))
+    buffer = io.BytesIO()
+    Image.fromarray(big).convert("RGB").save(buffer, format="JPEG", quality=92, subsampling=0)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), big.shape[0] // shape[0]
+
+
+def crisp(image: np.ndarray, min_side: int = IMAGE_MIN_SIDE) -> np.ndarray:
+    """(S, S, 3) → the same pixels repeated k × k (nearest neighbour) so that kS ≥ ``min_side``.
+
+    For showing a small view as an image: browsers smooth what they enlarge.
+    """
+    k = max(1, -(-min_side // max(image.shape[:2])))
+    return np.repeat(np.repeat(np.asarray(image), k, axis=0), k, axis=1)
+
+
+def image_source(image: np.ndarray) -> tuple[str, int]:
+    """(S, S, 3) uint8 → (a JPEG data URI, its upscaling factor k): ~10 KB instead of 4·S² bytes of JSON."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    return _encoded(image.tobytes(), image.shape)
+
+
 def _image_trace(image: np.ndarray) -> go.Image:
-    return go.Image(z=image, hoverinfo="skip", name="image")
+    # The photo as a compressed picture (``source``), not a z array: the pixels the model saw,
+    # drawn over pixel coordinates -0.5 … S-0.5 whatever the upscaling.
+    source, k = image_source(image)
+    return go.Image(source=source, x0=(1 / k - 1) / 2, dx=1 / k, y0=(1 / k - 1) / 2, dy=1 / k,
+                    hoverinfo="skip", name="image", **FAST)
 
 
 def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
     h, w = weights.shape
     (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
-    rows, cols = np.indices((h, w))
-    text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
+    if hover and h * w <= MAX_CLICK_CELLS:
+        # The cell's (row, col) as text: one short string per cell, affordable on small maps only.
+        rows, cols = np.indices((h, w))
+        text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
+        template = f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>"
+    else:
+        text, template = None, f"{label} %{{z:.5f}}<extra></extra>"
     return go.Heatmap(
-        z=weights, x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=colorscale,
+        z=weights.astype(np.float32), x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=_scale(colorscale),
         zmin=0.0, zmax=float(zmax if zmax is not None else weights.max()), showscale=showscale,
-        text=text, hovertemplate=f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>" if hover else None,
-        hoverinfo=None if hover else "skip", colorbar=dict(thickness=12, len=0.8),
+        text=text, hovertemplate=template if hover else None,
+        hoverinfo=None if hover else "skip", **FAST,
+        # Under the map, not beside it: a narrow column then shrinks the bar, not the map.
+        colorbar=dict(orientation="h", thickness=10, len=0.9, y=-0.02, yanchor="top", xanchor="center", x=0.5),
     )
 
 
@@ -61,12 +115,12 @@ def _click_targets(image, weights, *, label, meta=None) -> go.Scatter:
     rows, cols = np.indices(weights.shape)
     size = max(4.0, 360 / max(weights.shape))
     return go.Scatter(
-        x=xx.ravel(), y=yy.ravel(), mode="markers", meta=meta, name="cells",
+        x=xx.ravel().astype(np.float32), y=yy.ravel().astype(np.float32), mode="markers", meta=meta, name="cells",
         marker=dict(size=size, symbol="square", opacity=0, color="white"),
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1),
+        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1).astype(np.float32),
         hovertemplate=f"cell (%{{customdata[0]}}, %{{customdata[1]}})<br>{label} %{{customdata[2]:.5f}}<extra></extra>",
-        showlegend=False,
+        showlegend=False, **FAST,
     )
 
 
@@ -75,14 +129,8 @@ def _marker_trace(image, shape, position) -> go.Scatter:
     return go.Scatter(
         x=[xs[position[1]]], y=[ys[position[0]]], mode="markers", hoverinfo="skip", showlegend=False,
         marker=dict(size=16, symbol="x-thin", line=dict(width=3, color=HIGHLIGHT), color=HIGHLIGHT),
-        name="position",
+        name="position", **FAST,
     )
-
-
-def _square_axes(fig: go.Figure, image: np.ndarray, **subplot) -> None:
-    s_h, s_w = image.shape[:2]
-    fig.update_xaxes(range=[-0.5, s_w - 0.5], **_AXIS, **subplot)
-    fig.update_yaxes(range=[s_h - 0.5, -0.5], scaleanchor=None, **_AXIS, **subplot)
 
 
 def heatmap_over_image(
@@ -104,19 +152,58 @@ def heatmap_over_image(
     reports clicks as points whose ``customdata`` is (row, col, weight).
     """
     weights = np.asarray(weights, dtype=np.float64)
-    fig = go.Figure([_image_trace(image), _heatmap_trace(
-        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True, hover=not clickable)])
+    traces = [_image_trace(image), _heatmap_trace(
+        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True, hover=not clickable)]
     if clickable:
-        fig.add_trace(_click_targets(image, weights, label=label))
+        traces.append(_click_targets(image, weights, label=label))
     if position is not None:
-        fig.add_trace(_marker_trace(image, weights.shape, position))
-    _square_axes(fig, image)
-    fig.update_layout(
-        width=size + 70, height=size + (40 if title else 10), margin=dict(l=5, r=5, t=40 if title else 5, b=5),
-        title=dict(text=title, font=dict(size=15)) if title else None, clickmode="event+select",
+        traces.append(_marker_trace(image, weights.shape, position))
+    s_h, s_w = image.shape[:2]
+    return go.Figure(traces, dict(
+        width=size + 10, height=size + (40 if title else 10) + 45, margin=dict(l=5, r=5, t=40 if title else 5, b=50),
+        **(dict(title=dict(text=title, font=dict(size=15))) if title else {}), clickmode="event+select",
         dragmode=False, hovermode="closest",
+        xaxis=dict(range=[-0.5, s_w - 0.5], **_AXIS), yaxis=dict(range=[s_h - 0.5, -0.5], **_AXIS),
+    ), **FAST)
+
+
+def colormap(colorscale: str, n: int = 256) -> np.ndarray:
+    """A plotly colour scale sampled at n points → (n, 3) uint8, for colouring maps on the server."""
+    colors = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, n))
+    return np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_to_RGB_255(c) if not c.startswith("rgb")
+                                               else c) for c in colors]).round().astype(np.uint8)
+
+
+def _colored(weights: np.ndarray, colorscale: str, opacity: float) -> np.ndarray:
+    # (h, w) weights on [0, max] → (h, w, 4) RGBA, as a plotly heatmap with zmin 0 would colour them.
+    top = float(weights.max()) or 1.0
+    index = np.clip(np.rint(weights / top * 255), 0, 255).astype(np.intp)
+    rgba = np.empty((*weights.shape, 4), np.uint8)
+    rgba[..., :3] = colormap(colorscale)[index]
+    rgba[..., 3] = round(255 * opacity)
+    return rgba
+
+
+def _map_image_trace(image, weights, *, opacity, colorscale) -> go.Image:
+    # A heatmap without hover, sent as one small PNG (h × w pixels) rather than h·w numbers.
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(_colored(weights, colorscale, opacity), "RGBA").save(buffer, format="PNG")
+    (y0, dy), (x0, dx) = _cell(image.shape[0], weights.shape[0]), _cell(image.shape[1], weights.shape[1])
+    return go.Image(source="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
+                    x0=x0, dx=dx, y0=y0, dy=dy, hoverinfo="skip", name="map", **FAST)
+
+
+def _tile_target(image, title: str, size: float, meta: int) -> go.Scatter:
+    # One invisible point covering the whole tile: a click anywhere on it selects the tile.
+    s_h, s_w = image.shape[:2]
+    return go.Scatter(
+        x=[(s_w - 1) / 2], y=[(s_h - 1) / 2], mode="markers", meta=meta, name="tile", showlegend=False,
+        marker=dict(size=size, symbol="square", opacity=0, color="white"),
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate=f"{title}<br>click to enlarge<extra></extra>", **FAST,
     )
-    return fig
 
 
 def map_grid(
@@ -130,20 +217,23 @@ def map_grid(
     label: str = "weight",
     highlight: list[int] | tuple[int, ...] = (),
     clickable: bool = False,
+    hover: bool = True,
     tile: int = 170,
 ) -> go.Figure:
     """A grid of (k, h, w) maps, each over the image with its own colour range.
 
     ``titles[i]`` names tile i; tiles whose index is in ``highlight`` get a
-    coloured title and frame. Tile i draws its image, heatmap and (with
-    ``clickable``) one selectable point per cell, whose trace ``meta`` is the
-    tile index. Grids of maps above ``MAX_CLICK_CELLS`` cells stay unclickable:
-    thousands of SVG points per tile would make the page sluggish.
+    coloured title and frame, both placed on the tile's own axes so they stay
+    on it however the browser scales the figure. Without ``clickable``, tile i
+    draws its image and a heatmap whose hover shows each cell's weight. With
+    ``clickable`` a tile is a picture to click: its map is sent as a PNG and
+    one invisible point covering the tile, whose trace ``meta`` is the tile
+    index, reports the click (per-cell hover is on the enlarged view).
+    ``hover=False`` draws the maps as pictures without either.
     """
     maps = np.asarray(maps, dtype=np.float64)
     k = len(maps)
     rows = -(-k // cols)
-    clickable = clickable and maps.shape[1] * maps.shape[2] <= MAX_CLICK_CELLS
     title_px = 22
     width, height = cols * tile, rows * (tile + title_px) + 10
     gap_x, gap_y = 4 / width, 4 / height
@@ -159,24 +249,29 @@ def map_grid(
         layout_axes[f"xaxis{suffix}"] = dict(domain=x_dom, range=[-0.5, s_w - 0.5], anchor=f"y{suffix}", **_AXIS)
         layout_axes[f"yaxis{suffix}"] = dict(domain=y_dom, range=[s_h - 0.5, -0.5], anchor=f"x{suffix}", **_AXIS)
         axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-        traces.append(_image_trace(image).update(**axes))
-        traces.append(_heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale, label=label,
-                                     hover=not clickable).update(**axes))
+        tile_traces = [_image_trace(image)]
+        if clickable or not hover:
+            tile_traces.append(_map_image_trace(image, maps[i], opacity=opacity, colorscale=colorscale))
         if clickable:
-            traces.append(_click_targets(image, maps[i], label=label, meta=i).update(**axes))
+            tile_traces.append(_tile_target(image, titles[i], tile, meta=i))
+        elif hover:
+            tile_traces.append(_heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale, label=label))
+        for trace in tile_traces:
+            trace.xaxis, trace.yaxis = axes["xaxis"], axes["yaxis"]
+        traces += tile_traces
         highlighted = i in highlight
         annotations.append(dict(
-            text=f"<b>{titles[i]}</b>" if highlighted else titles[i], x=sum(x_dom) / 2, y=y_dom[1],
-            xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
-            font=dict(size=12, color=HIGHLIGHT if highlighted else None),
+            text=f"<b>{titles[i]}</b>" if highlighted else titles[i], x=(s_w - 1) / 2, y=-0.5,
+            xref=f"x{suffix}", yref=f"y{suffix}", xanchor="center", yanchor="bottom", showarrow=False,
+            font=dict(size=11, color=HIGHLIGHT) if highlighted else dict(size=11),
         ))
         if highlighted:
-            shapes.append(dict(type="rect", xref="paper", yref="paper", x0=x_dom[0], x1=x_dom[1], y0=y_dom[0],
-                               y1=y_dom[1], line=dict(color=HIGHLIGHT, width=4)))
+            shapes.append(dict(type="rect", xref=f"x{suffix}", yref=f"y{suffix}", x0=-0.5, x1=s_w - 0.5,
+                               y0=-0.5, y1=s_h - 0.5, line=dict(color=HIGHLIGHT, width=4)))
     return go.Figure(traces, dict(
         width=width, height=height, margin=dict(l=5, r=5, t=10, b=5), annotations=annotations, shapes=shapes,
         clickmode="event+select", dragmode=False, hovermode="closest", showlegend=False, **layout_axes,
-    ))
+    ), **FAST)
 
 
 def _descriptor_titles(order, usage=None, entropy=None) -> list[str]:
@@ -215,16 +310,15 @@ def distribution_bars(weights: np.ndarray, highlight=(), *, title: str | None = 
     weights = np.asarray(weights, dtype=np.float64)
     names = [f"d{i}" for i in range(len(weights))]
     colors = [HIGHLIGHT if i in set(int(h) for h in highlight) else MUTED for i in range(len(weights))]
-    fig = go.Figure(go.Bar(
+    return go.Figure(go.Bar(
         x=names, y=weights, marker_color=colors, text=[f"{w:.2f}" for w in weights], textposition="outside",
-        hovertemplate="descriptor %{x}<br>weight %{y:.5f}<extra></extra>", name="distribution",
-    ))
-    fig.update_layout(
-        title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        yaxis=dict(title="v_ij", range=[0, max(1e-9, weights.max()) * 1.18]), xaxis=dict(type="category"),
+        hovertemplate="descriptor %{x}<br>weight %{y:.5f}<extra></extra>", name="distribution", **FAST,
+    ), dict(
+        **(dict(title=dict(text=title)) if title else {}), height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        yaxis=dict(title=dict(text="v_ij"), range=[0, max(1e-9, weights.max()) * 1.18]), xaxis=dict(type="category"),
         bargap=0.25,
-    )
-    return fig
+    ), **FAST)
 
 
 def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
@@ -232,13 +326,13 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
     names = [c for c, _ in top][::-1]
     probs = [p for _, p in top][::-1]
     colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
-    fig = go.Figure(go.Bar(
+    # A long bar carries its label inside, a short one beside it: no label is cut at the chart's edge.
+    return go.Figure(go.Bar(
         x=probs, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probs],
-        textposition="outside", hovertemplate="%{y}: %{x:.4f}<extra></extra>", name="top-k",
-    ))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(range=[0, 1.15], tickformat=".0%"))
-    return fig
+        textposition="auto", insidetextanchor="end", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        name="top-k", **FAST,
+    ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], tickformat=".0%"),
+            yaxis=dict(automargin=True)), **FAST)
 
 
 # ---------------------------------------------------------------- matplotlib (PNG, offline)
@@ -293,7 +387,8 @@ def explore_matplotlib(image, gather, distribute, position, order, *, colormap="
     n = len(gather)
     cols = 4
     rows = -(-n // cols)
-    fig = Figure(figsize=(cols * 2.4, 2.9 + rows * 2.4), dpi=120)
+    # Constrained layout makes room for the main title above the subfigures' own titles (issue 20, item 9).
+    fig = Figure(figsize=(cols * 2.4, 2.9 + rows * 2.4 + (0.3 if title else 0)), dpi=120, layout="constrained")
     sub = fig.subfigures(2, 1, height_ratios=[2.9, rows * 2.4])
     top = sub[0].subplots(1, 3, gridspec_kw=dict(width_ratios=[1, 1.6, 1]))
     ys, xs = ((np.arange(s) + 0.5) * image.shape[i] / s - 0.5 for i, s in enumerate(gather.shape[1:]))

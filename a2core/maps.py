@@ -20,8 +20,7 @@ import torch
 from PIL import Image
 
 from .images import ImageError, load_image, model_view, to_tensor
-from .models import attention_blocks
-from .probe import attention_maps
+from .probe import probing, tapped_blocks
 
 #: Block hyper-parameters worth showing next to the maps, where a block has them.
 _PARAMS = ("in_channels", "m", "n", "reduced_channels", "kernel_size", "order")
@@ -83,20 +82,12 @@ def compute_maps(model: torch.nn.Module, image: Image.Image, size: int | None = 
     meta = model.meta
     size = size or meta.input_size
     view = model_view(image, size)
-    feature_sizes: dict[str, tuple[int, ...]] = {}
-    handles = []
-    blocks = attention_blocks(model)
-    for name, block in blocks.items():
-        # The maps of channel attention have no spatial size, so read it off the block's input.
-        def remember(module, args, name=name):
-            feature_sizes[name] = tuple(args[0].shape[2:])
-
-        handles.append(block.register_forward_pre_hook(remember))
-    try:
-        logits, maps = attention_maps(model, to_tensor(view, meta.mean, meta.std).unsqueeze(0))
-    finally:
-        for handle in handles:
-            handle.remove()
+    blocks = tapped_blocks(model)
+    with torch.no_grad(), probing(model, maps=blocks) as probe:
+        logits = model(to_tensor(view, meta.mean, meta.std).unsqueeze(0))
+    # The maps of channel attention have no spatial size, so read it off the block's input.
+    feature_sizes = {name: shape[2:] for name, shape in probe.shapes.items()}
+    maps = probe.maps
     result = {
         name: BlockMaps(
             name=name,

@@ -1,46 +1,157 @@
-"""Attention maps of a whole model in one forward pass."""
+"""Attention maps of a whole model in one forward pass, safe on a model many threads share.
+
+The app keeps one model per server (``st.cache_resource``) and runs every
+session's script in its own thread, so a probe may never change the shared
+module per call: no hooks added or removed, no training flags flipped.
+Instead every attention block carries two *taps*, forward hooks installed
+once (idempotently, under a lock) that do nothing unless the calling thread
+has opened a :class:`Probe` with :func:`probing`. The open probe lives in a
+``contextvars.ContextVar``, which each thread sees on its own, so one
+thread's probe never sees another thread's forward pass.
+
+Which modules are tapped and how their maps are read is decided here and
+nowhere else: :func:`tapped_blocks` finds them, :class:`MapsReader` asks a
+module for its maps and reads them off its output. Adapters for other
+libraries' attention modules plug in as further readers.
+
+A probed forward runs the model in the mode it is in (``load_pretrained``
+returns it in eval mode); put a model in eval mode yourself before probing
+if it was training, as you would before any inference.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from .models import attention_blocks
+from .models import ATTENTION_BLOCKS, attention_blocks
+
+
+@dataclass(frozen=True)
+class MapsReader:
+    """How to get a module's attention maps out of its forward pass.
+
+    request: the forward's kwargs → kwargs that make it also return its maps
+    read:    the forward's output under ``request`` → (the usual output, maps)
+    """
+
+    request: Callable[[dict], dict]
+    read: Callable[[object], tuple[object, object]]
+
+
+#: The a2core blocks: ``forward(x, return_maps=True)`` returns ``(y, maps)``.
+RETURN_MAPS = MapsReader(request=lambda kwargs: {**kwargs, "return_maps": True}, read=tuple)
+
+
+def reader_for(module: nn.Module) -> MapsReader | None:
+    """The :class:`MapsReader` for ``module``, or None when it is not an attention block."""
+    return RETURN_MAPS if isinstance(module, ATTENTION_BLOCKS) else None
+
+
+def tapped_blocks(model: nn.Module) -> dict[str, nn.Module]:
+    """Every attention block of ``model`` a probe can read, by its stable name, in forward order."""
+    return {name: m for name, m in attention_blocks(model).items() if reader_for(m) is not None}
+
+
+@dataclass
+class Probe:
+    """What one probed forward pass collects, keyed by block name.
+
+    maps_of / inputs_of: names whose maps / inputs (the tensor X the block
+    receives, cloned) to keep. shapes: every tapped block's input shape.
+    """
+
+    names: dict[int, str]  # id(module) → name, for the model being probed
+    maps_of: frozenset[str]
+    inputs_of: frozenset[str]
+    maps: dict[str, object] = field(default_factory=dict)
+    inputs: dict[str, Tensor] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    asked: set[int] = field(default_factory=set)  # modules whose current forward was asked for maps
+
+
+_ACTIVE: ContextVar[Probe | None] = ContextVar("a2core_probe", default=None)
+_INSTALL_LOCK = threading.Lock()
+
+
+def _before(module: nn.Module, args: tuple, kwargs: dict):
+    probe = _ACTIVE.get()
+    if probe is None or (name := probe.names.get(id(module))) is None:
+        return None  # inert: another thread's probe, or none at all
+    probe.shapes[name] = tuple(args[0].shape)
+    if name in probe.inputs_of:
+        probe.inputs[name] = args[0].detach().clone()
+    if name in probe.maps_of and not kwargs.get("return_maps"):
+        probe.asked.add(id(module))
+        return args, reader_for(module).request(kwargs)
+    return None
+
+
+def _after(module: nn.Module, args: tuple, kwargs: dict, output):
+    probe = _ACTIVE.get()
+    if probe is None or id(module) not in probe.asked:
+        return None
+    probe.asked.discard(id(module))
+    output, probe.maps[probe.names[id(module)]] = reader_for(module).read(output)
+    return output
+
+
+def _tapped(module: nn.Module) -> bool:
+    # Looked up on the module itself, so a deep copy or unpickled model (hooks and all) is not tapped twice.
+    return any(hook is _before for hook in module._forward_pre_hooks.values())
+
+
+def install_taps(model: nn.Module) -> dict[str, nn.Module]:
+    """Put the (inert) taps on every attention block of ``model`` once; returns the tapped blocks.
+
+    Idempotent and thread-safe; call it where the model is loaded, so that
+    later probes find their taps in place.
+    """
+    blocks = tapped_blocks(model)
+    if all(_tapped(m) for m in blocks.values()):
+        return blocks
+    with _INSTALL_LOCK:
+        for block in blocks.values():
+            if not _tapped(block):
+                block.register_forward_pre_hook(_before, with_kwargs=True)
+                block.register_forward_hook(_after, with_kwargs=True)
+    return blocks
+
+
+@contextlib.contextmanager
+def probing(model: nn.Module, maps: Iterable[str] = (), inputs: Iterable[str] = ()) -> Iterator[Probe]:
+    """Within this block, forward passes of ``model`` made by this thread fill the yielded :class:`Probe`.
+
+    ``maps`` and ``inputs`` name the blocks whose maps and inputs to keep;
+    an unknown name raises KeyError.
+    """
+    blocks = install_taps(model)
+    unknown = (set(maps) | set(inputs)) - set(blocks)
+    if unknown:
+        raise KeyError(f"no attention block named {sorted(unknown)}; have {sorted(blocks)}")
+    probe = Probe({id(m): name for name, m in blocks.items()}, frozenset(maps), frozenset(inputs))
+    token = _ACTIVE.set(probe)
+    try:
+        yield probe
+    finally:
+        _ACTIVE.reset(token)
 
 
 @torch.no_grad()
 def attention_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, dict[str, object]]:
     """Run ``model`` once on ``images`` (N, 3, H, W) → (logits, {block name: maps}).
 
-    Each attention block is asked for its maps through a forward pre-hook that
-    sets ``return_maps=True``; a forward hook keeps the maps and hands the
-    block's output on, so the model computes exactly what it computes
-    otherwise. Hooks, training mode and gradients are restored afterwards.
+    Each attention block is asked for its maps through its tap, which hands
+    the block's usual output on, so the model computes exactly what it
+    computes otherwise, in the mode it is in (call ``model.eval()`` first if it
+    was training). Safe with any number of threads probing one model.
     """
-    maps: dict[str, object] = {}
-    handles = []
-
-    def ask_for_maps(module, args, kwargs):
-        return args, {**kwargs, "return_maps": True}
-
-    def keep_maps(name):
-        def hook(module, args, kwargs, output):
-            y, maps[name] = output
-            return y
-
-        return hook
-
-    for name, block in attention_blocks(model).items():
-        handles.append(block.register_forward_pre_hook(ask_for_maps, with_kwargs=True))
-        handles.append(block.register_forward_hook(keep_maps(name), with_kwargs=True))
-    # Per module, not just the top flag: a model may hold submodules in eval (e.g. frozen BN).
-    modes = {module: module.training for module in model.modules()}
-    try:
-        model.eval()
+    with probing(model, maps=tapped_blocks(model)) as probe:
         logits = model(images)
-    finally:
-        for module, training in modes.items():
-            module.training = training
-        for handle in handles:
-            handle.remove()
-    return logits, maps
+    return logits, {name: probe.maps[name] for name in probe.names.values() if name in probe.maps}

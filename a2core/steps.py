@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .blocks import DoubleAttention
-from .models import attention_blocks
+from .probe import probing, tapped_blocks
 
 
 @dataclass(frozen=True)
@@ -138,29 +138,11 @@ def block_inputs(model: nn.Module, images: Tensor, names=None) -> tuple[Tensor, 
     """One forward pass → (logits, {block name: the X that block receives, (N, c, H, W)}).
 
     ``names`` restricts the capture to some attention blocks (default: all).
-    Hooks and the training mode are restored afterwards.
+    Read through the blocks' taps (:mod:`a2core.probe`): the shared model is
+    not changed, so any number of threads may call this at once; it runs in
+    the mode it is in.
     """
-    blocks = attention_blocks(model)
-    if names is not None:
-        unknown = set(names) - set(blocks)
-        if unknown:
-            raise KeyError(f"no attention block named {sorted(unknown)}; have {sorted(blocks)}")
-        blocks = {k: blocks[k] for k in names}
-    captured: dict[str, Tensor] = {}
-
-    def keep_input(name):
-        def hook(module, args):
-            captured[name] = args[0].detach().clone()
-
-        return hook
-
-    handles = [block.register_forward_pre_hook(keep_input(name)) for name, block in blocks.items()]
-    was_training = model.training
-    try:
-        model.eval()
+    names = list(tapped_blocks(model) if names is None else names)
+    with probing(model, inputs=names) as probe:
         logits = model(images)
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return logits, captured
+    return logits, {name: probe.inputs[name] for name in names if name in probe.inputs}

@@ -112,7 +112,7 @@ def view_figures(image, a: dict) -> list[str]:
     """The distribution view a click changes: the cell's weights as bars and what the cell receives."""
     return [
         serialised(figures.heatmap_over_image(image, a["receives"], opacity=OPACITY, colorscale=COLORSCALE,
-                                              position=a["cell"], clickable=True, label="receives", size=380)),
+                                              position=a["cell"], clickable=True, label="receives", size=320)),
         serialised(figures.distribution_bars(a["v_j"], highlight=a["top"], height=330)),
     ]
 
@@ -126,11 +126,11 @@ def page_figures(probe, a: dict) -> list[str]:
         serialised(figures.gathering_grid(image, a["gather"], a["order"], usage=a["usage"], entropy=a["entropy"],
                                           highlight=list(a["top"]), clickable=True, **common)),
         serialised(figures.heatmap_over_image(image, a["gather"][i], opacity=OPACITY, colorscale=COLORSCALE,
-                                              label="gathering weight", size=300)),
+                                              label="gathering weight", size=260)),
         serialised(figures.heatmap_over_image(image, a["distribute"][i], opacity=OPACITY, colorscale=COLORSCALE,
-                                              label="distribution weight", size=300)),
+                                              label="distribution weight", size=260)),
         serialised(figures.distribution_grid(image, a["distribute"], a["order"], usage=a["usage"],
-                                             highlight=list(a["top"]), **common)),
+                                             highlight=list(a["top"]), hover=False, **common)),
     ]
 
 

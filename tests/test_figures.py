@@ -1,5 +1,6 @@
 """figures: maps land on the right pixels, hovers carry exact weights, PNG export works offline."""
 
+import base64
 import io
 
 import numpy as np
@@ -27,6 +28,18 @@ def traces(fig, kind):
     return [t for t in fig.data if t.type == kind]
 
 
+def picture(trace) -> np.ndarray:
+    """The pixels of an image trace sent as a data URI."""
+    head, data = trace.source.split(",", 1)
+    assert head.startswith("data:image/")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+
+
+def drawn_span(trace, n: int) -> tuple[float, float]:
+    """The x range an image trace of n columns covers: from the left edge of its first pixel to the right edge of its last."""
+    return trace.x0 - trace.dx / 2, trace.x0 + (n - 0.5) * trace.dx
+
+
 @pytest.mark.parametrize("cells", [16, 8, 4])
 def test_heatmap_cells_cover_their_pixels(image, cells):
     weights = np.arange(cells * cells, dtype=float).reshape(cells, cells)
@@ -39,9 +52,23 @@ def test_heatmap_cells_cover_their_pixels(image, cells):
     first_edge = heat.x0 - step / 2
     last_edge = heat.x0 + (cells - 0.5) * step
     assert (first_edge, last_edge) == (-0.5, 31.5)
-    np.testing.assert_array_equal(np.asarray(heat.z), weights)
+    np.testing.assert_allclose(np.asarray(heat.z), weights, rtol=1e-6)  # sent as float32
     (img,) = traces(fig, "image")
-    assert np.asarray(img.z).shape == (32, 32, 3)
+    # The photo is sent as a JPEG, enlarged k × k by repetition so the browser does not blur it, and
+    # placed over the same pixel edges -0.5 … 31.5.
+    pixels = picture(img)
+    k = pixels.shape[0] // 32
+    assert pixels.shape == (32 * k, 32 * k, 3) and 32 * k >= figures.IMAGE_MIN_SIDE
+    assert drawn_span(img, 32 * k) == (-0.5, 31.5)
+    assert np.abs(pixels[k // 2::k, k // 2::k].astype(int) - image).mean() < 6  # JPEG, quality 92, no chroma subsampling
+
+
+def test_crisp_repeats_pixels():
+    small = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    big = figures.crisp(small, min_side=7)
+    assert big.shape == (6, 9, 3)
+    np.testing.assert_array_equal(big[::3, ::3], small)
+    np.testing.assert_array_equal(big[2, 5], small[0, 1])
 
 
 def test_heatmap_options_and_exact_hover(image, maps):
@@ -60,7 +87,7 @@ def test_clickable_heatmap_has_one_point_per_cell_with_its_weight(image, maps):
     data = np.asarray(cells.customdata)
     k = 3 * 16 + 5
     assert tuple(data[k, :2]) == (3, 5)
-    assert data[k, 2] == maps[2][3, 5]
+    assert data[k, 2] == pytest.approx(maps[2][3, 5], rel=1e-6)  # sent as float32
     assert (cells.x[k], cells.y[k]) == (5 * 2 + 0.5, 3 * 2 + 0.5)  # the cell's centre in pixels
     assert (marker.x[0], marker.y[0]) == (cells.x[k], cells.y[k])
     assert fig.layout.clickmode == "event+select"
@@ -70,29 +97,56 @@ def test_gathering_grid_order_titles_and_highlight(image, maps):
     order = np.array([4, 0, 5, 1, 2, 3])
     usage = np.arange(6.0)
     fig = figures.gathering_grid(image, maps, order, usage=usage, highlight=[5], clickable=True, cols=3)
-    heats = traces(fig, "heatmap")
-    assert len(heats) == 6
+    # A clickable grid is pictures: per tile the photo, the map as a PNG, one point to click.
+    assert not traces(fig, "heatmap")
+    tiles = [t for t in traces(fig, "image") if t.name == "map"]
+    assert len(tiles) == 6
     for tile, i in enumerate(order):
-        np.testing.assert_array_equal(np.asarray(heats[tile].z), maps[i])
+        rgba = picture(tiles[tile])
+        assert rgba.shape == (16, 16, 4)
+        np.testing.assert_array_equal(rgba[..., :3], figures._colored(maps[i], "Viridis", 0.6)[..., :3])
+        assert drawn_span(tiles[tile], 16) == (-0.5, 31.5)
     titles = [a.text for a in fig.layout.annotations]
     assert titles[0].startswith("d4") and "use 4.0" in titles[0]
     assert "d5" in titles[2] and fig.layout.annotations[2].font.color == figures.HIGHLIGHT
     assert fig.layout.annotations[0].font.color is None
     (frame,) = fig.layout.shapes  # the frame around the highlighted tile, the third of the first row
-    assert frame.line.color == figures.HIGHLIGHT and 2 / 3 < frame.x1 <= 1
+    # On the tile's own axes, around the image's pixel edges: it stays on the tile however the figure is scaled.
+    assert frame.line.color == figures.HIGHLIGHT and (frame.xref, frame.yref) == ("x3", "y3")
+    assert (frame.x0, frame.x1, frame.y0, frame.y1) == (-0.5, 31.5, -0.5, 31.5)
+    assert fig.layout.annotations[2].xref == "x3"
     # Tiles are laid out row by row, left to right, each on its own square axes over the image.
     assert fig.layout.xaxis.domain[0] < fig.layout.xaxis2.domain[0] < fig.layout.xaxis3.domain[0]
     assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
     assert tuple(fig.layout.yaxis5.range) == (31.5, -0.5)
     clicks = traces(fig, "scatter")
-    assert [c.meta for c in clicks] == list(range(6))
-    # The app recovers the tile from a click's curve number: image, heatmap, click targets per tile.
+    assert [c.meta for c in clicks] == list(range(6)) and all(len(c.x) == 1 for c in clicks)
+    # The app recovers the tile from a click's curve number: image, map, click target per tile.
     assert all(fig.data[3 * t + 2].meta == t for t in range(6))
+
+
+def test_colour_scales_match_plotly():
+    import plotly.colors
+
+    for name in ("Viridis", "Hot", "Jet"):
+        lut = figures.colormap(name)
+        first, last = (plotly.colors.get_colorscale(name)[i][1] for i in (0, -1))
+        for got, want in ((lut[0], first), (lut[-1], last)):
+            if want.startswith("#"):
+                want = plotly.colors.hex_to_rgb(want)
+            else:
+                want = plotly.colors.unlabel_rgb(want)
+            np.testing.assert_allclose(got, want, atol=1)
+    weights = np.array([[0.0, 0.5], [1.0, 0.25]])
+    rgba = figures._colored(weights, "Viridis", 0.5)
+    assert (rgba[..., 3] == 128).all()
+    np.testing.assert_array_equal(rgba[1, 0, :3], figures.colormap("Viridis")[-1])
 
 
 def test_distribution_grid_shows_where_descriptors_are_sent(image, maps):
     fig = figures.distribution_grid(image, maps, [2, 1, 0, 3, 4, 5])
-    np.testing.assert_array_equal(np.asarray(traces(fig, "heatmap")[0].z), maps[2])
+    fig = figures.distribution_grid(image, maps, [2, 1, 0, 3, 4, 5])
+    np.testing.assert_allclose(np.asarray(traces(fig, "heatmap")[0].z), maps[2], rtol=1e-6)
     assert "distribution weight" in traces(fig, "heatmap")[0].hovertemplate
 
 
@@ -149,8 +203,35 @@ def test_unknown_colorscale_falls_back_for_matplotlib():
     assert figures._mpl_cmap("NoSuchScale") == "viridis"
 
 
-def test_large_grids_hover_on_the_heatmap_instead_of_click_targets(image):
+def test_large_maps_hover_without_per_cell_text(image):
     big = np.random.default_rng(2).random((2, 40, 40))
-    fig = figures.map_grid(image, big, ["a", "b"], clickable=True)
-    assert not traces(fig, "scatter")  # 1600 points a tile would make the page sluggish
-    assert all("%{z:.5f}" in h.hovertemplate for h in traces(fig, "heatmap"))
+    fig = figures.map_grid(image, big, ["a", "b"])
+    heats = traces(fig, "heatmap")
+    assert len(heats) == 2 and all("%{z:.5f}" in h.hovertemplate for h in heats)
+    assert all(h.text is None for h in heats)  # 1600 strings a tile: the weight alone on hover
+    small = traces(figures.map_grid(image, big[:, :8, :8], ["a", "b"]), "heatmap")
+    assert all("cell (%{text})" in h.hovertemplate for h in small)
+
+
+def test_pictures_without_hover(image, maps):
+    fig = figures.distribution_grid(image, maps, hover=False)
+    assert not traces(fig, "heatmap") and not traces(fig, "scatter")
+    assert len([t for t in traces(fig, "image") if t.name == "map"]) == 6
+
+
+def test_png_main_title_clears_every_panel_title(image, maps):
+    # Issue 20, item 9: the downloaded figure's main title sat on top of "distribution weights v_j".
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    gather = maps
+    distribute = maps / maps.sum(axis=0, keepdims=True)
+    fig = figures.explore_matplotlib(image, gather, distribute, (2, 3), np.arange(6),
+                                     title="my_photo.jpg · layer2.2.attn (16×16, m=16, n=8)")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    main = fig.get_suptitle() and fig._suptitle.get_window_extent(renderer)
+    panels = [ax.title.get_window_extent(renderer) for ax in fig.get_axes() if ax.get_title()]
+    assert main and len(panels) >= 3
+    assert not [p for p in panels if p.overlaps(main)]
+    assert all(p.y1 <= main.y0 for p in panels)

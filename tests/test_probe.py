@@ -1,12 +1,16 @@
-"""attention_maps: one no-grad forward that leaves the model exactly as it was."""
+"""attention_maps: one no-grad forward through inert taps, with the model left exactly as it was."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+import copy
+import pickle
+
 from a2core import attention_maps, blocks
 from a2core.models import ARCHS, attention_blocks, build
+from a2core.probe import probing, tapped_blocks
 
 
 def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
@@ -27,10 +31,19 @@ def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
 
 def all_hooks(model):
     return [
-        (name, kind)
+        (name, kind, len(getattr(module, kind)))
         for name, module in model.named_modules()
         for kind in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs", "_backward_hooks")
         if getattr(module, kind)
+    ]
+
+
+def taps_only(model):
+    """The hooks a probed model may carry: one pre-hook and one forward hook (with kwargs) per attention block."""
+    return [
+        (name, kind, 1)
+        for name in attention_blocks(model)
+        for kind in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs")
     ]
 
 
@@ -45,7 +58,8 @@ def perturbed(arch: str) -> torch.nn.Module:
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_maps_logits_and_model_state(arch):
-    model = perturbed(arch).train()
+    model = perturbed(arch).eval()
+    plain = copy.deepcopy(model)  # never probed: no taps
     before = {k: v.clone() for k, v in model.state_dict().items()}
     forwards = []
     counter = model.register_forward_hook(lambda *_: forwards.append(1))
@@ -55,13 +69,15 @@ def test_maps_logits_and_model_state(arch):
 
     counter.remove()
     assert len(forwards) == 1  # one forward pass for logits and every map
-    assert model.training and all(m.training for m in model.modules())
-    assert all_hooks(model) == []
-    for key, value in model.state_dict().items():  # eval mode: BatchNorm statistics untouched
+    assert not any(m.training for m in model.modules())
+    assert all_hooks(model) == taps_only(model)  # nothing but the taps, once each
+    for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert not logits.requires_grad
     with torch.no_grad():
-        torch.testing.assert_close(logits, model.eval()(x), rtol=0, atol=0)
+        torch.testing.assert_close(logits, plain(x), rtol=0, atol=0)
+        # Outside a probe the taps are inert: the model computes what it computed before.
+        torch.testing.assert_close(model(x), plain(x), rtol=0, atol=0)
 
     found = attention_blocks(model)
     assert list(maps) == list(found)
@@ -105,14 +121,17 @@ def test_no_grad_even_inside_enable_grad():
     assert not any(m.attention.requires_grad for m in maps.values())
 
 
-def test_mixed_training_flags_are_restored():
+def test_the_model_runs_in_the_mode_it_is_in():
+    # No flag is flipped (another thread may be running the same model): a training model stays training,
+    # and its BatchNorm layers update as in any training-mode forward.
     model = build("se_resnet").train()
     model.layer1.eval()  # e.g. a frozen stage
-    model.layer3[2].attn.eval()
-    attention_maps(model, torch.randn(1, 3, 32, 32))
-    assert model.training and model.layer2.training and model.layer3[2].training
-    assert not model.layer1.training and not any(m.training for m in model.layer1.modules())
-    assert not model.layer3[2].attn.training
+    modes = {name: m.training for name, m in model.named_modules()}
+    stats = model.layer2[0].bn1.running_mean.clone()
+    x = torch.randn(2, 3, 32, 32)
+    logits, _ = attention_maps(model, x)
+    assert {name: m.training for name, m in model.named_modules()} == modes
+    assert not torch.equal(model.layer2[0].bn1.running_mean, stats)
 
 
 def test_eval_model_stays_in_eval():
@@ -121,17 +140,46 @@ def test_eval_model_stays_in_eval():
     assert not any(m.training for m in model.modules())
 
 
-def test_other_hooks_survive_and_failures_clean_up():
-    model = build("a2_resnet").train()
+def test_other_hooks_survive_and_failures_leave_inert_taps():
+    model = build("a2_resnet").eval()
     block = model.layer2[2].attn
     mine = block.register_forward_hook(lambda *_: None)
     attention_maps(model, torch.randn(1, 3, 32, 32))
-    assert list(block._forward_hooks) == [mine.id]
+    assert mine.id in block._forward_hooks and len(block._forward_hooks) == 2
     mine.remove()
     with pytest.raises(RuntimeError):
         attention_maps(model, torch.randn(1, 1, 32, 32))  # wrong number of channels
-    assert all_hooks(model) == []
-    assert model.training and all(m.training for m in model.modules())
+    assert all_hooks(model) == taps_only(model)
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), copy.deepcopy(model)(x))
+    _, maps = attention_maps(model, x)
+    assert set(maps) == {"layer2.2.attn", "layer3.2.attn"}
+
+
+def test_taps_are_installed_once_even_on_copies():
+    model = build("a2_resnet").eval()
+    attention_maps(model, torch.randn(1, 3, 32, 32))
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        _, maps = attention_maps(twin, torch.randn(1, 3, 32, 32))
+        assert all_hooks(twin) == taps_only(twin)
+        assert set(maps) == {"layer2.2.attn", "layer3.2.attn"}
+
+
+def test_a_block_called_with_return_maps_inside_a_probe_keeps_its_own_output():
+    model = build("a2_resnet").eval()
+    block = model.layer2[2].attn
+    x = torch.randn(1, 32, 16, 16)
+    with torch.no_grad(), probing(model, maps=tapped_blocks(model)) as probe:
+        y, own = block(x, return_maps=True)  # the caller asked itself: the tap leaves the pair alone
+        y2 = block(x)
+    assert torch.equal(y, y2) and torch.equal(own.gather, probe.maps["layer2.2.attn"].gather)
+
+
+def test_unknown_block_names_raise():
+    with pytest.raises(KeyError):
+        with probing(build("a2_resnet"), inputs=["layer9.attn"]):
+            pass
 
 
 def test_model_without_attention():

@@ -17,7 +17,8 @@ SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low ent
 
 def _on_click(chart_key: str, image_size: int) -> None:
     # A click selects the invisible marker of one cell; keep its place as fractions of the image.
-    points = st.session_state[chart_key].selection.points
+    state = st.session_state.get(chart_key)
+    points = state.selection.points if state is not None else []
     if points:
         x, y = points[0]["x"], points[0]["y"]
         clicked_position("shared", ((y + 0.5) / image_size, (x + 0.5) / image_size))
@@ -25,7 +26,8 @@ def _on_click(chart_key: str, image_size: int) -> None:
 
 def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
     # The clicked point's trace carries its tile index as ``meta``.
-    points = st.session_state[chart_key].selection.points
+    state = st.session_state.get(chart_key)
+    points = state.selection.points if state is not None else []
     if points:
         tile = grid.data[int(points[0]["curve_number"])].meta
         if tile is not None:
@@ -63,74 +65,77 @@ except FileNotFoundError as error:
     st.error(f"No pretrained weights: {error}")
     st.stop()
 
-blocks = probe.double_attention_blocks()
-names = list(blocks)
-finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
-block_name = st.selectbox(
-    "A² block", names, index=finest, key="explore_block",
-    format_func=lambda n: f"{n} · {blocks[n].feature_size[0]}×{blocks[n].feature_size[1]} feature map "
-    f"(m={blocks[n].params['m']}, n={blocks[n].params['n']})",
-)
-block = blocks[block_name]
-gather, distribute = block.arrays["gather"], block.arrays["distribute"]
-n, (h, w) = len(gather), block.feature_size
-usage = analysis.descriptor_usage(distribute)
-entropy = analysis.gathering_entropy(gather)
-order = analysis.descriptor_order(gather, distribute, sort)
-position = analysis.position_index(clicked_position("shared"), (h, w))
-v_j = distribute[:, position[0], position[1]]
-top = analysis.top_descriptors(distribute, position, k=3)
-receives = analysis.implied_attention(gather, distribute, position)
 
-st.markdown(
-    f"**{label}** · model view {probe.size}×{probe.size} px · block `{block_name}`: feature map "
-    f"**{h}×{w}** (L = {h * w}), c = {block.params['in_channels']}, **m = {block.params['m']}**, "
-    f"**n = {n}** · tensors: gather `{tuple(gather.shape)}`, distribute `{tuple(distribute.shape)}`, "
-    f"G `{tuple(block.arrays['descriptors'].shape)}`"
-)
+@st.fragment
+def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) -> None:
+    """Everything a click changes, rerun on its own: a click reruns this, not the sidebar and the model."""
+    blocks = probe.double_attention_blocks()
+    names = list(blocks)
+    finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
+    block_name = st.selectbox(
+        "A² block", names, index=finest, key="explore_block",
+        # The label must not name the feature map's size: it changes with the resolution, and a
+        # changed label would no longer match the user's choice (issue 20, item 1).
+        format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
+        f"(m={blocks[n].params['m']}, n={blocks[n].params['n']})",
+    )
+    block = blocks[block_name]
+    gather, distribute = block.arrays["gather"], block.arrays["distribute"]
+    n, (h, w) = len(gather), block.feature_size
+    usage = analysis.descriptor_usage(distribute)
+    entropy = analysis.gathering_entropy(gather)
+    order = analysis.descriptor_order(gather, distribute, sort)
+    position = analysis.position_index(clicked_position("shared"), (h, w))
+    v_j = distribute[:, position[0], position[1]]
+    top = analysis.top_descriptors(distribute, position, k=3)
+    receives = analysis.implied_attention(gather, distribute, position)
 
-left, middle, right = st.columns([1.15, 1.25, 0.9])
-with left:
-    st.subheader("Click a position")
-    fig = figures.heatmap_over_image(
-        probe.image, receives, opacity=opacity, colorscale=colorscale, position=position, clickable=True,
-        label="receives", size=380,
-        title=f"What cell {position} receives",
+    st.markdown(
+        f"**{label}** · model view {probe.size}×{probe.size} px · block `{block_name}`: feature map "
+        f"**{h}×{w}** (L = {h * w}), c = {block.params['in_channels']}, **m = {block.params['m']}**, "
+        f"**n = {n}** · tensors: gather `{tuple(gather.shape)}`, distribute `{tuple(distribute.shape)}`, "
+        f"G `{tuple(block.arrays['descriptors'].shape)}`"
     )
-    st.plotly_chart(
-        fig, key="explore_click", on_select=lambda: _on_click("explore_click", probe.size),
-        selection_mode=("points",), width="content", config={"displayModeBar": False},
-    )
+
+    left, middle, right = st.columns([1.3, 1.0, 0.75])
+    with left:
+        st.markdown("#### Click a position")
+        fig = figures.heatmap_over_image(
+            probe.image, receives, opacity=opacity, colorscale=colorscale, position=position, clickable=True,
+            label="receives", size=320, title=f"What cell {position} receives",
+        )
+        st.plotly_chart(
+            fig, key="explore_click", on_select=lambda: _on_click("explore_click", probe.size),
+            selection_mode=("points",), width="content", config={"displayModeBar": False},
+        )
+        st.caption(
+            "The implied pixel-to-pixel attention: the row of softmax(ρ)ᵀ·softmax(θ) for this position, "
+            "Σᵢ vᵢⱼ · gathering map i — a rank-n Non-local attention map. Click anywhere on it to move the ✕."
+        )
+    with middle:
+        st.markdown("#### Distribution weights")
+        st.plotly_chart(
+            figures.distribution_bars(v_j, highlight=top, title=f"v_j at cell {position}", height=330),
+            key="explore_bars", width="stretch", config={"displayModeBar": False},
+        )
+        st.caption(
+            f"How cell {position} mixes the {n} global descriptors: z_j = G v_j. The red bars "
+            f"(d{', d'.join(map(str, top))}) are the descriptors it uses most; the same descriptors are framed in "
+            "red among the gathering maps below."
+        )
+    with right:
+        st.markdown("#### Prediction")
+        st.image(figures.crisp(probe.image), caption=f"The model's view ({probe.size}×{probe.size} px)", width=150)
+        st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
+                        config={"displayModeBar": False})
+        st.caption(f"{ARCH} at {probe.size} px" + (" (trained at 32 px)" if probe.size != 32 else ""))
+
+    st.subheader(f"Gathering maps: where each of the {n} descriptors collects from")
     st.caption(
-        "The implied pixel-to-pixel attention: the row of softmax(ρ)ᵀ·softmax(θ) for this position, "
-        "Σᵢ vᵢⱼ · gathering map i — a rank-n Non-local attention map. Click anywhere on it to move the ✕."
+        "softmax(θ(X)) over the L positions, one map per descriptor, each on its own colour range. "
+        f"'use' = total distribution weight the descriptor receives over the image (sums to L = {h * w}), "
+        "H = entropy in nats (low = sharp). Click a map to enlarge it below, with each cell's exact weight on hover."
     )
-with middle:
-    st.subheader("Distribution weights")
-    st.plotly_chart(
-        figures.distribution_bars(v_j, highlight=top, title=f"v_j at cell {position} (sums to 1)", height=330),
-        key="explore_bars", width="stretch", config={"displayModeBar": False},
-    )
-    st.caption(
-        f"How cell {position} mixes the {n} global descriptors: z_j = G v_j. The red bars "
-        f"(d{', d'.join(map(str, top))}) are the descriptors it uses most; the same descriptors are framed in red "
-        "among the gathering maps below."
-    )
-with right:
-    st.subheader("Prediction")
-    st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
-                    config={"displayModeBar": False})
-    meta_line = f"{ARCH} at {probe.size} px"
-    st.caption(meta_line + (" (trained at 32 px)" if probe.size != 32 else ""))
-
-st.subheader(f"Gathering maps: where each of the {n} descriptors collects from")
-st.caption(
-    "softmax(θ(X)) over the L positions, one map per descriptor, each on its own colour range (hover for the "
-    f"exact weight). 'use' = total distribution weight the descriptor receives over the image (sums to L = {h * w}), "
-    "H = entropy in nats (low = sharp). Click a map to enlarge it."
-)
-grid_left, grid_right = st.columns([2.2, 1])
-with grid_left:
     grid = figures.gathering_grid(
         probe.image, gather, order, usage=usage, entropy=entropy, highlight=list(top), opacity=opacity,
         colorscale=colorscale, clickable=True, cols=4, tile=175,
@@ -139,55 +144,59 @@ with grid_left:
         grid, key="explore_grid", on_select=lambda: _on_grid_click("explore_grid", grid, [int(i) for i in order]),
         selection_mode=("points",), width="content", config={"displayModeBar": False},
     )
-with grid_right:
+
     choices = [f"d{i}" for i in order]
     # A new image, block or resolution opens on its own most used descriptor, not the last view's choice.
-    view = (hash(image_bytes), block_name, size)
+    view = (hash(image_bytes), block_name, probe.size)
     if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
         st.session_state["explore_view"] = view
-    chosen = st.selectbox("Enlarged descriptor", choices, key="explore_descriptor")
-    i = int(chosen[1:])
-    st.plotly_chart(
-        figures.heatmap_over_image(probe.image, gather[i], opacity=opacity, colorscale=colorscale,
-                                   title=f"d{i} gathers from", label="gathering weight", size=300),
-        key="explore_enlarged", width="content", config={"displayModeBar": False},
-    )
-    st.plotly_chart(
-        figures.heatmap_over_image(probe.image, distribute[i], opacity=opacity, colorscale=colorscale,
-                                   title=f"d{i} is sent to", label="distribution weight", size=300),
-        key="explore_sent", width="content", config={"displayModeBar": False},
-    )
-    st.caption(f"d{i}: use {usage[i]:.2f}, entropy {entropy[i]:.2f} nats (uniform would be {np.log(h * w):.2f}).")
+    pick, gathers, sent = st.columns([0.8, 1, 1])
+    with pick:
+        chosen = st.selectbox("Enlarged descriptor", choices, key="explore_descriptor")
+        i = int(chosen[1:])
+        st.caption(f"d{i}: use {usage[i]:.2f}, entropy {entropy[i]:.2f} nats (uniform would be {np.log(h * w):.2f}).")
+    with gathers:
+        st.plotly_chart(
+            figures.heatmap_over_image(probe.image, gather[i], opacity=opacity, colorscale=colorscale,
+                                       title=f"d{i} gathers from", label="gathering weight", size=260),
+            key="explore_enlarged", width="content", config={"displayModeBar": False},
+        )
+    with sent:
+        st.plotly_chart(
+            figures.heatmap_over_image(probe.image, distribute[i], opacity=opacity, colorscale=colorscale,
+                                       title=f"d{i} is sent to", label="distribution weight", size=260),
+            key="explore_sent", width="content", config={"displayModeBar": False},
+        )
 
-with st.expander(f"Distribution maps of all {n} descriptors: where each descriptor is sent"):
-    st.plotly_chart(
-        figures.distribution_grid(probe.image, distribute, order, usage=usage, highlight=list(top),
-                                  opacity=opacity, colorscale=colorscale, cols=4, tile=175),
-        key="explore_distribution_grid", width="content", config={"displayModeBar": False},
-    )
+    with st.expander(f"Distribution maps of all {n} descriptors: where each descriptor is sent"):
+        st.plotly_chart(
+            figures.distribution_grid(probe.image, distribute, order, usage=usage, highlight=list(top),
+                                      opacity=opacity, colorscale=colorscale, cols=4, tile=175, hover=False),
+            key="explore_distribution_grid", width="content", config={"displayModeBar": False},
+        )
 
-st.subheader("Downloads")
+    st.subheader("Downloads")
+
+    def _figure_png() -> bytes:
+        # Built only when the button is pressed, so clicks on the maps stay instant.
+        return figures.to_png(figures.explore_matplotlib(
+            probe.image, gather, distribute, position, order, colormap=colorscale, alpha=opacity,
+            highlight=list(top), title=f"{label} · {block_name} ({h}×{w}, m={block.params['m']}, n={n})",
+        ))
+
+    def _maps_npz() -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **npz_arrays(probe))
+        return buffer.getvalue()
+
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("⬇ Figure (PNG)", _figure_png, file_name=f"a2lens_{block_name.replace('.', '_')}.png",
+                       mime="image/png", key="explore_png", on_click="ignore")
+    d2.download_button("⬇ All maps of this image (.npz)", _maps_npz, file_name="a2lens_maps.npz",
+                       mime="application/octet-stream", key="explore_npz", on_click="ignore",
+                       help="Every block's tensors, the model view and the probabilities: "
+                       "np.load(path, allow_pickle=False).")
 
 
-def _figure_png() -> bytes:
-    # Built only when the button is pressed, so clicks on the maps stay instant.
-    return figures.to_png(figures.explore_matplotlib(
-        probe.image, gather, distribute, position, order, colormap=colorscale, alpha=opacity, highlight=list(top),
-        title=f"{label} · {block_name} ({h}×{w}, m={block.params['m']}, n={n})",
-    ))
-
-
-def _maps_npz() -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **npz_arrays(probe))
-    return buffer.getvalue()
-
-
-d1, d2, _ = st.columns([1, 1, 2])
-d1.download_button("⬇ Figure (PNG)", _figure_png, file_name=f"a2lens_{block_name.replace('.', '_')}.png",
-                   mime="image/png", key="explore_png", on_click="ignore")
-d2.download_button("⬇ All maps of this image (.npz)", _maps_npz, file_name="a2lens_maps.npz",
-                   mime="application/octet-stream", key="explore_npz", on_click="ignore",
-                   help="Every block's tensors, the model view and the probabilities: "
-                   "np.load(path, allow_pickle=False).")
+explore_view(probe, label, colorscale, opacity, sort)

@@ -1,0 +1,140 @@
+"""A class on one server: N concurrent sessions each open Explore, upload their own photo and click.
+
+    python -m bench.load                  # 30 sessions, 3 clicks each (~1–2 min)
+    python -m bench.load --sessions 8     # fewer
+    python -m bench.load --quick          # 4 sessions, 1 click (CI smoke test)
+
+A real ``streamlit run app/main.py`` on loopback, driven through Streamlit's
+websocket protocol (bench/sessions.py: one thread and one websocket per
+session, which is what fits 30 "browsers" on two cores). All sessions start
+together (a barrier), as a class does when the teacher says "now upload";
+each uploads a different photo (a bundled sample, enlarged, then a synthetic
+one) and clicks the map at different places. Latency is from the request to
+``script_finished``: what the server costs a student, without the browser's
+drawing (bench/browser.py measures that). Errors are exceptions and error
+messages on any page, failed runs, timeouts and protocol failures. The whole
+run is bounded by ``--deadline`` seconds. Peak resident memory is the
+server's VmHWM.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PIL import Image
+
+from bench._util import parser, table, write_json
+from bench.memory import photo
+from bench.sessions import ROOT, Session, percentile, serve
+
+SAMPLES = sorted((ROOT / "assets" / "samples").glob("*/*.jpg"))
+
+
+def student_photo(k: int) -> tuple[str, bytes]:
+    """Session k's photo: a bundled sample enlarged to 480 px (a different one per session), as JPEG."""
+    if SAMPLES:
+        picture = Image.open(SAMPLES[k % len(SAMPLES)]).convert("RGB").resize((480, 480), Image.BICUBIC)
+        if k >= len(SAMPLES):  # more students than samples: mirror, so the bytes still differ
+            picture = picture.transpose(Image.FLIP_LEFT_RIGHT)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=90)
+        return f"student_{k:02d}.jpg", buffer.getvalue()
+    return f"student_{k:02d}.jpg", photo(k)
+
+
+def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: float, out: list) -> None:
+    session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()))
+    failures: list[str] = []
+    try:
+        start.wait(timeout=60)
+        session.open()
+        name, data = student_photo(k)
+        session.upload(name, data)
+        for c in range(clicks):
+            if time.monotonic() > deadline:
+                failures.append("deadline reached before all clicks")
+                break
+            # Click a different cell each time: x, y in the model view's pixels (32 px by default).
+            session.click("explore_click", x=(5 + 7 * k + 11 * c) % 32, y=(3 + 5 * k + 13 * c) % 32)
+    except Exception as error:  # noqa: BLE001 (every failure is counted, not raised)
+        failures.append(f"{type(error).__name__}: {error}")
+    finally:
+        session.close()
+    out.append({"session": k, "runs": session.runs, "errors": session.errors + failures})
+
+
+def run(sessions: int, clicks: int, deadline_s: float) -> dict:
+    with serve() as server:
+        # One warm-up visit loads the model, as the teacher's own visit does before the class joins.
+        warm = Session(server.url)
+        warm.open()
+        warm.close()
+        rss_before = server.rss()
+        results: list[dict] = []
+        start = threading.Barrier(sessions)
+        deadline = time.monotonic() + deadline_s
+        threads = [threading.Thread(target=student, args=(server.url, k, clicks, start, deadline, results))
+                   for k in range(sessions)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=max(1.0, deadline - time.monotonic() + 30))
+        wall = time.perf_counter() - t0
+        hung = sum(t.is_alive() for t in threads)
+        peak, rss_after = server.peak_rss(), server.rss()
+    errors = [f"session {r['session']}: {e}" for r in results for e in r["errors"]]
+    errors += [f"{hung} sessions still running at the deadline"] * bool(hung)
+    errors += [f"{sessions - len(results) - hung} sessions never reported"] * bool(sessions - len(results) - hung)
+    by_action: dict[str, list[float]] = {}
+    for r in results:
+        for run_ in r["runs"]:
+            by_action.setdefault(run_.action.split(" ")[0], []).append(run_.seconds)
+    per_session = [sum(x.seconds for x in r["runs"]) for r in results]
+    return {
+        "sessions": sessions, "clicks": clicks, "deadline_s": deadline_s, "wall_s": wall, "errors": errors,
+        "latency_s": {a: {"n": len(v), "p50": percentile(v, 50), "p90": percentile(v, 90), "p99": percentile(v, 99),
+                          "max": max(v)} for a, v in by_action.items()},
+        "session_total_s": {"p50": percentile(per_session, 50), "p90": percentile(per_session, 90),
+                            "max": max(per_session, default=float("nan"))},
+        "server_rss_before": rss_before, "server_rss_after": rss_after, "server_peak_rss": peak,
+    }
+
+
+def show(result: dict) -> None:
+    rows = [{"action": a, "n": v["n"], "p50": f"{v['p50'] * 1e3:.0f}", "p90": f"{v['p90'] * 1e3:.0f}",
+             "p99": f"{v['p99'] * 1e3:.0f}", "max": f"{v['max'] * 1e3:.0f}"} for a, v in result["latency_s"].items()]
+    print(table(rows, [("action", "action"), ("runs", "n"), ("p50 ms", "p50"), ("p90 ms", "p90"),
+                       ("p99 ms", "p99"), ("max ms", "max")]))
+    s = result["session_total_s"]
+    print(f"\n{result['sessions']} sessions × (open, upload, {result['clicks']} clicks) in {result['wall_s']:.1f} s; "
+          f"per session total p50 {s['p50']:.1f} s, p90 {s['p90']:.1f} s, max {s['max']:.1f} s")
+    print(f"server RSS {result['server_rss_before'] / 2**20:.0f} MiB before, {result['server_rss_after'] / 2**20:.0f} "
+          f"MiB after, peak {result['server_peak_rss'] / 2**20:.0f} MiB; errors: {len(result['errors'])}")
+    for error in result["errors"][:10]:
+        print("  ", error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=30)
+    p.add_argument("--clicks", type=int, default=3)
+    p.add_argument("--deadline", type=float, default=180.0, help="seconds for the whole class (default 180)")
+    args = p.parse_args(argv)
+    sessions, clicks = (4, 1) if args.quick else (args.sessions, args.clicks)
+    result = run(sessions, clicks, args.deadline)
+    show(result)
+    path = write_json("load", result, args.out, args.quick)
+    print(f"\nwrote {path}")
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""A small class on one real server: concurrent sessions upload different photos and click, with no error.
+
+The full 30-session run is ``python -m bench.load`` (through /work/quiet; numbers in the README).
+"""
+
+from __future__ import annotations
+
+from bench.load import run, student_photo
+from bench.sessions import Session, serve
+
+
+def test_four_concurrent_sessions_upload_and_click_without_errors():
+    result = run(sessions=4, clicks=2, deadline_s=240)
+    assert result["errors"] == []
+    latency = result["latency_s"]
+    assert latency["open"]["n"] == latency["upload"]["n"] == 4 and latency["click"]["n"] == 8
+    assert all(0 < v["p50"] <= v["max"] for v in latency.values())
+    assert result["server_peak_rss"] >= result["server_rss_before"] > 0
+
+
+def test_a_session_sees_its_own_upload_and_click():
+    # The driver is only worth its numbers if the server really ran the page for it.
+    with serve() as server:
+        session = Session(server.url)
+        session.open()
+        name, data = student_photo(3)
+        session.upload(name, data)
+        bars = session.charts["explore_bars"]["layout"]["title"]["text"]
+        assert bars.startswith("v_j at cell (8, 8)")  # the default: the centre
+        session.click("explore_click", x=30.0, y=1.0)  # top right of the 32-pixel view
+        assert session.charts["explore_bars"]["layout"]["title"]["text"].startswith("v_j at cell (0, 15)")
+        session.close()
+        assert session.errors == []
+        assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "click"]
