@@ -1,6 +1,6 @@
 """A small class on one real server: concurrent sessions upload different photos and click, with no error.
 
-The full 30-session run is ``python -m bench.load`` (through /work/quiet; numbers in the README).
+The full 30-session run is ``python -m bench.load`` (run with any training paused; numbers in the README).
 """
 
 from __future__ import annotations
