@@ -76,19 +76,21 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = ()) -> Iterator[Server]:
-    """``streamlit run app/main.py`` on a free loopback port, stopped on exit.
+def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection: bool = False,
+          log: Path | None = None) -> Iterator[Server]:
+    """``streamlit run app/main.py`` on the shipped weights, on a free loopback port, stopped on exit.
 
-    XSRF protection is off for this private loopback server only, so the
-    driver needs no cookie dance for its uploads.
+    XSRF protection is off by default for this private loopback server, so the
+    websocket driver needs no cookie dance for its uploads; a real browser
+    (the end-to-end tests) keeps it on. ``log`` receives the server's output.
     """
     port = _free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"a2lens_bench_{port}.log"
+    log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"a2lens_bench_{port}.log"
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.enableXsrfProtection", "false", *extra,
+        "--server.enableXsrfProtection", str(xsrf_protection).lower(), *extra,
     ]
     env = {k: v for k, v in os.environ.items() if k != "A2LENS_WEIGHTS"}
     with open(log, "w") as out:
