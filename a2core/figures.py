@@ -326,12 +326,13 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
     names = [c for c, _ in top][::-1]
     probs = [p for _, p in top][::-1]
     colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
-    # A long bar carries its label inside, a short one beside it: no label is cut at the chart's edge.
+    # A long bar carries its label inside, a short one beside it: no label is cut at the chart's edge. The
+    # bars say their percentages, so the x axis is hidden (its "100%" tick was cut in a narrow column).
     return go.Figure(go.Bar(
         x=probs, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probs],
         textposition="auto", insidetextanchor="end", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>",
         name="top-k", **FAST,
-    ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], tickformat=".0%"),
+    ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], visible=False),
             yaxis=dict(automargin=True)), **FAST)
 
 
