@@ -7,10 +7,7 @@ figures from :mod:`a2core.figures`.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import sys
 from pathlib import Path
 
 import streamlit as st
@@ -73,26 +70,7 @@ def run_probe(arch: str, image_bytes: bytes, size: int) -> ImageMaps:
     128 px: ≤ 28 MB), each for at most an hour unused. Raises ImageError for bytes that are not a
     usable picture.
     """
-    result = compute_maps(load_model(arch), load_image(image_bytes), size)
-    _return_freed_memory()
-    return result
-
-
-def _return_freed_memory() -> None:
-    # Decoding a photo and a forward pass free tens of MB that glibc keeps in its heaps (one per
-    # script thread) instead of giving back to the system; malloc_trim hands it back.
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _libc():
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6") if sys.platform == "linux" else None
-    except OSError:
-        return None
-
-
-_LIBC = _libc()
+    return compute_maps(load_model(arch), load_image(image_bytes), size)
 
 
 @st.cache_data(max_entries=256, ttl=CACHE_TTL_S, show_spinner=False)
