@@ -1,6 +1,7 @@
 """What one press of the Learn page's "Measure both orders" button costs the shared server.
 
     python -m bench.measure_button      # ~1 min; prints a table, writes bench/results/measure_button.json
+    python -m bench.measure_button --quick  # the page default only (CI smoke)
 
 Each case runs ``a2core.orders.measure_orders`` in a fresh subprocess (so its memory is its own),
 after one tiny measurement (the profiler's first start, which a server pays once), and reports the
@@ -21,6 +22,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from a2core.orders import measure_plan, measure_refusal
+from bench._util import parser, table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
@@ -60,21 +62,27 @@ def cases(old: bool) -> list[tuple[str, dict, str]]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--no-old", action="store_true", help="skip the uncapped case the page allowed before the caps")
+    args = p.parse_args(argv)
     rows = []
-    for label, sizes, mode in cases("--no-old" not in sys.argv):
+    # --quick: the page's default only, so the smoke run stays short
+    for label, sizes, mode in cases(old=not (args.no_old or args.quick))[:1 if args.quick else None]:
         plan = measure_plan(**sizes)
         done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(sizes), mode], cwd=ROOT, check=True,
                               capture_output=True, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append({"case": label, **sizes, "L": plan["L"], "GFLOPs": plan["flops"] / 1e9, **result})
-    print(f"{'case':38} {'T':>3} {'H×W':>7} {'c/m/n':>11} {'L':>6} {'GFLOPs':>7} {'time s':>7} {'RSS +MB':>8}")
-    for r in rows:
-        print(f"{r['case']:38} {r['t']:>3} {r['h']}×{r['w']:<4} {r['c']:>3}/{r['m']}/{r['n']:<3} {r['L']:>6} "
-              f"{r['GFLOPs']:>7.2f} {r['seconds']:>7.2f} {r['rss_mb']:>8.0f}")
-    out = ROOT / "bench" / "results" / "measure_button.json"
-    out.write_text(json.dumps(rows, indent=1) + "\n")
+    print(table([{**r, "size": f"{r['t']}×{r['h']}×{r['w']}", "channels": f"{r['c']}/{r['m']}/{r['n']}",
+                  "gflops": f"{r['GFLOPs']:.2f}", "time": f"{r['seconds']:.2f}", "rss": f"{r['rss_mb']:.0f}"}
+                 for r in rows],
+                [("case", "case"), ("T×H×W", "size"), ("c/m/n", "channels"), ("L", "L"), ("GFLOPs", "gflops"),
+                 ("time (s)", "time"), ("RSS + (MB)", "rss")]))
+    path = write_json("measure_button", {"rows": rows}, args.out, args.quick)
+    print(f"\nwrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

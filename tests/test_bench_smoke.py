@@ -80,3 +80,11 @@ def test_app_quick(results):
         for key in ("upload_to_maps_s", "upload_to_page_s", "click_to_view_s", "click_rerun_s"):
             assert r[key] > 0, key
         assert set(r["targets_met"]) == {"upload_to_maps", "click_to_view"}
+
+
+def test_measure_button_quick(tmp_path):
+    # The Learn page's default press, measured in a fresh process: a positive time, the plan's L.
+    data = run_bench("measure_button", tmp_path)
+    (row,) = data["rows"]
+    assert row["case"] == "page default" and row["L"] == row["t"] * row["h"] * row["w"]
+    assert row["seconds"] > 0 and row["GFLOPs"] > 0
