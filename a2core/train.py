@@ -87,6 +87,17 @@ class Recipe:
         return int(self.early_fraction * self.epochs)
 
 
+def same_recipe(saved: dict, recipe: Recipe) -> bool:
+    """Whether a checkpoint written under ``saved`` (a recipe as a dict) may resume under ``recipe``.
+
+    A field added to :class:`Recipe` after the checkpoint was written is absent from ``saved``; it
+    matches when ``recipe`` keeps the field's default, because the default is what older code did.
+    """
+    current, defaults = asdict(recipe), asdict(Recipe())
+    return set(saved) <= set(current) and all(
+        saved.get(name, defaults[name]) == value for name, value in current.items())
+
+
 #: One recipe per zoo. The photo zoo holds the train photos at 192 px, crops Inception-style
 #: (RandomResizedCrop, area 35–100 %) and flips, and trains the first half of its epochs at
 #: 128 px, the rest at 160 px (progressive resizing); val photos are seen as the app shows them:
@@ -253,7 +264,7 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
     if ckpt_path.is_file():
         # On the CPU: the RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        if ckpt["recipe"] == asdict(recipe):
+        if same_recipe(ckpt["recipe"], recipe):
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])

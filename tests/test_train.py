@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from tiny_folder import make_image_folder
 from torch.utils.data import DataLoader, TensorDataset
 
 from a2core import ARCHS, build, load_pretrained
-from a2core.train import main, one_cycle, param_groups, skip_epochs
+from a2core.train import RECIPES, Recipe, main, one_cycle, param_groups, same_recipe, skip_epochs
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +120,17 @@ def test_a_changed_recipe_does_not_resume(data, tmp_path, capsys):
     run(data, tmp_path, "resnet", 2)
     assert "another recipe; starting afresh" in capsys.readouterr().out
     assert [r["epoch"] for r in read_log(tmp_path, "resnet")] == [1, 1, 2]
+
+
+def test_a_checkpoint_from_before_new_recipe_fields_resumes_only_where_they_keep_their_defaults():
+    # As written before Recipe gained zoo, crop, crop_scale, stored_size, mean and std.
+    older = {k: v for k, v in asdict(Recipe()).items()
+             if k not in {"zoo", "crop", "crop_scale", "stored_size", "mean", "std"}}
+    assert same_recipe(older, RECIPES["cifar10"])
+    assert not same_recipe(older, RECIPES["imagenette"]), "the photo recipe changed fields the old one lacked"
+    assert not same_recipe({**older, "lr": 0.1}, RECIPES["cifar10"])
+    assert not same_recipe({**older, "dropout": 0.5}, RECIPES["cifar10"]), "an unknown field must not resume"
+    assert same_recipe(asdict(RECIPES["imagenette"]), RECIPES["imagenette"])
 
 
 def test_skip_epochs_draws_what_real_epochs_draw():
