@@ -37,10 +37,6 @@ from .measure import (
 )
 
 
-# ---------------------------------------------------------------------------
-# command line
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, type=Path, help="folder with val/<class>/* (and train/ for the card)")

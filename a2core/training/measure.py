@@ -246,7 +246,7 @@ def measure_seeds(rows: Sequence[ZooRow], weights_dir: str | Path, split_dir: st
 
 
 # ---------------------------------------------------------------------------
-# the training logs
+# the training logs, and the machine they ran on
 
 
 @dataclass(frozen=True)
@@ -322,6 +322,10 @@ def _cpu_flags() -> set[str]:
     except OSError:
         pass
     return set()
+
+
+# ---------------------------------------------------------------------------
+# the A² gathering maps over a split
 
 
 @torch.no_grad()
