@@ -8,8 +8,9 @@ it writes ``DIR/<label>.json`` (after a full ``gc.collect()``) with
 - ``rss``: VmRSS and the ``/proc/self/smaps_rollup`` fields (anonymous vs file-backed);
 - ``malloc``: glibc's ``mallinfo2`` (bytes in use by malloc, free but kept, mmapped),
   which tells memory the process still uses from heap it freed but did not return;
-- ``traced``: with ``$A2LENS_TRACEMALLOC`` frames > 0, tracing from the first report on, what tracemalloc sees (Python objects and numpy buffers, not torch's or
-  protobuf's C allocations), and the snapshot itself in ``DIR/<label>.tm`` to diff;
+- ``traced``: with ``$A2LENS_TRACEMALLOC`` frames > 0 (tracing from the first report on),
+  what tracemalloc sees (Python objects and numpy buffers, not torch's or protobuf's C
+  allocations), and the snapshot itself in ``DIR/<label>.tm`` to diff;
 - ``objects``: live gc-tracked objects by type;
 - ``streamlit``: the runtime's own stats providers (caches, session state, uploaded
   and media files), in bytes per family, its session count and the widget records
