@@ -7,10 +7,12 @@ figures from :mod:`a2core.figures`.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.state.session_state import SessionState
 
 from a2core.images import ImageError, load_image
 from a2core.probe import BlockMaps, ImageMaps, compute_maps, install_taps
@@ -111,6 +113,33 @@ def image_input(key: str) -> tuple[bytes, str] | None:
         st.error(f"**{chosen.name}** cannot be used: {error}", icon=":material/block:")
         return None
     return data, "camera photo" if chosen is photo else chosen.name
+
+
+def _forget_stale_widget_records(on_script_finished):
+    """Wrap ``SessionState.on_script_finished`` so a session forgets the records of widgets it no longer shows.
+
+    Streamlit (1.67) drops a stale widget's value at the end of a run but keeps its
+    ``WidgetMetadata`` (callback, serializers) forever. A chart's widget id hashes its whole
+    figure, so every new image or click makes a new one, and Explore's ``on_select`` lambdas
+    close over the figure and the probe: each upload left ~1 MB behind per session
+    (README, Classroom: Memory). Kept: the widgets of this run and every widget with a value,
+    which includes those of fragments that did not run.
+    """
+    @functools.wraps(on_script_finished)
+    def wrapper(self, widget_ids_this_run, *, remove_stale_widgets: bool = True):
+        on_script_finished(self, widget_ids_this_run, remove_stale_widgets=remove_stale_widgets)
+        if remove_stale_widgets:  # False when the run's widget list is incomplete (Streamlit's own rule)
+            widgets = self._new_widget_state
+            live = widgets.states.keys() | self._old_state.keys() | widget_ids_this_run
+            for stale in widgets.widget_metadata.keys() - live:
+                del widgets.widget_metadata[stale]
+
+    wrapper.forgets_stale_widget_records = True
+    return wrapper
+
+
+if not getattr(SessionState.on_script_finished, "forgets_stale_widget_records", False):
+    SessionState.on_script_finished = _forget_stale_widget_records(SessionState.on_script_finished)
 
 
 def clicked_position(key: str = "shared", value: tuple[float, float] | None = None) -> tuple[float, float]:

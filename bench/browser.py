@@ -10,7 +10,11 @@ Timing is wall clock from the action (mouse click, file chosen) until the page
 is settled: Streamlit's running indicator gone, no element greyed out as
 stale, the changed text on the page (the clicked cell in the bars' title,
 the file's name) and every plotly chart drawn (its SVG in place), checked on
-every animation frame. The photo zoo (160-pixel input, maps up to 40×40) is
+every animation frame. Each click is also taken apart (``breakdown``) from
+timestamps the page itself records (``performance.now()``): the click, the rerun
+request the browser sends on the websocket, every message back (its type read
+from the same frames: the elements, ``script_finished``), the main thread's long
+tasks (decoding, React, plotly drawing), the settled page. The photo zoo (160-pixel input, maps up to 40×40) is
 not shipped yet; the 128 px view of the CIFAR model (maps up to 64×64) stands
 in for it, with more cells per map than the zoo's default.
 """
@@ -49,6 +53,76 @@ SETTLED = """([text, charts]) => {
 }""" % CHARTS
 
 
+#: Recorded in the page from its first script on: websocket frames out and in, long tasks, clicks.
+RECORDER = """(() => {
+    const log = window.__a2lens = {events: []};
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            if (!String(args[0]).includes('_stcore/stream')) return;
+            this.addEventListener('message', e => log.events.push(
+                ['in', performance.now(), e.data.byteLength ?? e.data.size ?? e.data.length]));
+        }
+        send(data) {
+            if (String(this.url).includes('_stcore/stream'))
+                log.events.push(['out', performance.now(), data.byteLength ?? data.size ?? data.length]);
+            return super.send(data);
+        }
+    };
+    new PerformanceObserver(list => { for (const e of list.getEntries()) log.events.push(['long', e.startTime, e.duration]); })
+        .observe({type: 'longtask', buffered: true});
+    document.addEventListener('mousedown', () => log.events.push(['click', performance.now(), 0]), true);
+})()"""
+
+
+class Frames:
+    """The type of every ForwardMsg the page receives on Streamlit's websocket, in order (Playwright's events)."""
+
+    def __init__(self, page) -> None:
+        self.kinds: list[str] = []
+        page.on("websocket", self._socket)
+
+    def _socket(self, ws) -> None:
+        if "_stcore/stream" in ws.url:
+            ws.on("framereceived", self._frame)
+
+    def _frame(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg()
+        msg.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        kind = msg.WhichOneof("type") or ""
+        if kind == "delta":
+            kind = f"delta:{msg.delta.WhichOneof('type')}"
+            if msg.delta.WhichOneof("type") == "new_element":
+                kind += f":{msg.delta.new_element.WhichOneof('type')}"
+        self.kinds.append(kind)
+
+
+def breakdown(events: list, kinds: list[str], settled_ms: float) -> dict:
+    """One click taken apart (milliseconds, from the page's own clock): see the module docstring.
+
+    ``events``: the recorder's log since the click; ``kinds``: the types of the frames received since then.
+    """
+    click = next(t for kind, t, _ in events if kind == "click")
+    sent = next(t for kind, t, _ in events if kind == "out" and t >= click)
+    received = [(t, n) for kind, t, n in events if kind == "in" and t >= sent]
+    kinds = kinds[-len(received):] if received else []
+    finished = next((t for (t, _), k in zip(received, kinds) if k == "script_finished"), received[-1][0])
+    long_tasks = [(t, d) for kind, t, d in events if kind == "long" and t + d >= click and t <= settled_ms]
+    return {
+        "click_to_request": sent - click,
+        "request_to_first_message": received[0][0] - sent if received else float("nan"),
+        "request_to_script_finished": finished - sent,
+        "script_finished_to_settled": settled_ms - finished,
+        "total": settled_ms - click,
+        "messages": len(received), "bytes": sum(n for _, n in received),
+        "charts_sent": sum(k.endswith(":plotly_chart") for k in kinds),
+        "long_tasks": len(long_tasks), "long_tasks_ms": sum(d for _, d in long_tasks),
+    }
+
+
 def settle(page, text: str, charts: int, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(SETTLED, arg=[text, charts], polling="raf", timeout=timeout_ms)
 
@@ -71,9 +145,10 @@ def set_size(page, size: int, sizes=(32, 64, 96, 128)) -> None:
     settle(page, f"model view {size}×{size}", 1, timeout_ms=120_000)
 
 
-def time_clicks(page, clicks: int) -> list[float]:
-    """Seconds from a click on the map to the redrawn view, one per click on a different cell."""
-    times = []
+def time_clicks(page, clicks: int, frames: Frames) -> tuple[list[float], list[dict]]:
+    """Seconds from a click on the map to the redrawn view, one per click on a different cell, and each
+    click's ``breakdown``."""
+    times, parts = [], []
     plot = page.locator(CHARTS).first.locator(".nsewdrag").first
     charts = chart_count(page)  # read while settled: a rerun briefly shows old and new elements together
     for c in range(clicks):
@@ -89,6 +164,8 @@ def time_clicks(page, clicks: int) -> list[float]:
                 break
             except Exception:  # noqa: BLE001 (plotly not listening yet: move again)
                 continue
+        page.evaluate("window.__a2lens.events = []")
+        seen = len(frames.kinds)
         t0 = time.perf_counter()
         page.mouse.click(x, y)
         page.wait_for_function(
@@ -98,9 +175,12 @@ def time_clicks(page, clicks: int) -> list[float]:
         )
         settle(page, "", charts)
         times.append(time.perf_counter() - t0)
+        settled_ms = page.evaluate("performance.now()")
+        page.wait_for_timeout(300)  # let the long-task observer report the last drawing
+        parts.append(breakdown(page.evaluate("window.__a2lens.events"), frames.kinds[seen:], settled_ms))
         page.mouse.move(5, 5)
         page.wait_for_timeout(150)
-    return times
+    return times, parts
 
 
 def time_uploads(page, uploads: int, folder: Path) -> list[float]:
@@ -123,7 +203,10 @@ def run(config: dict) -> dict:
     rows = []
     with serve() as server, sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1).new_page()
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+        context.add_init_script(RECORDER)
+        page = context.new_page()
+        frames = Frames(page)
         page.set_default_timeout(120_000)
         page.goto(server.url)
         page.get_by_text("Click a position").wait_for(timeout=300_000)
@@ -133,15 +216,15 @@ def run(config: dict) -> dict:
                 set_size(page, size)
             page.wait_for_timeout(500)
             uploads = time_uploads(page, config["uploads"], Path(tmp))
-            clicks = time_clicks(page, config["clicks"])
-            rows.append({"size": size, "clicks_s": clicks, "uploads_s": uploads})
+            clicks, parts = time_clicks(page, config["clicks"], frames)
+            rows.append({"size": size, "clicks_s": clicks, "uploads_s": uploads, "click_breakdown": parts})
         browser.close()
     return {"viewport": [1280, 900], "targets_ms": TARGETS_MS, "rows": rows}
 
 
 def show(result: dict) -> None:
     def ms(values, q):
-        return f"{percentile(values, q) * 1e3:.0f}"
+        return f"{percentile(values, q) * 1e3:.0f}" if values else "–"
 
     rows = [{"size": f"{r['size']} px", "c50": ms(r["clicks_s"], 50), "cmax": ms(r["clicks_s"], 100),
              "u50": ms(r["uploads_s"], 50), "umax": ms(r["uploads_s"], 100),
@@ -151,14 +234,33 @@ def show(result: dict) -> None:
                        ("clicks / uploads", "n")]))
     print(f"(Chromium 1280×900; targets: click < {TARGETS_MS['click']:.0f} ms, "
           f"upload < {TARGETS_MS['upload_12mp']:.0f} ms)")
+    parts = [("click → request sent", "click_to_request"), ("request → first message", "request_to_first_message"),
+             ("request → script_finished", "request_to_script_finished"),
+             ("script_finished → settled", "script_finished_to_settled"), ("total", "total"),
+             ("main-thread long tasks", "long_tasks_ms")]
+    rows = []
+    for r in result["rows"]:
+        b = r["click_breakdown"]
+        row = {"size": f"{r['size']} px"}
+        row.update({key: f"{statistics.median(p[key] for p in b):.0f}" for _, key in parts})
+        row["msgs"] = f"{statistics.median(p['messages'] for p in b):.0f} ({statistics.median(p['bytes'] for p in b) / 1e3:.0f} kB, "\
+            f"{statistics.median(p['charts_sent'] for p in b):.0f} charts)"
+        rows.append(row)
+    print("\nA click taken apart (medians, ms, the page's own clock):")
+    print(table(rows, [("view", "size"), *parts, ("messages back (bytes, charts)", "msgs")]))
     for r in result["rows"]:
         r["click_median_s"] = statistics.median(r["clicks_s"])
-        r["upload_median_s"] = statistics.median(r["uploads_s"])
+        r["upload_median_s"] = statistics.median(r["uploads_s"]) if r["uploads_s"] else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    result = run(QUICK if args.quick else FULL)
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--clicks", type=int, default=None, help="clicks per view (default 8)")
+    p.add_argument("--uploads", type=int, default=None, help="12-MP uploads per view (default 3)")
+    args = p.parse_args(argv)
+    config = dict(QUICK if args.quick else FULL)
+    config.update({k: v for k, v in (("clicks", args.clicks), ("uploads", args.uploads)) if v is not None})
+    result = run(config)
     show(result)
     path = write_json("browser", result, args.out, args.quick)
     print(f"\nwrote {path}")

@@ -65,6 +65,7 @@ class Server:
     url: str
     process: subprocess.Popen
     log: Path
+    hook: Path | None = None  # bench/memhook.py's folder, when the server runs with it
 
     def rss(self) -> int:
         """Resident memory of the server process now, in bytes."""
@@ -74,25 +75,38 @@ class Server:
         """The most resident memory the server process has held, in bytes."""
         return _status_kib(self.process.pid, "VmHWM") * 1024
 
+    def probe(self, label: str, timeout_s: float = 120.0) -> dict:
+        """bench/memhook.py's report from inside the server (serve(hook=...) only)."""
+        (self.hook / f"{label}.req").write_text("")
+        answer = self.hook / f"{label}.json"
+        deadline = time.monotonic() + timeout_s
+        while not answer.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no memhook report {label} in {timeout_s}s")
+            time.sleep(0.1)
+        return json.loads(answer.read_text())
+
 
 @contextlib.contextmanager
 def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection: bool = False,
-          log: Path | None = None) -> Iterator[Server]:
+          log: Path | None = None, hook: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
     """``streamlit run app/main.py`` on the shipped weights, on a free loopback port, stopped on exit.
 
     XSRF protection is off by default for this private loopback server, so the
     websocket driver needs no cookie dance for its uploads; a real browser
     (the end-to-end tests) keeps it on. ``log`` receives the server's output.
+    With ``hook`` (a folder) the server runs under bench/memhook.py, so
+    ``Server.probe`` can look inside it; ``env`` adds environment variables.
     """
     port = _free_port()
     log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"a2lens_bench_{port}.log"
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+        sys.executable, "-m", *(("bench.memhook", str(hook)) if hook else ("streamlit",)), "run", str(ROOT / "app" / "main.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.enableXsrfProtection", str(xsrf_protection).lower(), *extra,
     ]
-    env = {k: v for k, v in os.environ.items() if k != "A2LENS_WEIGHTS"}
+    env = {**{k: v for k, v in os.environ.items() if k != "A2LENS_WEIGHTS"}, **(env or {})}
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -110,7 +124,7 @@ def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit not healthy in {timeout_s}s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(url, process, log)
+        yield Server(url, process, log, hook)
     finally:
         process.terminate()
         try:
