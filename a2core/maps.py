@@ -154,10 +154,10 @@ def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", 
 
 def _load(args) -> torch.nn.Module:
     if args.timm or args.torchvision:
-        from .own_model import ModelSpec, load_model
+        from .own_model import ModelSpec, load_own_model
 
         library, arch = ("timm", args.timm) if args.timm else ("torchvision", args.torchvision)
-        return load_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
+        return load_own_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
     from .weights import load_pretrained
 
     return load_pretrained(args.arch, args.weights)

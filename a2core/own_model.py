@@ -1,7 +1,7 @@
 """Your own model: a timm or torchvision architecture with your weights, ready for A²Lens.
 
-    from a2core.own_model import ModelSpec, load_model
-    model = load_model(ModelSpec("timm", "ecaresnet26t", weights="my.safetensors", classes="classes.txt"))
+    from a2core.own_model import ModelSpec, load_own_model
+    model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights="my.safetensors", classes="classes.txt"))
     logits, maps = a2core.attention_maps(model, a2core.preprocess(image, model.meta))
 
 The architecture comes from the library by name, freshly initialised; the
@@ -179,7 +179,7 @@ def _input_config(spec: ModelSpec, model: nn.Module) -> tuple[int, tuple, tuple]
     return int(transforms.crop_size[0]), tuple(transforms.mean), tuple(transforms.std)
 
 
-def load_model(spec: ModelSpec) -> nn.Module:
+def load_own_model(spec: ModelSpec) -> nn.Module:
     """``spec``'s model in eval mode, with ``model.meta`` (a :class:`~a2core.weights.ModelMeta`).
 
     Raises ImportError (timm missing), ValueError (unknown library or arch) and

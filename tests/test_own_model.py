@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 import a2core  # first: its torchvision shim lets timm import
 from a2core import maps as maps_cli
 from a2core._compat import import_torchvision
-from a2core.own_model import TIMM_MISSING, ModelSpec, load_model
+from a2core.own_model import TIMM_MISSING, ModelSpec, load_own_model
 from a2core.weights import WeightsError
 from tests.image_cases import encode, picture
 
@@ -53,7 +53,7 @@ def photo(tmp_path):
 
 def test_a_timm_model_loads_as_saved_with_its_class_names(eca):
     original, weights, classes = eca
-    model = load_model(ModelSpec("timm", "ecaresnet26t", weights, classes))
+    model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights, classes))
     assert not model.training
     assert model.meta.arch == "timm:ecaresnet26t" and model.meta.classes == CLASSES
     assert model.meta.input_size == 256 and model.meta.mean == (0.485, 0.456, 0.406)  # timm's data config
@@ -64,14 +64,14 @@ def test_a_timm_model_loads_as_saved_with_its_class_names(eca):
 
 def test_weights_given_as_bytes_and_class_count_from_the_file(eca):
     _, weights, _ = eca
-    model = load_model(ModelSpec("timm", "ecaresnet26t", weights.read_bytes()))
+    model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights.read_bytes()))
     assert model.meta.classes == ("class 0", "class 1", "class 2")
 
 
 def test_a_torchvision_model_with_an_imagenet_head_gets_imagenet_names(tmp_path):
     torch.manual_seed(0)
     original = tv.models.mobilenet_v3_small().eval()
-    model = load_model(ModelSpec("torchvision", "mobilenet_v3_small", saved(original, tmp_path / "m.safetensors")))
+    model = load_own_model(ModelSpec("torchvision", "mobilenet_v3_small", saved(original, tmp_path / "m.safetensors")))
     assert len(model.meta.classes) == 1000 and model.meta.classes[:2] == ("tench", "goldfish")
     assert model.meta.input_size == 224
     x = torch.randn(1, 3, 64, 64)
@@ -82,32 +82,32 @@ def test_a_torchvision_model_with_an_imagenet_head_gets_imagenet_names(tmp_path)
 def test_a2lens_metadata_gives_the_class_names(tmp_path):
     model = timm.create_model("mobilenetv3_small_050", num_classes=2)
     path = a2core.save_weights(model, tmp_path / "m.safetensors", a2core.ModelMeta(arch="x", classes=("a", "b")))
-    assert load_model(ModelSpec("timm", "mobilenetv3_small_050", path)).meta.classes == ("a", "b")
+    assert load_own_model(ModelSpec("timm", "mobilenetv3_small_050", path)).meta.classes == ("a", "b")
 
 
 def test_what_does_not_fit_is_a_clear_error(eca, tmp_path):
     original, weights, classes = eca
     with pytest.raises(WeightsError, match="do not fit timm:seresnet18"):
-        load_model(ModelSpec("timm", "seresnet18", weights))
+        load_own_model(ModelSpec("timm", "seresnet18", weights))
     pickled = tmp_path / "model.pth"
     torch.save(original.state_dict(), pickled)
     with pytest.raises(WeightsError, match="safetensors only, never a pickle"):
-        load_model(ModelSpec("timm", "ecaresnet26t", pickled))
+        load_own_model(ModelSpec("timm", "ecaresnet26t", pickled))
     (tmp_path / "two.txt").write_text("a\nb\n")
     with pytest.raises(WeightsError, match="2 class names for a classifier of 3 outputs"):
-        load_model(ModelSpec("timm", "ecaresnet26t", weights, tmp_path / "two.txt"))
+        load_own_model(ModelSpec("timm", "ecaresnet26t", weights, tmp_path / "two.txt"))
     with pytest.raises(ValueError, match="timm has no model 'ecaresnet26'; close: ecaresnet26t"):
-        load_model(ModelSpec("timm", "ecaresnet26", weights))
+        load_own_model(ModelSpec("timm", "ecaresnet26", weights))
     with pytest.raises(ValueError, match="torchvision has no classification model"):
-        load_model(ModelSpec("torchvision", "ecaresnet26t", weights))
+        load_own_model(ModelSpec("torchvision", "ecaresnet26t", weights))
     with pytest.raises(WeightsError, match="give a safetensors file"):
-        load_model(ModelSpec("timm", "ecaresnet26t"))
+        load_own_model(ModelSpec("timm", "ecaresnet26t"))
 
 
 def test_missing_timm_says_how_to_install_it(eca, monkeypatch):
     monkeypatch.setitem(sys.modules, "timm", None)
     with pytest.raises(ImportError) as error:
-        load_model(ModelSpec("timm", "ecaresnet26t", eca[1]))
+        load_own_model(ModelSpec("timm", "ecaresnet26t", eca[1]))
     assert str(error.value) == TIMM_MISSING and "requirements-timm.txt" in TIMM_MISSING
 
 
