@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, ValueError, OSError) as error:  # WeightsError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.gradcam_class is not None and not 0 <= args.gradcam_class < len(model.meta.classes):
+        print(f"error: --gradcam-class must be a class index from 0 to {len(model.meta.classes) - 1}", file=sys.stderr)
+        return 2
     result = compute_maps(model, image, args.size)
     cam = gradcam_of_last_block(model, result, image, args.gradcam_class)
     written = [save_npz(result, args.out / "maps.npz", cam)]

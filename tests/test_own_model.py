@@ -136,12 +136,16 @@ def test_cli_with_a_timm_model(eca, photo, tmp_path, capsys):
     assert Image.open(out / "gradcam.png").format == "PNG"
 
 
-def test_cli_rejects_a_pickle_with_a_message(eca, photo, tmp_path, capsys):
+def test_cli_rejects_a_pickle_and_a_class_out_of_range_with_a_message(eca, photo, tmp_path, capsys):
     pickled = tmp_path / "model.pth"
     torch.save(eca[0].state_dict(), pickled)
     assert maps_cli.main([str(photo), "--timm", "ecaresnet26t", "--weights", str(pickled),
                           "--out", str(tmp_path / "o")]) == 2
     assert "never a pickle" in capsys.readouterr().err
+    assert maps_cli.main([str(photo), "--timm", "ecaresnet26t", "--weights", str(eca[1]), "--gradcam-class", "3",
+                          "--out", str(tmp_path / "o")]) == 2
+    assert "--gradcam-class must be a class index from 0 to 2" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_with_a_torchvision_model_as_a_module(photo, tmp_path):
