@@ -8,11 +8,10 @@ Your own model (timm or torchvision, weights in safetensors) works the same way:
 ``model = a2core.load_own_model(a2core.ModelSpec("timm", "ecaresnet26t", "my.safetensors"))``.
 """
 
-from .gradcam import grad_cam
 from .images import preprocess, to_rgb
 from .models import ARCHS, attention_blocks, build
-from .own_model import ModelSpec, load_own_model
-from .probe import attention_maps
+from .models.own import ModelSpec, load_own_model
+from .probe import attention_maps, grad_cam
 from .weights import ModelMeta, WeightsError, load_pretrained, read_meta, save_weights
 
 __all__ = [

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 import a2core  # first: its torchvision shim lets timm import
-from a2core import adapters, blocks
+from a2core import blocks
+from a2core.probe import adapters
 from a2core._compat import import_torchvision
 from a2core.probe import probing, tapped_blocks
 

@@ -10,8 +10,8 @@ import torch
 import a2core  # first: its torchvision shim lets timm import
 from a2core import figures
 from a2core._compat import import_torchvision
-from a2core.figures_gradcam import DIFFERENCE, gradcam_over_image
-from a2core.gradcam import grad_cam, holder_of
+from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
+from a2core.probe.gradcam import grad_cam, holder_of
 from a2core.models import build
 from a2core.probe import tapped_blocks
 

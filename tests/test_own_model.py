@@ -16,9 +16,9 @@ from PIL import Image
 from safetensors.torch import save_file
 
 import a2core  # first: its torchvision shim lets timm import
-from a2core import maps as maps_cli
+from a2core.probe import maps as maps_cli
 from a2core._compat import import_torchvision
-from a2core.own_model import TIMM_MISSING, ModelSpec, load_own_model
+from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model
 from a2core.weights import WeightsError
 from tests.image_cases import encode, picture
 
@@ -153,7 +153,7 @@ def test_cli_with_a_torchvision_model_as_a_module(photo, tmp_path):
     weights = saved(tv.models.mobilenet_v3_small(num_classes=4), tmp_path / "mnv3.safetensors")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "a2core.maps", str(photo), "--torchvision", "mobilenet_v3_small", "--weights",
+        [sys.executable, "-m", "a2core.probe.maps", str(photo), "--torchvision", "mobilenet_v3_small", "--weights",
          str(weights), "--size", "64", "--gradcam-class", "2", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )

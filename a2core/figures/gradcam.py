@@ -1,12 +1,12 @@
 """Figures of Grad-CAM beside the attention maps: the same heatmap, colour scale and click marker.
 
-Pure functions of numpy arrays (see :mod:`a2core.figures`):
+Pure functions of numpy arrays (see :mod:`a2core.figures.explore`):
 
     image: (S, S, 3) uint8, the model's view
-    cam:   (h, w) Grad-CAM on the feature map of the layer holding a block (:func:`a2core.gradcam.grad_cam`)
+    cam:   (h, w) Grad-CAM on the feature map of the layer holding a block (:func:`a2core.probe.gradcam.grad_cam`)
 
-    from a2core import figures_gradcam
-    figures_gradcam.gradcam_over_image(result.image, cams[0], class_name="cat").show()
+    from a2core.figures import gradcam
+    gradcam.gradcam_over_image(result.image, cams[0], class_name="cat").show()
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import _mpl_overlay, heatmap_over_image
+from .explore import _mpl_overlay, heatmap_over_image
 
 #: What the caption beside a Grad-CAM says, in the app and in notebooks.
 DIFFERENCE = (
@@ -41,7 +41,7 @@ def gradcam_over_image(
     title: str | None = None,
     size: int = 320,
 ) -> go.Figure:
-    """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.heatmap_over_image`):
+    """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.explore.heatmap_over_image`):
     the same colour scale from 0 to the map's maximum, the same ✕ at ``position`` (row, col on the map's grid)
     and, with ``clickable``, the same per-cell click targets."""
     if title is None and class_name:

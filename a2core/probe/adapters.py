@@ -4,7 +4,7 @@ An adapter is a function ``(module, x) → maps``: from the input ``x`` a module
 received and the module's own layers and parameters, it computes the maps
 dataclass of the matching A²Lens block (:mod:`a2core.blocks`), so everything
 that shows an A²Lens block's maps shows these too. The module itself is left
-alone: :mod:`a2core.probe` calls the adapter from a forward hook, after the
+alone: :mod:`a2core.probe.taps` calls the adapter from a forward hook, after the
 module has computed its usual output.
 
 | module | reads as | maps |
@@ -28,8 +28,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .blocks import EfficientChannelAttentionMaps, GlobalContextMaps, NonLocalMaps, SqueezeExcitationMaps
-from .blocks.common import at_least_float32
+from ..blocks import EfficientChannelAttentionMaps, GlobalContextMaps, NonLocalMaps, SqueezeExcitationMaps
+from ..blocks.common import at_least_float32
 
 #: (module, the input x (N, c, H, W) it received) → the maps dataclass of the matching A²Lens block.
 Adapter = Callable[[nn.Module, Tensor], object]
@@ -132,7 +132,7 @@ def _timm_adapters() -> dict[type, Adapter]:
 @functools.cache
 def adapters() -> dict[type, Adapter]:
     """Every adapted module class → its adapter (timm's only where timm is installed)."""
-    from ._compat import import_torchvision
+    from .._compat import import_torchvision
 
     import_torchvision()
     from torchvision.ops import SqueezeExcitation

@@ -1,6 +1,6 @@
 """Your own model: a timm or torchvision architecture with your weights, ready for A²Lens.
 
-    from a2core.own_model import ModelSpec, load_own_model
+    from a2core.models.own import ModelSpec, load_own_model
     model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights="my.safetensors", classes="classes.txt"))
     logits, maps = a2core.attention_maps(model, a2core.preprocess(image, model.meta))
 
@@ -13,7 +13,7 @@ head, else ``class 0`` … ``class k-1``. The input size, mean and std are the
 library's for that architecture. ``pretrained=True`` lets the library fetch its
 own weights instead, which needs the internet (never used in tests).
 
-The app and ``python -m a2core.maps`` take the same spec from the command line or
+The app and ``python -m a2core.probe.maps`` take the same spec from the command line or
 from the environment (:meth:`ModelSpec.from_env`)::
 
     A2LENS_MODEL=timm:ecaresnet26t  A2LENS_MODEL_WEIGHTS=my.safetensors  A2LENS_MODEL_CLASSES=classes.txt
@@ -35,8 +35,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors_bytes
 from torch import nn
 
-from ._compat import import_torchvision
-from .weights import ModelMeta, WeightsError, load_fitting
+from .._compat import import_torchvision
+from ..weights import ModelMeta, WeightsError, load_fitting
 
 LIBRARIES = ("timm", "torchvision")
 #: The environment variables of :meth:`ModelSpec.from_env`.

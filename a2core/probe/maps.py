@@ -1,8 +1,8 @@
 """All attention maps of one image, as numpy arrays, and the command line that saves them.
 
-    python -m a2core.maps photo.jpg --arch a2_resnet --out maps/
-    python -m a2core.maps photo.jpg --timm ecaresnet26t --weights my.safetensors [--classes classes.txt] --out maps/
-    python -m a2core.maps photo.jpg --torchvision mobilenet_v3_large --weights my.safetensors --out maps/
+    python -m a2core.probe.maps photo.jpg --arch a2_resnet --out maps/
+    python -m a2core.probe.maps photo.jpg --timm ecaresnet26t --weights my.safetensors [--classes classes.txt] --out maps/
+    python -m a2core.probe.maps photo.jpg --torchvision mobilenet_v3_large --weights my.safetensors --out maps/
 
 writes ``maps.npz`` (every attention module's tensors, the model's view of the
 image, the class probabilities and the Grad-CAM of the predicted class at the
@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .images import ImageError, load_image, model_view, to_tensor
-from .probe import probing, tapped_blocks
+from ..images import ImageError, load_image, model_view, to_tensor
+from .taps import probing, tapped_blocks
 
 #: Block hyper-parameters worth showing next to the maps, where a block has them.
 _PARAMS = ("in_channels", "m", "n", "reduced_channels", "kernel_size", "order")
@@ -130,7 +130,8 @@ def save_npz(result: ImageMaps, path: str | Path, extra: dict[str, np.ndarray] |
 
 def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", alpha: float = 0.6) -> list[Path]:
     """PNG grids of gathering and distribution maps for every double attention block."""
-    from . import analysis, figures  # matplotlib is only needed here
+    from ..figures import explore as figures  # matplotlib is only needed here
+    from . import analysis
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,11 +155,11 @@ def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", 
 
 def _load(args) -> torch.nn.Module:
     if args.timm or args.torchvision:
-        from .own_model import ModelSpec, load_own_model
+        from ..models.own import ModelSpec, load_own_model
 
         library, arch = ("timm", args.timm) if args.timm else ("torchvision", args.torchvision)
         return load_own_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
-    from .weights import load_pretrained
+    from ..weights import load_pretrained
 
     return load_pretrained(args.arch, args.weights)
 
@@ -167,8 +168,8 @@ def gradcam_of_last_block(model: torch.nn.Module, result: ImageMaps, image: Imag
                           target: int | None = None) -> dict[str, np.ndarray]:
     """Grad-CAM of ``target`` (default: the predicted class) at the layer holding the model's last attention
     module, as ``.npz`` entries: ``gradcam`` (h, w), ``gradcam_layer`` and ``gradcam_class``; {} without one."""
+    from ..images import preprocess
     from .gradcam import grad_cam, holder_of
-    from .images import preprocess
 
     if not result.blocks:
         return {}
@@ -178,7 +179,7 @@ def gradcam_of_last_block(model: torch.nn.Module, result: ImageMaps, image: Imag
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m a2core.maps", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m a2core.probe.maps", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", type=Path, help="a JPEG, PNG, WebP, BMP or GIF file")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--arch", default="a2_resnet", help="a model of A²Lens's zoo (default: a2_resnet)")
@@ -214,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     written = [save_npz(result, args.out / "maps.npz", cam)]
     written += save_figures(result, args.out, colormap=args.colormap)
     if cam:
-        from .figures import to_png
-        from .figures_gradcam import gradcam_matplotlib
+        from ..figures.explore import to_png
+        from ..figures.gradcam import gradcam_matplotlib
 
         name = result.classes[int(cam["gradcam_class"][0])]
         fig = gradcam_matplotlib(result.image, cam["gradcam"], colormap=args.colormap,

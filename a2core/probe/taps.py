@@ -13,7 +13,7 @@ Which modules are tapped and how their maps are read is decided here and
 nowhere else: :func:`tapped_blocks` finds them, :class:`MapsReader` asks a
 module for its maps and reads them off its output. Other libraries' attention
 modules (timm, torchvision) are read through the adapters of
-:mod:`a2core.adapters`, which compute the maps from the module's input and
+:mod:`a2core.probe.adapters`, which compute the maps from the module's input and
 parameters after its forward, leaving its output as it is.
 
 A probed forward runs the model in the mode it is in (``load_pretrained``
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from ..models import ATTENTION_BLOCKS
 from .adapters import Adapter, adapter_for
-from .models import ATTENTION_BLOCKS
 
 
 @dataclass(frozen=True)
