@@ -237,3 +237,11 @@ def test_the_photo_page_runs_the_photo_model_it_says(both_zoos):
     sample = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"
     expected = dict(compute_maps(model, load_image(sample.read_bytes()), 160).top(5))
     assert shown == pytest.approx(expected, abs=1e-5)
+
+
+def test_large_jpegs_are_decoded_at_twice_the_largest_view_or_more():
+    # load_image decodes big JPEGs at a reduced DCT scale; it must stay well above any view the app offers.
+    from a2core.images import DRAFT_SIDE
+    from app.common import ZOO_VIEWS
+
+    assert DRAFT_SIDE >= 2 * max(max(view.sizes) for view in ZOO_VIEWS.values())
