@@ -71,6 +71,8 @@ class ZooView:
     samples: Path
     sample_label: str
     default_sample: str
+    #: said of the zoo while its weights are missing, e.g. "in training"
+    pending: str = ""
 
 
 #: The zoos in the picker's order: the first with weights for :data:`MAIN_ARCH` is the default.
@@ -83,7 +85,7 @@ ZOO_VIEWS: dict[str, ZooView] = {
         "Model card: `assets/weights/imagenette/MODEL_CARD.md`.",
         # every choice keeps the finest A² map (stride 8) at 20×20 or finer
         sizes=(160, 192, 224, 256, 320), samples=SAMPLES_DIR / "imagenette", sample_label="Imagenette validation",
-        default_sample="English_springer · val_00008162",
+        default_sample="English_springer · val_00008162", pending="in training",
     ),
     "cifar10": ZooView(
         zoo="cifar10", label="CIFAR-10 (10 classes, 32 px)", backbone="ResNet-20",
@@ -186,8 +188,8 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
         for zoo in zoos:
             if zoo.key not in offered:
                 lacking = [a for a in (needs or ARCHS) if a not in zoo.weights]
-                st.caption(f"**{zoo.label}**: in training, no weights yet for {', '.join(lacking)} "
-                           f"(in `{zoo.folder}`).")
+                st.caption(f"**{zoo.label}**: {zoo.view.pending + ', ' if zoo.view.pending else ''}no weights yet "
+                           f"for {', '.join(lacking)} (in `{zoo.folder}`).")
         source = offered[chosen]
         st.caption(f"These models know {len(source.classes)} classes: "
                    f"{', '.join(c.replace('_', ' ') for c in source.classes)}. Any other picture still gets "
