@@ -108,7 +108,7 @@ def load_pretrained(arch: str, path: str | Path | None = None, zoo: str = "cifar
     """
     path = Path(path) if path is not None else default_path(arch, zoo)
     if not path.is_file():
-        raise FileNotFoundError(f"no weights for {arch!r} at {path}; train them with python -m a2core.train")
+        raise FileNotFoundError(f"no weights for {arch!r} at {path}; train them with python -m a2core.training.train")
     meta = read_meta(path)
     if meta.arch != arch:
         raise WeightsError(f"{path} holds weights for {meta.arch!r}, not {arch!r}")

@@ -1,7 +1,7 @@
 """What every page of the app shares: the model source (zoo) picker, the image input, the cached
 models and forward passes, and the clicked position.
 
-Pages only lay things out; the tensors come from :mod:`a2core.maps` and the
+Pages only lay things out; the tensors come from :mod:`a2core.probe.maps` and the
 figures from :mod:`a2core.figures`. A page asks :func:`model_source` which
 models it shows and passes ``source.path(arch)`` to the cached loaders, so the
 caches are keyed by weight file, whatever zoo (or other source) it belongs to.
@@ -18,10 +18,9 @@ import streamlit as st
 import torch
 
 from a2core.images import ImageError, load_image
-from a2core.maps import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps
+from a2core.lessons import block_inputs
 from a2core.models import ARCHS, attention_blocks, build
-from a2core.probe import install_taps
-from a2core.steps import block_inputs
+from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps, install_taps
 from a2core.weights import WEIGHTS_DIR, load_pretrained, read_meta, zoo_dir
 
 __all__ = [
@@ -309,7 +308,7 @@ def clicked_position(key: str = "shared", value: tuple[float, float] | None = No
     """The clicked image position (y, x) as fractions of the image in [0, 1]; pass ``value`` to set it.
 
     Stored as fractions, so one click means the same place in every block and
-    at every resolution (use ``a2core.analysis.position_index`` to find the
+    at every resolution (use ``a2core.probe.analysis.position_index`` to find the
     cell). Defaults to the centre of the image.
     """
     store = st.session_state.setdefault(_POSITION_KEY, {})

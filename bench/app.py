@@ -11,8 +11,8 @@ shipped; the time does not depend on the values), on the page's default block
 
 upload (a cache miss of ``run_probe``):
     decode    a2core.images.load_image(bytes)
-    maps      a2core.maps.compute_maps: centre crop, tensor, one forward pass, numpy arrays
-    analysis  a2core.analysis for every A² block: usage, entropy, order, the clicked
+    maps      a2core.probe.maps.compute_maps: centre crop, tensor, one forward pass, numpy arrays
+    analysis  a2core.probe.analysis for every A² block: usage, entropy, order, the clicked
               cell's weights, top descriptors and implied attention
     figures   every plotly figure of the page for the selected (last) block, built with
               a2core.figures and serialised with plotly.io.to_json as st.plotly_chart does
@@ -44,11 +44,12 @@ import torch
 from PIL import Image
 
 import a2core
-from a2core import analysis, figures
+from a2core.figures import explore as figures
+from a2core.probe import analysis
 from a2core.images import load_image
-from a2core.maps import compute_maps
 from a2core.models import ZOOS
-from a2core.train import RECIPES
+from a2core.probe.maps import compute_maps
+from a2core.training import RECIPES
 from a2core.weights import ModelMeta, default_path
 from bench._util import median_time, parser, table, write_json
 

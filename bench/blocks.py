@@ -12,7 +12,7 @@ m = n = c/4 = 16; Non-local with c' = c/2; SE, GC, GSoP, ECA at their defaults):
   order needs ~1 MB of attention state and the pairwise order > 2 GB, with its
   m = n = 512 (c = 512). The attention tensors are measured (the bmm outputs
   the block really produces, apart from Z) as far as ``--max-gib`` allows, and
-  computed with :mod:`a2core.cost` beyond. The eval-mode block also builds
+  computed with :mod:`a2core.lessons.cost` beyond. The eval-mode block also builds
   W_p G (c × n) for its folded projection; with the article's c = m it is
   the size of G.
 
@@ -45,7 +45,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from a2core import blocks
 from a2core.blocks.common import pointwise
-from a2core.cost import double_attention_costs, non_local_cost, pointwise_flops
+from a2core.lessons.cost import double_attention_costs, non_local_cost, pointwise_flops
 from bench._util import devices, fmt_bytes, fmt_ms, median_time, parser, peak_memory, synchronize, table, write_json
 
 
@@ -110,7 +110,7 @@ def block_factories(c: int, m: int, n: int) -> dict[str, Callable[[], nn.Module]
 
 
 def analytic(name: str, c: int, m: int, n: int, t: int, h: int, w: int) -> tuple[int | None, int | None]:
-    """(attention state bytes, FLOPs of the attention products + 1×1 convs) from a2core.cost, where modelled."""
+    """(attention state bytes, FLOPs of the attention products + 1×1 convs) from a2core.lessons.cost, where modelled."""
     if name.startswith("A2"):
         order = name.split()[1]
         cost = double_attention_costs(c, m, n, t=t, h=h, w=w)[order]

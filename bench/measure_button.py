@@ -3,7 +3,7 @@
     python -m bench.measure_button      # ~1 min; prints a table, writes bench/results/measure_button.json
     python -m bench.measure_button --quick  # the page default only (CI smoke)
 
-Each case runs ``a2core.orders.measure_orders`` in a fresh subprocess (so its memory is its own),
+Each case runs ``a2core.lessons.orders.measure_orders`` in a fresh subprocess (so its memory is its own),
 after one tiny measurement (the profiler's first start, which a server pays once), and reports the
 wall time of the whole call and the process's peak RSS above what it held before. Cases: the page's default sizes, the largest sizes the caps
 (``MAX_PAIRWISE_BYTES``, ``MAX_MEASURE_FLOPS``) let through in two directions (many positions,
@@ -21,21 +21,21 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from a2core.orders import measure_plan, measure_refusal
+from a2core.lessons.orders import measure_plan, measure_refusal
 from bench._util import parser, table, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, resource, sys, time
 import torch
-from a2core.orders import measure_orders, measure_refusal, measure_plan
+from a2core.lessons.orders import measure_orders, measure_refusal, measure_plan
 sizes = json.loads(sys.argv[1])
 measure_orders(c=8, m=4, n=2, t=1, h=8, w=8)  # the profiler's first start, paid once per server, not per press
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 measure_orders(**sizes) if sys.argv[2] == "capped" else None
 if sys.argv[2] == "uncapped":  # the old behaviour: bypass the caps to show what they prevent
-    import a2core.orders as o
+    import a2core.lessons.orders as o
     o.MAX_PAIRWISE_BYTES, o.MAX_MEASURE_FLOPS = float("inf"), float("inf")
     o.measure_orders(**sizes)
 seconds = time.perf_counter() - start

@@ -23,8 +23,8 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 import torch
 
 import a2core
-from a2core.evaluate import count_flops, count_params
 from a2core.models import ZOOS
+from a2core.training.measure import count_flops, count_params
 from a2core.weights import default_path
 from bench._util import median_time, parser, table, write_json
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from a2core import analysis
+from a2core.probe import analysis
 from a2core.blocks import DoubleAttention
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import a2core
-from a2core.evaluate import count_params
+from a2core.training.measure import count_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_blocks_quick(results):
             assert r["median_s"] > 0 and r["peak_bytes"] > 0, r
         if r["block"].startswith("A2") or r["block"] == "Non-local":
             assert r["attention_bytes_computed"] > 0 and r["flops_computed"] > 0, r
-    # The measured attention tensors are what a2core.cost predicts, and the L × L order is the larger.
+    # The measured attention tensors are what a2core.lessons.cost predicts, and the L × L order is the larger.
     article = [r for r in rows if r["section"] == "article" and r["measured"]]
     assert article
     for r in article:

@@ -11,9 +11,9 @@ import threading
 import torch
 
 from a2core import attention_maps
-from a2core.maps import compute_maps
+from a2core.probe.maps import compute_maps
 from a2core.models import build
-from a2core.steps import block_inputs
+from a2core.lessons.steps import block_inputs
 from a2core.weights import ModelMeta
 
 THREADS, ROUNDS = 8, 12

@@ -8,7 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from a2core.blocks import DoubleAttention, NonLocal
-from a2core.cost import (
+from a2core.lessons.cost import (
     OrderCost,
     double_attention_costs,
     non_local_cost,

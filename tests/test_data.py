@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from a2core.data import random_windows
+from a2core.training.data import random_windows
 
 
 def window_offsets(image: torch.Tensor, window: torch.Tensor) -> list[tuple[int, int]]:

@@ -31,7 +31,7 @@ def test_torchrun_with_two_cpu_processes_trains_and_writes_weights(tmp_path):
         env.setdefault("GLOO_SOCKET_IFNAME", "lo")  # the loopback, whatever the host name resolves to
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--nnodes=1",
                "--master_addr=127.0.0.1", f"--master_port={free_port()}",
-               "-m", "a2core.train", "--arch", "resnet", "--data", str(data), "--out", str(out),
+               "-m", "a2core.training.train", "--arch", "resnet", "--data", str(data), "--out", str(out),
                "--epochs", "1", "--limit", "4", "--batch-size", "8", "--no-progress", "--workers", "0",
                "--threads", "1"]
     try:

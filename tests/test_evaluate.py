@@ -14,16 +14,10 @@ from tiny_folder import make_image_folder
 from torch import nn
 
 from a2core import ModelMeta, build, load_pretrained, preprocess, save_weights
-from a2core.data import class_names, list_images
-from a2core.evaluate import (
-    count_flops,
-    count_params,
-    evaluate_accuracy,
-    main,
-    measure_latency,
-    read_training_log,
-)
-from a2core.train import DATASET_NAME, Recipe
+from a2core.training.data import class_names, list_images
+from a2core.training.evaluate import main
+from a2core.training.measure import count_flops, count_params, evaluate_accuracy, measure_latency, read_training_log
+from a2core.training.train import DATASET_NAME, Recipe
 
 ARCHS = ("resnet", "a2_resnet")
 COLUMNS = ("model", "top-1 (%)", "params", "MFLOPs", "CPU latency (ms)", "img/s (batch 32)", "extra params",
@@ -186,17 +180,17 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     assert "a test machine" in card and "0.83 hours of training for 2 archs" in card  # 2 archs × 1,500 s
     assert "The first 1 of the 3 epochs train on random 24×24 windows of the 32×32 images" in card
     assert "a 24-pixel epoch took 0.50× the time of a 32-pixel one" in card
-    assert ("python -m a2core.train --arch all --data DIR --out assets/weights/ --epochs 3 --early-fraction 0.5 "
+    assert ("python -m a2core.training.train --arch all --data DIR --out assets/weights/ --epochs 3 --early-fraction 0.5 "
             "--early-size 24\n") in card  # the recipe's schedule, progressive sizing included
-    assert "python -m a2core.evaluate --data DIR --weights assets/weights/ --card assets/weights/MODEL_CARD.md" in card
+    assert "python -m a2core.training.evaluate --data DIR --weights assets/weights/ --card assets/weights/MODEL_CARD.md" in card
     header, *_ = table_rows(card.split("## Evaluation")[1])
     assert tuple(header) == COLUMNS
     assert "`a2_resnet.safetensors`" in card and "DoubleAttention" in card
 
 
 def test_gathering_statistics_tell_uniform_from_sharp_maps(tmp_path):
-    from a2core.data import ImageFolderTensors
-    from a2core.evaluate import gathering_statistics
+    from a2core.training.data import ImageFolderTensors
+    from a2core.training.measure import gathering_statistics
 
     split = ImageFolderTensors(make_image_folder(tmp_path, per_class=1, splits=("val",)) / "val", progress=False)
     model = build("a2_resnet").eval()

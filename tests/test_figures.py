@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from a2core import figures
+from a2core.figures import explore as figures
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from a2core import figures_compare as fc
-from a2core import figures_learn as fl
-from a2core.cost import double_attention_costs
+from a2core.figures import compare as fc
+from a2core.figures import learn as fl
+from a2core.lessons.cost import double_attention_costs
 from a2core.figures import HIGHLIGHT, MUTED
 
 

@@ -1,4 +1,4 @@
-"""python -m a2core.maps: PNG figures and an .npz of every map, from any image file."""
+"""python -m a2core.probe.maps: PNG figures and an .npz of every map, from any image file."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import a2core
-from a2core import maps as maps_cli
+from a2core.probe import maps as maps_cli
 from a2core.images import load_image
 from tests.image_cases import BAD, encode, picture
 
@@ -79,7 +79,7 @@ def test_bad_image_is_a_clear_error_not_a_traceback(weights, tmp_path, capsys):
 def test_runs_as_a_module(weights, photo, tmp_path):
     out = tmp_path / "module"
     done = subprocess.run(
-        [sys.executable, "-m", "a2core.maps", str(photo), "--arch", "a2_resnet", "--weights", str(weights),
+        [sys.executable, "-m", "a2core.probe.maps", str(photo), "--arch", "a2_resnet", "--weights", str(weights),
          "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,  # a fresh interpreter imports torch
     )

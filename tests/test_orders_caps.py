@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from a2core.cost import double_attention_costs, pointwise_flops
-from a2core.orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
+from a2core.lessons.cost import double_attention_costs, pointwise_flops
+from a2core.lessons.orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
 
 
 def test_plan_counts_every_pass_from_the_cost_model():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from a2core.evaluate import count_params
+from a2core.training.measure import count_params
 from a2core.models import build
-from a2core.orders import MAX_PAIRWISE_BYTES, largest_allocation, measure_orders
-from a2core.zoo import zoo_rows
+from a2core.lessons.orders import MAX_PAIRWISE_BYTES, largest_allocation, measure_orders
+from a2core.training.zoo import zoo_rows
 
 
 def test_measure_orders_sees_the_pairwise_matrix():

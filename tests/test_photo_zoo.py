@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 from a2core import ARCHS, build, load_pretrained, save_weights
-from a2core.data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops
+from a2core.training.data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops
 from a2core.models import PHOTO_PLACEMENT, attention_blocks
-from a2core.train import RECIPES, main, zoo_of
+from a2core.training.train import RECIPES, main, zoo_of
 from a2core.weights import ModelMeta, read_meta
 
 
@@ -139,7 +139,7 @@ def test_tiny_photo_run_through_the_cli(fastai, tmp_path):
     assert set(attention_blocks(model)) == {"layer2.1.attn", "layer3.1.attn"}
 
     # The evaluate command writes the photo zoo's own card from that weight file and its log.
-    from a2core.evaluate import main as evaluate
+    from a2core.training.evaluate import main as evaluate
 
     card = tmp_path / "MODEL_CARD.md"
     evaluate(["--data", str(fastai), "--weights", str(tmp_path), "--card", str(card), "--warmup", "1",

@@ -13,10 +13,12 @@ import torch
 from tiny_folder import make_image_folder
 
 from a2core import ModelMeta, build, load_pretrained, save_weights
-from a2core.data import class_names
-from a2core.evaluate import evaluate_accuracy, main, seeds_markdown
-from a2core.seeds import SeedRun, median_index, seed_runs, spread
-from a2core.train import Recipe
+from a2core.training.data import class_names
+from a2core.training.card import seeds_markdown
+from a2core.training.evaluate import main
+from a2core.training.measure import evaluate_accuracy
+from a2core.training.seeds import SeedRun, median_index, seed_runs, spread
+from a2core.training.train import Recipe
 
 
 def test_median_index_picks_the_middle_run_not_the_best():

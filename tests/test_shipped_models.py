@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 import a2core
-from a2core.evaluate import shipped_archs
-from a2core.seeds import median_index, recipe_without_seed, seed_runs
+from a2core.training.measure import shipped_archs
+from a2core.training.seeds import median_index, recipe_without_seed, seed_runs
 from a2core.weights import WEIGHTS_DIR, read_meta
 from tests.gathering_checks import assert_sharp_and_distinct
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from a2core import analysis
+from a2core.probe import analysis
 from a2core.blocks import DoubleAttention
 from a2core.models import build
-from a2core.steps import bilinear_terms, block_inputs, block_steps, double_attention_steps
-from a2core.toy import TOY_CHANNELS, bilinear_check, default_rho, default_theta, toy_feature_map, toy_steps
+from a2core.lessons.steps import bilinear_terms, block_inputs, block_steps, double_attention_steps
+from a2core.lessons.toy import TOY_CHANNELS, bilinear_check, default_rho, default_theta, toy_feature_map, toy_steps
 
 
 def test_toy_scene_has_one_binary_map_per_channel():

@@ -13,7 +13,7 @@ from tiny_folder import make_image_folder
 from torch.utils.data import DataLoader, TensorDataset
 
 from a2core import ARCHS, build, load_pretrained
-from a2core.train import RECIPES, Recipe, main, one_cycle, param_groups, same_recipe, skip_epochs
+from a2core.training.train import RECIPES, Recipe, main, one_cycle, param_groups, same_recipe, skip_epochs
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,7 @@ def test_interrupted_run_resumes_to_the_same_weights(data, tmp_path, capsys, old
 
 
 def test_progressive_sizing_trains_the_early_epochs_on_smaller_windows(data, tmp_path, monkeypatch):
-    import a2core.train
+    import a2core.training.train
 
     sizes = []  # (H, W) of every training batch the model sees
 
@@ -95,7 +95,7 @@ def test_progressive_sizing_trains_the_early_epochs_on_smaller_windows(data, tmp
             lambda module, args: sizes.append(tuple(args[0].shape[-2:])) if module.training else None)
         return model
 
-    monkeypatch.setattr(a2core.train, "build", build_and_watch)
+    monkeypatch.setattr(a2core.training.train, "build", build_and_watch)
     run(data, tmp_path, "resnet", 4, "--early-fraction", "0.5", "--early-size", "20")
 
     # 40 images at batch 8: 5 steps an epoch; the first int(0.5 × 4) = 2 epochs see 20-pixel windows.

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from a2core import ARCHS, build, save_weights
-from a2core.data import IMAGENETTE_CLASSES
-from a2core.train import DATASETS, RECIPES
+from a2core.training.data import IMAGENETTE_CLASSES
+from a2core.training.train import DATASETS, RECIPES
 from a2core.weights import WEIGHTS_DIR, ModelMeta, zoo_dir
 
 PHOTO = "imagenette"

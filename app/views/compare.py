@@ -1,7 +1,7 @@
 """Compare page: one image through every attention design of the zoo, side by side.
 
 Layout only: the forward passes come from app.common (cached per image), the
-numbers from a2core.analysis / a2core.zoo, the figures from a2core.figures*.
+numbers from a2core.probe.analysis / a2core.training.zoo, the figures from a2core.figures.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from a2core import analysis, figures
-from a2core import figures_compare as fc
+from a2core.figures import compare as fc
+from a2core.figures import explore as figures
 from a2core.images import load_image, model_view, to_tensor
-from a2core.maps import FIT_THRESHOLD
+from a2core.lessons import block_inputs
 from a2core.models import ARCHS
-from a2core.steps import block_inputs
+from a2core.probe import FIT_THRESHOLD, analysis
+from a2core.training import zoo_rows
 from a2core.weights import WeightsError
-from a2core.zoo import zoo_rows
 from app.common import a2_blocks, clicked_position, image_input, load_model, model_source, run_probe
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]

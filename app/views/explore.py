@@ -6,9 +6,9 @@ import io
 import numpy as np
 import streamlit as st
 
-from a2core import analysis, figures
+from a2core.figures import explore as figures
 from a2core.images import ImageError
-from a2core.maps import npz_arrays
+from a2core.probe import analysis, npz_arrays
 from app.common import MAIN_ARCH, clicked_position, fit_note, image_input, model_source, run_probe
 
 ARCH = MAIN_ARCH

@@ -1,8 +1,8 @@
 """Learn page: channel, spatial and double attention, the A² block step by step, a toy to drive
 by hand, and the cost of the two computation orders. Made to be projected for a lecture.
 
-Layout only: the tensors come from a2core.steps / a2core.toy, the costs from
-a2core.cost / a2core.orders, the figures from a2core.figures and a2core.figures_learn.
+Layout only: the tensors come from a2core.lessons (steps, toy), the costs from a2core.lessons
+(cost, orders), the figures from a2core.figures (explore, learn).
 """
 
 from __future__ import annotations
@@ -12,14 +12,28 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from a2core import analysis, figures
-from a2core import figures_learn as fl
-from a2core.cost import double_attention_costs, positions
+from a2core.figures import explore as figures
+from a2core.figures import learn as fl
 from a2core.images import load_image, model_view, to_tensor
+from a2core.lessons import (
+    MAX_MEASURE_FLOPS,
+    MAX_PAIRWISE_BYTES,
+    TOY_CHANNELS,
+    WEIGHT_RANGE,
+    bilinear_check,
+    block_inputs,
+    block_steps,
+    default_rho,
+    default_theta,
+    double_attention_costs,
+    measure_orders,
+    measure_plan,
+    measure_refusal,
+    positions,
+    toy_steps,
+)
 from a2core.models import attention_blocks
-from a2core.orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
-from a2core.steps import block_inputs, block_steps
-from a2core.toy import TOY_CHANNELS, WEIGHT_RANGE, bilinear_check, default_rho, default_theta, toy_steps
+from a2core.probe import analysis
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
 
 ARCH = MAIN_ARCH
@@ -27,7 +41,7 @@ ARCH = MAIN_ARCH
 ARTICLE = dict(t=32, h=28, w=28, c=1024, m=512, n=512)
 MEASURE_DEFAULT = dict(t=2, h=20, w=20, c=64, m=32, n=16)
 #: what each field of the two size forms accepts: the calculator takes any size (big numbers are
-#: written with units), the measurement only what its caps in a2core.orders can let through.
+#: written with units), the measurement only what its caps in a2core.lessons.orders can let through.
 SIZE_FIELDS = [("t", "T (frames)"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]
 CALC_MAX = 100_000
 MEASURE_MAX = dict(t=16, h=128, w=128, c=512, m=512, n=512)

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from a2core.figures_learn import human_bytes, human_count
-from a2core.orders import measure_plan, measure_refusal
-from a2core.toy import default_rho, default_theta, toy_steps
+from a2core.figures.learn import human_bytes, human_count
+from a2core.lessons.orders import measure_plan, measure_refusal
+from a2core.lessons.toy import default_rho, default_theta, toy_steps
 from tests.app.pages import open_page
 from tests.app.plotly_json import charts
 

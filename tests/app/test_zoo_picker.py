@@ -16,12 +16,12 @@ import pytest
 import torch
 
 import a2core
-from a2core.data import IMAGENETTE_CLASSES
-from a2core.figures_compare import ARCH_LABELS
+from a2core.training.data import IMAGENETTE_CLASSES
+from a2core.figures.compare import ARCH_LABELS
 from a2core.images import load_image
-from a2core.maps import FIT_THRESHOLD, ImageMaps, compute_maps
+from a2core.probe import FIT_THRESHOLD, ImageMaps, compute_maps
 from a2core.models import ARCHS, build
-from a2core.zoo import count_params
+from a2core.training.measure import count_params
 from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.zoo_weights import weights_folder

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .models import ATTENTION_BLOCKS, attention_blocks
+from ..models import ATTENTION_BLOCKS, attention_blocks
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ._compat import import_torchvision
+from .._compat import import_torchvision
 
 import_torchvision()
 from torchvision import transforms  # noqa: E402
@@ -78,7 +78,7 @@ class ImageFolderTensors(Dataset):
 
     def __init__(self, root, size: int = 32, transform=None, limit: int | None = None,
                  classes: tuple[str, ...] | None = None, progress: bool = True):
-        from .images import model_view
+        from ..images import model_view
 
         self.classes = classes or class_names(root)
         items = list_images(root, self.classes, limit)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .blocks import DoubleAttention
-from .probe import probing, tapped_blocks
+from ..blocks import DoubleAttention
+from ..probe import probing, tapped_blocks
 
 
 @dataclass(frozen=True)

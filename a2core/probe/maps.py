@@ -1,6 +1,6 @@
 """All attention maps of one image, as numpy arrays, and the command line that saves them.
 
-    python -m a2core.maps photo.jpg --arch a2_resnet --out maps/
+    python -m a2core.probe.maps photo.jpg --arch a2_resnet --out maps/
 
 writes ``maps.npz`` (every block's tensors, the model's view of the image and
 the class probabilities) and, for each double attention block, its gathering
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .images import ImageError, load_image, model_view, to_tensor
-from .probe import probing, tapped_blocks
+from ..images import ImageError, load_image, model_view, to_tensor
+from .taps import probing, tapped_blocks
 
 #: Block hyper-parameters worth showing next to the maps, where a block has them.
 _PARAMS = ("in_channels", "m", "n", "reduced_channels", "kernel_size", "order")
@@ -135,7 +135,8 @@ def save_npz(result: ImageMaps, path: str | Path) -> Path:
 
 def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", alpha: float = 0.6) -> list[Path]:
     """PNG grids of gathering and distribution maps for every double attention block."""
-    from . import analysis, figures  # matplotlib is only needed here
+    from ..figures import explore as figures  # matplotlib is only needed here
+    from . import analysis
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +159,7 @@ def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m a2core.maps", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m a2core.probe.maps", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", type=Path, help="a JPEG, PNG, WebP, BMP or GIF file")
     parser.add_argument("--arch", default="a2_resnet")
     parser.add_argument("--weights", type=Path, default=None, help="a safetensors file (default: the shipped one)")
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--colormap", default="viridis")
     args = parser.parse_args(argv)
 
-    from .weights import load_pretrained
+    from ..weights import load_pretrained
 
     try:
         image = load_image(args.image.read_bytes())

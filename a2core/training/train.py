@@ -1,8 +1,8 @@
 """Train a zoo: one recipe per zoo for every arch, resumable, on CPU, GPU or several processes.
 
-    python -m a2core.train --arch a2_resnet --data ../shared/data/cifar10 --out assets/weights/
-    python -m a2core.train --arch all --data ../shared/data/imagenette --out assets/weights/imagenette/
-    torchrun --nproc_per_node=2 -m a2core.train --arch resnet --data DIR --out runs/
+    python -m a2core.training.train --arch a2_resnet --data ../shared/data/cifar10 --out assets/weights/
+    python -m a2core.training.train --arch all --data ../shared/data/imagenette --out assets/weights/imagenette/
+    torchrun --nproc_per_node=2 -m a2core.training.train --arch resnet --data DIR --out runs/
 
 Every epoch writes a checkpoint (``OUT/checkpoints/<arch>.pt``) and a line of
 ``OUT/logs/<arch>.jsonl``; a rerun with the same recipe resumes from the
@@ -15,6 +15,9 @@ backbone and the recipe (:data:`RECIPES`), follows from the data set's classes
 (``--zoo`` to choose). The finished model is evaluated on the val split in
 float32 and written as ``OUT/<arch>.safetensors`` with its metadata (the photo
 zoo in float16 where that keeps the accuracy).
+
+Kept whole past our ~350-line mark: a resumed run ends with the weights of an uninterrupted one only
+through the recipe, the runtime, the loop and its checkpoint together, and they are checked together.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from ..images import normalize
+from ..models import ARCHS, ZOOS, build
+from ..weights import ModelMeta, load_pretrained, save_weights
 from .data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops, random_windows, train_augmentation
-from .images import normalize
-from .models import ARCHS, ZOOS, build
-from .weights import ModelMeta, load_pretrained, save_weights
 
 #: What each zoo is trained on, as its model card and metadata say it.
 DATASETS = {

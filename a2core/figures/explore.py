@@ -10,6 +10,9 @@ so cell (r, c) lies exactly over the pixels it was computed from.
 
     from a2core import figures
     figures.gathering_grid(result.image, block.arrays["gather"]).show()
+
+Past our ~350-line mark on purpose: the Explore page's plotly figures and their matplotlib twins
+(PNG files, for ``python -m a2core.probe.maps``) sit side by side so both draw a map the same way.
 """
 
 from __future__ import annotations
@@ -389,7 +392,7 @@ def explore_matplotlib(image, gather, distribute, position, order, *, colormap="
     and the gathering maps in ``order`` → matplotlib Figure."""
     from matplotlib.figure import Figure
 
-    from .analysis import implied_attention
+    from ..probe.analysis import implied_attention
 
     n = len(gather)
     cols = 4

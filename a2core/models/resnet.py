@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
-from . import blocks
-from ._compat import import_torchvision
+from .. import blocks
+from .._compat import import_torchvision
 
 import_torchvision()
 from torchvision.models.resnet import BasicBlock  # noqa: E402  (after the import shim)

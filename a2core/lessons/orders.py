@@ -17,8 +17,8 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from .blocks import DoubleAttention
-from .blocks.double_attention import ORDERS
+from ..blocks import DoubleAttention
+from ..blocks.double_attention import ORDERS
 from .cost import double_attention_costs, pointwise_flops, positions
 
 # A measurement runs on the server that the whole class shares: these caps keep one press of the

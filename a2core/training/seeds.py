@@ -3,7 +3,7 @@
 The zoo ships one run per arch as ``WEIGHTS/<arch>.safetensors``. Further runs of
 the same recipe with another seed live in ``WEIGHTS/seeds/seed<k>/``, laid out as
 
-    python -m a2core.train --arch a2_resnet --seed 1 --out assets/weights/seeds/seed1
+    python -m a2core.training.train --arch a2_resnet --seed 1 --out assets/weights/seeds/seed1
 
 writes them (weights, and the log under ``logs/``). Where an arch has several
 runs, the shipped one is the run with the **median** val top-1, not the best:
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .weights import WEIGHTS_DIR, read_meta
+from ..weights import WEIGHTS_DIR, read_meta
 
 SEEDS_SUBDIR = "seeds"
 

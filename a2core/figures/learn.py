@@ -3,7 +3,7 @@
 Pure functions from tensors/arrays to plotly figures, so the same pictures
 work in a notebook or on slides:
 
-    from a2core.toy import toy_steps, default_theta, default_rho
+    from a2core.lessons.toy import toy_steps, default_theta, default_rho
     steps = toy_steps(default_theta(2), default_rho(2))
     maps_grid(steps.as_maps(steps.gather), titles=["b̄₁", "b̄₂"]).show()
 """
@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .cost import OrderCost
+from ..lessons.cost import OrderCost
 
 #: one colour per computation order, used by every chart that compares them.
 ORDER_COLOURS = {"gather_first": "#1b9e77", "pairwise": "#d95f02"}

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .evaluate import BASELINE, count_flops, count_params, measure_latency
-from .models import ARCHS, build
-from .weights import WEIGHTS_DIR, read_meta
+from ..models import ARCHS, build
+from ..weights import WEIGHTS_DIR, read_meta
+from .measure import BASELINE, count_flops, count_params, measure_latency
 
 
 def arch_cost(arch: str, size: int = 32, num_classes: int = 10, zoo: str = "cifar10") -> dict[str, int]:

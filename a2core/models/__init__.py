@@ -1,0 +1,38 @@
+"""The backbones and the arch registry: ``build(arch, zoo=...)`` for every arch of :data:`ARCHS`.
+
+``resnet``: the CIFAR ResNet-20 and the photo ResNet-18 layout, where each design sits, the registry.
+May import torch, torchvision (through ``a2core._compat``) and :mod:`a2core.blocks`; nothing that probes,
+trains or draws.
+"""
+
+from .resnet import (
+    ARCHS,
+    ATTENTION,
+    ATTENTION_BLOCKS,
+    PHOTO_PLACEMENT,
+    ZOOS,
+    AttentionBasicBlock,
+    AttentionResNet,
+    CifarResNet,
+    PhotoResNet,
+    attention_blocks,
+    build,
+    every_block_of,
+    last_block_of,
+)
+
+__all__ = [
+    "ARCHS",
+    "ATTENTION",
+    "ATTENTION_BLOCKS",
+    "PHOTO_PLACEMENT",
+    "ZOOS",
+    "AttentionBasicBlock",
+    "AttentionResNet",
+    "CifarResNet",
+    "PhotoResNet",
+    "attention_blocks",
+    "build",
+    "every_block_of",
+    "last_block_of",
+]
