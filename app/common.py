@@ -21,7 +21,7 @@ from a2core.images import ImageError, load_image
 from a2core.lessons import block_inputs
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps, install_taps
-from a2core.weights import WEIGHTS_DIR, load_pretrained, read_meta, zoo_dir
+from a2core.weights import load_pretrained, read_meta, zoo_dir
 
 __all__ = [
     "A2Block",
@@ -136,7 +136,7 @@ def weights_dir(zoo: str = "cifar10") -> Path:
     ``$A2LENS_WEIGHTS`` replaces the shipped ``assets/weights`` and has its layout: the CIFAR-10
     zoo's files in it, the photo zoo's in its ``imagenette/`` folder.
     """
-    return zoo_dir(zoo, root=os.environ.get("A2LENS_WEIGHTS", WEIGHTS_DIR))
+    return zoo_dir(zoo, root=os.environ.get("A2LENS_WEIGHTS"))
 
 
 def _sample_name(path: Path) -> str:
