@@ -85,11 +85,13 @@ def read_meta(path: str | Path) -> ModelMeta:
         raise WeightsError(f"{path} has malformed A²Lens metadata: {error}") from error
 
 
-def zoo_dir(zoo: str = "cifar10") -> Path:
-    """Where a zoo's shipped weights live: ``assets/weights/`` (CIFAR-10), ``assets/weights/<zoo>/`` (others)."""
+def zoo_dir(zoo: str = "cifar10", root: str | Path | None = None) -> Path:
+    """Where a zoo's weights live under ``root`` (the shipped ``assets/weights/`` by default):
+    ``root/`` for CIFAR-10, ``root/<zoo>/`` for the others."""
     if zoo not in ZOOS:
         raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")
-    return WEIGHTS_DIR if zoo == "cifar10" else WEIGHTS_DIR / zoo
+    root = Path(WEIGHTS_DIR if root is None else root)  # read at call time: tests point WEIGHTS_DIR elsewhere
+    return root if zoo == "cifar10" else root / zoo
 
 
 def default_path(arch: str, zoo: str = "cifar10") -> Path:

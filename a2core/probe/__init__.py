@@ -15,7 +15,7 @@ from .adapters import adapter_for
 from .gradcam import grad_cam, holder_of
 from .taps import MapsReader, Probe, attention_maps, install_taps, probing, reader_for, tapped_blocks
 
-_MAPS = ("BlockMaps", "ImageMaps", "compute_maps", "npz_arrays", "save_figures", "save_npz")
+_MAPS = ("FIT_THRESHOLD", "BlockMaps", "ImageMaps", "compute_maps", "npz_arrays", "save_figures", "save_npz")
 __getattr__ = lazy_exports(__name__, {"maps": _MAPS})
 
 __all__ = [

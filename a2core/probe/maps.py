@@ -27,6 +27,10 @@ from .taps import probing, tapped_blocks
 
 #: Block hyper-parameters worth showing next to the maps, where a block has them.
 _PARAMS = ("in_channels", "m", "n", "reduced_channels", "kernel_size", "order")
+#: A picture "fits none" of a model's classes well when the most probable class gets less than this.
+#: A classifier must spread all its probability over the classes it knows, so a coffee cup shown to a
+#: model of ten classes still gets a "best" class; less than half the probability marks a guess.
+FIT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,14 @@ class ImageMaps:
         """The k most probable (class, probability), most probable first."""
         order = np.argsort(-self.probs, kind="stable")[:k]
         return [(self.classes[i], float(self.probs[i])) for i in order]
+
+    def fits_none(self, threshold: float = FIT_THRESHOLD) -> bool:
+        """Whether no class fits the image well: the top-1 probability is below ``threshold``.
+
+        Only the model's output decides, so a confident answer on something outside the
+        classes is still possible; a low one says the model found no class that fits.
+        """
+        return float(self.probs.max()) < threshold
 
     def double_attention_blocks(self) -> dict[str, BlockMaps]:
         return {name: b for name, b in self.blocks.items() if b.kind == "DoubleAttention"}

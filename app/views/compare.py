@@ -15,21 +15,20 @@ from a2core.figures import explore as figures
 from a2core.images import load_image, model_view, to_tensor
 from a2core.lessons import block_inputs
 from a2core.models import ARCHS
-from a2core.probe import analysis
-from a2core.training import shipped_archs, zoo_rows
+from a2core.probe import FIT_THRESHOLD, analysis
+from a2core.training import zoo_rows
 from a2core.weights import WeightsError
-from app.common import clicked_position, image_input, load_model, run_probe, weights_dir
+from app.common import a2_blocks, clicked_position, image_input, load_model, model_source, run_probe
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
-BLOCKS = {"layer2.2.attn": 2, "layer3.2.attn": 4}  # block name → stride of its feature map
 CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
 CLICK_KEYS = "cmp_click_"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def feature_maps(arch: str, image_bytes: bytes, size: int) -> dict[str, np.ndarray]:
-    """The feature map X (c, h, w) every attention block of ``arch`` receives for this image."""
-    model = load_model(arch)
+def feature_maps(arch: str, path: str, image_bytes: bytes, size: int) -> dict[str, np.ndarray]:
+    """The feature map X (c, h, w) every attention block of ``arch`` (weights at ``path``) receives for this image."""
+    model = load_model(arch, path)
     view = model_view(load_image(image_bytes), size)
     _, inputs = block_inputs(model, to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0))
     return {name: x[0].numpy() for name, x in inputs.items()}
@@ -65,11 +64,11 @@ def show(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 
 
-def channel_column(arch, block, image, image_bytes, size, name, top):
+def channel_column(arch, path, block, image, image_bytes, size, name, top):
     weights = block.arrays["channel"]
     st.plotly_chart(fc.channel_bars(weights, top=top, title="channel weights s, sorted"), key=f"{arch}_bars")
     idx = fc.top_channels(weights, top)
-    x = feature_maps(arch, image_bytes, size)[name]
+    x = feature_maps(arch, path, image_bytes, size)[name]
     st.caption(f"top {top} channels of the block's input X {tuple(x.shape)}, over the image")
     show(fc.feature_maps_over_image(image, x, idx, weights), f"{arch}_features")
 
@@ -111,14 +110,21 @@ def gsop_column(arch, block, top):
     show(fc.channel_bars(block.arrays["channel"], top=top, title="resulting channel weights, sorted"), f"{arch}_bars")
 
 
-def model_column(arch, image_bytes, size, name, cell_fraction, top):
-    st.subheader(fc.ARCH_LABELS.get(arch, arch))
+def arch_labels(backbone: str) -> dict[str, str]:
+    """Each arch's card title; the plain one is named after the zoo's backbone (ResNet-20 or ResNet-18)."""
+    return {**fc.ARCH_LABELS, "resnet": f"{backbone} (no attention)"}
+
+
+def model_column(arch, path, label, image_bytes, size, name, cell_fraction, top):
+    st.subheader(label)
     try:
-        result = run_probe(arch, image_bytes, size)
+        result = run_probe(arch, path, image_bytes, size)
     except (FileNotFoundError, WeightsError) as error:
         st.info(f"{arch} is not available: {error}")
         return
     show(figures.topk_bars(result.top(3), height=150), f"{arch}_top")
+    if result.fits_none():
+        st.caption(f"Fits none of its classes well: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}.")
     block = result.blocks.get(name)
     if block is None:
         st.caption("No attention block: the baseline that every other column adds one design to.")
@@ -127,7 +133,7 @@ def model_column(arch, image_bytes, size, name, cell_fraction, top):
     cell = analysis.position_index(cell_fraction, shape)
     image = result.image
     if block.kind in ("SqueezeExcitation", "EfficientChannelAttention"):
-        channel_column(arch, block, image, image_bytes, size, name, top)
+        channel_column(arch, path, block, image, image_bytes, size, name, top)
     elif block.kind == "NonLocal":
         non_local_column(arch, block, image, cell, shape)
     elif block.kind == "DoubleAttention":
@@ -140,19 +146,19 @@ def model_column(arch, image_bytes, size, name, cell_fraction, top):
     st.caption(f"{name}: {block.kind}, feature map {shape[0]}×{shape[1]}{params}")
 
 
-def zoo_section(size: int) -> None:
-    st.header("The zoo: accuracy and cost")
+def zoo_section(source, size: int, labels: dict[str, str]) -> None:
+    if source.folder is None:  # a source that is not a zoo has no table
+        return
+    st.header(f"The zoo: accuracy and cost ({source.label})")
     st.markdown(
-        "Every model is the same CIFAR ResNet-20 with one attention design on the last block of stages 2 "
-        "and 3, trained with the same recipe, so the columns compare. *Extra* is what the attention "
-        "blocks add to the plain ResNet. Top-1 is read from each weight file (see "
-        "`assets/weights/MODEL_CARD.md`); parameters and FLOPs are counted on the model "
+        f"{source.view.about} *Extra* is what the attention blocks add to the plain ResNet. Top-1 is read from "
+        "each weight file (empty when the file does not say); parameters and FLOPs are counted on the model "
         f"(`torch.utils.flop_counter`, one {size}×{size} image)."
     )
     measure = st.toggle("Measure CPU latency on this machine (a few seconds)", key="cmp_latency")
-    rows = zoo_table(str(weights_dir()), size, 20 if measure else 0)
+    rows = zoo_table(str(source.folder), size, 20 if measure else 0)
     columns = {
-        "model": [fc.ARCH_LABELS.get(r["arch"], r["arch"]) for r in rows],
+        "model": [labels.get(r["arch"], r["arch"]) for r in rows],
         # in percent, so the table shows the two decimals the model card reports (88.36 %, not 88 %)
         "top-1 (val)": [None if r["val_accuracy"] is None else 100 * r["val_accuracy"] for r in rows],
         "params": [r["params"] for r in rows],
@@ -177,33 +183,42 @@ def zoo_section(size: int) -> None:
     )
 
 
+source = model_source("compare", needs=())
+if source is None:
+    st.stop()
+labels = arch_labels(source.view.backbone)
 st.title("Compare attention designs")
 st.markdown(
-    "The same image goes through every model of the zoo: the plain ResNet-20 and its **SE**, **ECA**, "
-    "**GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double attention) "
-    "variants. Click a position on any clickable map: every model updates to the same place of the photo."
+    f"The same image goes through every model of the zoo: the plain {source.view.backbone} and its **SE**, "
+    "**ECA**, **GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double "
+    "attention) variants. Click a position on any clickable map: every model updates to the same place of the photo."
 )
 
-picked = image_input("compare")
+picked = image_input("compare", source)
+# The widgets whose choices follow the zoo have one key per zoo: a value kept from the other zoo would not fit.
 with st.sidebar:
     st.subheader("Compare")
-    shipped = shipped_archs(weights_dir())
+    shipped = source.archs
     archs = st.multiselect(
-        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped],
-        format_func=lambda a: fc.ARCH_SHORT.get(a, a), key="cmp_archs",
+        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped] or list(shipped),
+        format_func=lambda a: labels.get(a, a).split(" (")[0], key=f"cmp_archs_{source.key}",
     )
-    if missing := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
-        st.caption(f"No weight file in {weights_dir()} for: {', '.join(missing)}.")
-    size = st.select_slider("Input size (px)", options=[32, 64, 96], value=32, key="cmp_size",
-                            help="The models were trained on 32×32; larger inputs give finer maps.")
+    if missing := [labels.get(a, a) for a in ARCHS if a not in shipped]:
+        st.caption(f"No weight file in {source.folder} for: {', '.join(missing)}.")
+    sizes = source.sizes[:3]
+    size = st.select_slider("Input size (px)", options=sizes, value=source.input_size, key=f"cmp_size_{source.key}",
+                            help=f"The models were trained on {source.input_size}×{source.input_size}; larger inputs "
+                            "give finer maps.")
+    strides = {b.name: b.stride for b in a2_blocks(source.zoo)}  # the blocks every design of the zoo has
     # The options' labels must not depend on the input size: the browser drops the choice when they change.
-    name = st.radio("Block", list(BLOCKS), key="cmp_block", format_func=lambda b: f"{b} (1/{BLOCKS[b]} of the input)")
-    st.caption(f"At {size} px: {size // BLOCKS[name]}×{size // BLOCKS[name]} feature map.")
+    name = st.radio("Block", list(strides), key=f"cmp_block_{source.key}",
+                    format_func=lambda b: f"{b} (1/{strides[b]} of the input)")
+    st.caption(f"At {size} px: {size // strides[name]}×{size // strides[name]} feature map.")
     top = st.slider("Top channels / descriptors shown", 1, 5, 3, key="cmp_top")
 
 if picked is not None:
     image_bytes, label = picked
-    shape = (size // BLOCKS[name], size // BLOCKS[name])
+    shape = (size // strides[name], size // strides[name])
     fraction = clicked_position("shared")
     cell = analysis.position_index(fraction, shape)
 
@@ -233,7 +248,7 @@ if picked is not None:
     with st.container(horizontal=True, wrap=True, gap="small"):
         for arch in archs:
             with st.container(border=True, width=CARD_PX):
-                model_column(arch, image_bytes, size, name, fraction, top)
+                model_column(arch, source.path(arch), labels[arch], image_bytes, size, name, fraction, top)
 
 # The zoo's costs do not depend on the image: shown even when an upload is refused.
-zoo_section(size)
+zoo_section(source, size, labels)

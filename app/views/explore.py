@@ -1,4 +1,5 @@
-"""Explore page: one image through the pretrained A²-ResNet, every map of its double attention blocks."""
+"""Explore page: one image through the pretrained A²-ResNet of the chosen zoo, every map of its double
+attention blocks."""
 
 import io
 
@@ -8,10 +9,9 @@ import streamlit as st
 from a2core.figures import explore as figures
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
-from app.common import clicked_position, image_input, run_probe
+from app.common import MAIN_ARCH, clicked_position, fit_note, image_input, model_source, run_probe
 
-ARCH = "a2_resnet"
-SIZES = (32, 64, 96, 128)
+ARCH = MAIN_ARCH
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
 
 
@@ -41,12 +41,17 @@ st.caption(
     "takes its own mix of descriptors (a softmax over the n descriptors)."
 )
 
-picked = image_input("explore")
+source = model_source("explore")
+if source is None:
+    st.stop()
+picked = image_input("explore", source)
 with st.sidebar:
     st.subheader("View")
+    # One slider per zoo: the choices differ, and a kept value from the other zoo would not be one of them.
     size = st.select_slider(
-        "Resolution (px)", SIZES, value=32, key="explore_size",
-        help="The model was trained at 32 px; larger inputs give finer maps (not what it was trained on).",
+        "Resolution (px)", source.sizes, value=source.input_size, key=f"explore_size_{source.key}",
+        help=f"The model was trained at {source.input_size} px; larger inputs give finer maps (not what it was "
+        "trained on).",
     )
     colorscale = st.selectbox("Colour scale", figures.COLORSCALES, key="explore_colorscale")
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="explore_opacity")
@@ -57,7 +62,7 @@ if picked is None:
     st.stop()
 image_bytes, label = picked
 try:
-    probe = run_probe(ARCH, image_bytes, size)
+    probe = run_probe(ARCH, source.path(ARCH), image_bytes, size)
 except ImageError as error:
     st.error(f"This image cannot be used: {error}")
     st.stop()
@@ -67,13 +72,14 @@ except FileNotFoundError as error:
 
 
 @st.fragment
-def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) -> None:
+def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
+                 trained_size: int) -> None:
     """Everything a click changes, rerun on its own: a click reruns this, not the sidebar and the model."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
     finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
     block_name = st.selectbox(
-        "A² block", names, index=finest, key="explore_block",
+        "A² block", names, index=finest, key=f"explore_block_{source_key}",
         # The label must not name the feature map's size: it changes with the resolution, and a
         # changed label would no longer match the user's choice (issue 20, item 1).
         format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
@@ -125,10 +131,16 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
         )
     with right:
         st.markdown("#### Prediction")
-        st.image(figures.crisp(probe.image), caption=f"The model's view ({probe.size}×{probe.size} px)", width=150)
+        # Whole pixels, shown at their own width so the browser does not smooth them: a 32-px view as 5×5
+        # blocks, a 160-px view pixel for pixel.
+        shown = figures.crisp(probe.image, min_side=150)
+        st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=shown.shape[1])
         st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
                         config={"displayModeBar": False})
-        st.caption(f"{ARCH} at {probe.size} px" + (" (trained at 32 px)" if probe.size != 32 else ""))
+        if (note := fit_note(probe)) is not None:
+            st.warning(note, icon=":material/help:")
+        st.caption(f"{ARCH} at {probe.size} px"
+                   + (f" (trained at {trained_size} px)" if probe.size != trained_size else ""))
 
     st.subheader(f"Gathering maps: where each of the {n} descriptors collects from")
     st.caption(
@@ -147,7 +159,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
 
     choices = [f"d{i}" for i in order]
     # A new image, block or resolution opens on its own most used descriptor, not the last view's choice.
-    view = (hash(image_bytes), block_name, probe.size)
+    view = (hash(image_bytes), source_key, block_name, probe.size)
     if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
         st.session_state["explore_view"] = view
@@ -199,4 +211,4 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
                        "np.load(path, allow_pickle=False).")
 
 
-explore_view(probe, label, colorscale, opacity, sort)
+explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size)
