@@ -22,6 +22,7 @@ from a2core.lessons import block_inputs
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps, install_taps
 from a2core.weights import load_pretrained, read_meta, zoo_dir
+from app import own_model
 
 __all__ = [
     "A2Block",
@@ -160,30 +161,36 @@ def zoo_source(zoo: str) -> ModelSource:
     )
 
 
-def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[ModelSource] = ()) -> ModelSource | None:
+def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[ModelSource] = (),
+                 own: bool = False) -> ModelSource | None:
     """The model source picker in the sidebar → the chosen :class:`ModelSource`, or None when none has weights.
 
     Offered: every zoo with weights for all of ``needs`` (any weights when ``needs`` is empty), then
-    ``extra``. It opens on the user's last choice on any page, else ``?zoo=`` of the URL, else the first
+    ``extra``, then, with ``own``, "your model" (a timm or torchvision model: :mod:`app.own_model`, whose
+    inputs appear below the picker when it is chosen; None while they do not name a loadable model). It opens on the user's last choice on any page, else ``?zoo=`` of the URL, else the first
     zoo with weights for :data:`MAIN_ARCH` (the photo zoo once its A²-ResNet is there). A zoo not
     offered is named with the archs it lacks. ``key`` keeps the pages' widgets apart.
     """
     zoos = [zoo_source(zoo) for zoo in ZOO_VIEWS]
     offered = {s.key: s for s in zoos if s.weights and all(a in s.weights for a in needs)}
     offered.update({s.key: s for s in extra})
+    labels = {k: s.label for k, s in offered.items()} | ({own_model.KEY: own_model.LABEL} if own else {})
     widget = f"{key}_zoo"
     with st.sidebar:
         st.subheader("Models")
         if not offered:
             st.error(f"No weight files for {', '.join(needs) or 'any model'} in {weights_dir()}.")
-            return None
-        if widget not in st.session_state or st.session_state[widget] not in offered:
+            if not own:
+                return None
+        if widget not in st.session_state or st.session_state[widget] not in labels:
             main = [s.key for s in zoos if MAIN_ARCH in s.weights and s.key in offered]
             wanted = (st.session_state.get(_SOURCE_KEY), st.query_params.get("zoo"))
-            st.session_state[widget] = next((k for k in wanted if k in offered), (main or list(offered))[0])
-        chosen = st.radio("Zoo", list(offered), format_func=lambda k: offered[k].label, key=widget,
+            st.session_state[widget] = next((k for k in wanted if k in labels), (main or list(labels))[0])
+        chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
                           help="Both zoos hold the same seven designs, trained on different pictures.")
         st.session_state[_SOURCE_KEY] = chosen
+        if chosen == own_model.KEY:
+            return own_model.source(key)
         for zoo in zoos:
             if zoo.key not in offered:
                 lacking = [a for a in (needs or ARCHS) if a not in zoo.weights]
@@ -227,7 +234,8 @@ def load_model(arch: str, path: str):
     Every session shares this module, so its probe taps go on here, before any
     session runs it (probes never change the model afterwards: a2core.probe).
     """
-    model = load_pretrained(arch, path)
+    # "your model" (``library:arch``) is named by its spec, serialised: app.own_model
+    model = own_model.load(path) if own_model.is_own(arch) else load_pretrained(arch, path)
     install_taps(model)
     return model
 

@@ -9,6 +9,8 @@ import streamlit as st
 from a2core.figures import explore as figures
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
+from a2core.figures.gradcam import DIFFERENCE
+from app import panels
 from app.common import MAIN_ARCH, clicked_position, fit_note, image_input, model_source, run_probe
 
 ARCH = MAIN_ARCH
@@ -34,14 +36,20 @@ def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
             st.session_state["explore_descriptor"] = f"d{tile_order[int(tile)]}"
 
 
-st.title("Explore the double attention")
-st.caption(
-    "A²-Nets (Chen et al., NeurIPS 2018): each block first **gathers** the whole feature map into n global "
-    "descriptors (a softmax over positions per descriptor), then **distributes** them back — every position "
-    "takes its own mix of descriptors (a softmax over the n descriptors)."
-)
-
-source = model_source("explore")
+source = model_source("explore", own=True)
+# The zoo's A²-ResNet, or the one model of another source ("your model"), whatever attention it has.
+arch = ARCH if source is not None and ARCH in source.weights else (source.archs[0] if source else None)
+if arch == ARCH:
+    st.title("Explore the double attention")
+    st.caption(
+        "A²-Nets (Chen et al., NeurIPS 2018): each block first **gathers** the whole feature map into n global "
+        "descriptors (a softmax over positions per descriptor), then **distributes** them back — every position "
+        "takes its own mix of descriptors (a softmax over the n descriptors)."
+    )
+else:
+    st.title("Explore the attention" + (f" in {arch}" if arch else ""))
+    st.caption("Each attention module of the model as its design has it: channel weights (SE, ECA), context maps "
+               "(GC), attention rows (Non-local), gathering and distribution (A²), with Grad-CAM beside them.")
 if source is None:
     st.stop()
 picked = image_input("explore", source)
@@ -55,14 +63,15 @@ with st.sidebar:
     )
     colorscale = st.selectbox("Colour scale", figures.COLORSCALES, key="explore_colorscale")
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="explore_opacity")
-    sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
+    if arch == ARCH:
+        sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
 
 if picked is None:
     st.info("Pick a sample or upload another picture in the sidebar.")
     st.stop()
 image_bytes, label = picked
 try:
-    probe = run_probe(ARCH, source.path(ARCH), image_bytes, size)
+    probe = run_probe(arch, source.path(arch), image_bytes, size)
 except ImageError as error:
     st.error(f"This image cannot be used: {error}")
     st.stop()
@@ -73,7 +82,7 @@ except FileNotFoundError as error:
 
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
-                 trained_size: int) -> None:
+                 trained_size: int, path: str) -> None:
     """Everything a click changes, rerun on its own: a click reruns this, not the sidebar and the model."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
@@ -141,6 +150,16 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             st.warning(note, icon=":material/help:")
         st.caption(f"{ARCH} at {probe.size} px"
                    + (f" (trained at {trained_size} px)" if probe.size != trained_size else ""))
+
+    st.subheader("Grad-CAM beside the attention")
+    pick, cam, note = st.columns([0.8, 1.2, 1.0])
+    with pick:
+        target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
+    with cam:
+        panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
+                             clicked_position("shared"), target, caption=False, colorscale=colorscale, opacity=opacity)
+    with note:
+        st.caption(DIFFERENCE)
 
     st.subheader(f"Gathering maps: where each of the {n} descriptors collects from")
     st.caption(
@@ -211,4 +230,8 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        "np.load(path, allow_pickle=False).")
 
 
-explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size)
+if arch == ARCH:
+    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch))
+else:
+    panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
+                          source.input_size)

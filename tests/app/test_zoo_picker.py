@@ -25,6 +25,7 @@ from a2core.training.measure import count_params
 from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.zoo_weights import weights_folder
+from app.own_model import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 PHOTO_SAMPLES = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))
@@ -54,7 +55,7 @@ def test_the_photo_zoo_is_the_default_once_its_a2_resnet_is_there(both_zoos):
     assert not at.exception and not at.error
     picker = at.radio(key="explore_zoo")
     assert picker.value == "imagenette" and picker.options == ["Photos: Imagenette (10 classes, 160 px)",
-                                                                "CIFAR-10 (10 classes, 32 px)"]
+                                                                "CIFAR-10 (10 classes, 32 px)", OWN]
     # Its samples, its trained size, and the finest A² block at 20×20 (stride 8 at 160 px, n = c/4 = 16).
     samples = at.selectbox(key="explore_sample_imagenette")
     assert len(samples.options) == len(PHOTO_SAMPLES) == 20
@@ -123,7 +124,7 @@ def test_without_photo_a2_weights_the_app_opens_on_cifar_and_says_the_photo_zoo_
     monkeypatch.setenv("A2LENS_WEIGHTS", str(weights_folder(tmp_path, photo_archs=["resnet"])))
     at = open_page(zoo=None)
     assert not at.exception and not at.error
-    assert at.radio(key="explore_zoo").options == ["CIFAR-10 (10 classes, 32 px)"]
+    assert at.radio(key="explore_zoo").options == ["CIFAR-10 (10 classes, 32 px)", OWN]
     assert "model view 32×32" in info_line(at)
     (note,) = [c.value for c in at.caption if "in training" in c.value]
     assert "Photos: Imagenette" in note and "a2_resnet" in note and "resnet," not in note
