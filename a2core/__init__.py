@@ -3,20 +3,27 @@
     import a2core
     model = a2core.load_pretrained("a2_resnet")
     logits, maps = a2core.attention_maps(model, a2core.preprocess(image, model.meta))
+
+Your own model (timm or torchvision, weights in safetensors) works the same way:
+``model = a2core.load_own_model(a2core.ModelSpec("timm", "ecaresnet26t", "my.safetensors"))``.
 """
 
 from .images import preprocess, to_rgb
 from .models import ARCHS, attention_blocks, build
-from .probe import attention_maps
+from .models.own import ModelSpec, load_own_model
+from .probe import attention_maps, grad_cam
 from .weights import ModelMeta, WeightsError, load_pretrained, read_meta, save_weights
 
 __all__ = [
     "ARCHS",
     "ModelMeta",
+    "ModelSpec",
     "WeightsError",
     "attention_blocks",
     "attention_maps",
     "build",
+    "grad_cam",
+    "load_own_model",
     "load_pretrained",
     "preprocess",
     "read_meta",

@@ -85,11 +85,13 @@ def read_meta(path: str | Path) -> ModelMeta:
         raise WeightsError(f"{path} has malformed A²Lens metadata: {error}") from error
 
 
-def zoo_dir(zoo: str = "cifar10") -> Path:
-    """Where a zoo's shipped weights live: ``assets/weights/`` (CIFAR-10), ``assets/weights/<zoo>/`` (others)."""
+def zoo_dir(zoo: str = "cifar10", root: str | Path | None = None) -> Path:
+    """Where a zoo's weights live under ``root`` (the shipped ``assets/weights/`` by default):
+    ``root/`` for CIFAR-10, ``root/<zoo>/`` for the others."""
     if zoo not in ZOOS:
         raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")
-    return WEIGHTS_DIR if zoo == "cifar10" else WEIGHTS_DIR / zoo
+    root = Path(WEIGHTS_DIR if root is None else root)  # read at call time: tests point WEIGHTS_DIR elsewhere
+    return root if zoo == "cifar10" else root / zoo
 
 
 def default_path(arch: str, zoo: str = "cifar10") -> Path:
@@ -114,9 +116,17 @@ def load_pretrained(arch: str, path: str | Path | None = None, zoo: str = "cifar
     if meta.zoo not in ZOOS:
         raise WeightsError(f"{path} is for zoo {meta.zoo!r}, which this version does not know ({', '.join(ZOOS)})")
     model = build(arch, num_classes=len(meta.classes), zoo=meta.zoo)
-    expected = model.state_dict()
     with safe_open(str(path), framework="pt") as f:
         state = {k: f.get_tensor(k) for k in f.keys()}
+    load_fitting(model, state, f"{path} does not fit {arch!r}")
+    model.meta = meta
+    return model.eval()
+
+
+def load_fitting(model: nn.Module, state: dict[str, torch.Tensor], problem: str) -> None:
+    """Load ``state`` into ``model`` (cast to its dtypes) when every tensor fits exactly, else raise
+    :class:`WeightsError` starting with ``problem`` and naming the missing, unexpected and mis-shaped tensors."""
+    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [
@@ -127,7 +137,5 @@ def load_pretrained(arch: str, path: str | Path | None = None, zoo: str = "cifar
     if missing or unexpected or wrong:
         problems = [f"missing {missing[:5]}" if missing else "", f"unexpected {unexpected[:5]}" if unexpected else ""]
         problems += wrong[:5]
-        raise WeightsError(f"{path} does not fit {arch!r}: " + "; ".join(p for p in problems if p))
+        raise WeightsError(f"{problem}: " + "; ".join(p for p in problems if p))
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    model.meta = meta
-    return model.eval()

@@ -1,59 +1,243 @@
-"""What every page of the app shares: the image input, the cached models and forward passes,
-and the clicked position.
+"""What every page of the app shares: the model source (zoo) picker, the image input, the cached
+models and forward passes, and the clicked position.
 
 Pages only lay things out; the tensors come from :mod:`a2core.probe.maps` and the
-figures from :mod:`a2core.figures`.
+figures from :mod:`a2core.figures`. A page asks :func:`model_source` which
+models it shows and passes ``source.path(arch)`` to the cached loaders, so the
+caches are keyed by weight file, whatever zoo (or other source) it belongs to.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
+import torch
 from streamlit.runtime.state.session_state import SessionState
 
 from a2core.images import ImageError, load_image
-from a2core.probe import BlockMaps, ImageMaps, compute_maps, install_taps
-from a2core.weights import WEIGHTS_DIR, load_pretrained
+from a2core.lessons import block_inputs
+from a2core.models import ARCHS, attention_blocks, build
+from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps, install_taps
+from a2core.weights import load_pretrained, read_meta, zoo_dir
+from app import own_model
 
 __all__ = [
+    "A2Block",
     "BlockMaps",
+    "FIT_THRESHOLD",
     "ImageMaps",
+    "MAIN_ARCH",
+    "ModelSource",
     "SAMPLES_DIR",
     "UPLOAD_TYPES",
+    "ZOO_VIEWS",
+    "ZooView",
+    "a2_blocks",
     "clicked_position",
+    "fit_note",
     "image_input",
     "load_model",
+    "model_source",
     "run_probe",
-    "sample_images",
     "weights_dir",
+    "zoo_source",
 ]
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+#: The app's own model: a zoo is the default only when it has this arch's weights.
+MAIN_ARCH = "a2_resnet"
 _POSITION_KEY = "a2lens_position"
+#: The source the user last picked, shared by the pages (each page's picker has its own widget key).
+_SOURCE_KEY = "a2lens_zoo"
 
 
-def sample_images() -> dict[str, Path]:
-    """{"cat · val_0000": path} for the bundled samples, sorted by class."""
-    return {f"{p.parent.name} · {p.stem}": p for p in sorted(SAMPLES_DIR.glob("*/*.jpg"))}
+@dataclass(frozen=True)
+class ZooView:
+    """How the app shows one zoo: its name, its samples and its resolution choices.
+
+    sizes: the input sizes offered, the trained size first; Compare offers the first three.
+    """
+
+    zoo: str
+    label: str
+    #: the plain ResNet's name, and how the zoo's models are built and placed (for the zoo table)
+    backbone: str
+    about: str
+    sizes: tuple[int, ...]
+    samples: Path
+    sample_label: str
+    default_sample: str
+    #: said of the zoo while its weights are missing, e.g. "in training"
+    pending: str = ""
 
 
-def weights_dir() -> Path:
-    """Where the app finds ``<arch>.safetensors``: ``$A2LENS_WEIGHTS``, else the shipped assets/weights."""
-    return Path(os.environ.get("A2LENS_WEIGHTS", WEIGHTS_DIR))
+#: The zoos in the picker's order: the first with weights for :data:`MAIN_ARCH` is the default.
+ZOO_VIEWS: dict[str, ZooView] = {
+    "imagenette": ZooView(
+        zoo="imagenette", label="Photos: Imagenette (10 classes, 160 px)", backbone="ResNet-18",
+        about="Every model is the same ResNet-18 layout (stride-4 stem, four stages of two blocks, narrowed to "
+        "32–256 channels) with one attention design placed where its paper places it in ImageNet ResNets (A² and "
+        "Non-local in res3 and res4), trained on Imagenette at 160 px with one recipe, so the columns compare. "
+        "Model card: `assets/weights/imagenette/MODEL_CARD.md`.",
+        # every choice keeps the finest A² map (stride 8) at 20×20 or finer
+        sizes=(160, 192, 224, 256, 320), samples=SAMPLES_DIR / "imagenette", sample_label="Imagenette validation",
+        default_sample="English_springer · val_00008162", pending="in training",
+    ),
+    "cifar10": ZooView(
+        zoo="cifar10", label="CIFAR-10 (10 classes, 32 px)", backbone="ResNet-20",
+        about="Every model is the same CIFAR ResNet-20 with one attention design on the last block of stages 2 "
+        "and 3, trained with the same recipe, so the columns compare. Model card: `assets/weights/MODEL_CARD.md`.",
+        sizes=(32, 64, 96, 128),
+        samples=SAMPLES_DIR, sample_label="CIFAR-10 validation", default_sample="cat · val_0000",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The models a page shows, as the sidebar's picker chose them: one zoo's weight files.
+
+    ``weights`` maps each arch that has a file to that file; ``classes`` and
+    ``input_size`` come from the files' metadata. Another kind of source (a
+    user's own weight file) is a ModelSource with its own key, label and
+    ``weights``, offered through :func:`model_source`'s ``extra``.
+    """
+
+    key: str
+    label: str
+    zoo: str
+    weights: dict[str, Path]
+    classes: tuple[str, ...]
+    input_size: int
+    view: ZooView
+    #: the folder whose <arch>.safetensors make the zoo table, None for a source without one
+    folder: Path | None = None
+    samples: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def archs(self) -> tuple[str, ...]:
+        return tuple(self.weights)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.view.sizes
+
+    def path(self, arch: str) -> str:
+        """The weight file of ``arch`` as a string (a cache key); KeyError when this source has none."""
+        return str(self.weights[arch])
+
+
+def weights_dir(zoo: str = "cifar10") -> Path:
+    """Where the app finds a zoo's ``<arch>.safetensors``.
+
+    ``$A2LENS_WEIGHTS`` replaces the shipped ``assets/weights`` and has its layout: the CIFAR-10
+    zoo's files in it, the photo zoo's in its ``imagenette/`` folder.
+    """
+    return zoo_dir(zoo, root=os.environ.get("A2LENS_WEIGHTS"))
+
+
+def _sample_name(path: Path) -> str:
+    # "cat · val_0000"; Imagenette's "ILSVRC2012_val_00008162" loses the data set's prefix.
+    return f"{path.parent.name} · {path.stem.removeprefix('ILSVRC2012_')}"
+
+
+def _samples(folder: Path) -> dict[str, Path]:
+    return {_sample_name(p): p for p in sorted(folder.glob("*/*.jpg"))}
+
+
+def zoo_source(zoo: str) -> ModelSource:
+    """The zoo's weight files that exist now (read on every run: weights that land show up at once)."""
+    view, folder = ZOO_VIEWS[zoo], weights_dir(zoo)
+    weights = {arch: folder / f"{arch}.safetensors" for arch in ARCHS if (folder / f"{arch}.safetensors").is_file()}
+    meta = read_meta(next(iter(weights.values()))) if weights else None
+    return ModelSource(
+        key=zoo, label=view.label, zoo=zoo, weights=weights, view=view, folder=folder,
+        classes=tuple(meta.classes) if meta else (), input_size=meta.input_size if meta else view.sizes[0],
+        samples=_samples(view.samples),
+    )
+
+
+def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[ModelSource] = (),
+                 own: bool = False) -> ModelSource | None:
+    """The model source picker in the sidebar → the chosen :class:`ModelSource`, or None when none has weights.
+
+    Offered: every zoo with weights for all of ``needs`` (any weights when ``needs`` is empty), then
+    ``extra``, then, with ``own``, "your model" (a timm or torchvision model: :mod:`app.own_model`, whose
+    inputs appear below the picker when it is chosen; None while they do not name a loadable model). It opens on the user's last choice on any page, else ``?zoo=`` of the URL, else the first
+    zoo with weights for :data:`MAIN_ARCH` (the photo zoo once its A²-ResNet is there). A zoo not
+    offered is named with the archs it lacks. ``key`` keeps the pages' widgets apart.
+    """
+    zoos = [zoo_source(zoo) for zoo in ZOO_VIEWS]
+    offered = {s.key: s for s in zoos if s.weights and all(a in s.weights for a in needs)}
+    offered.update({s.key: s for s in extra})
+    labels = {k: s.label for k, s in offered.items()} | ({own_model.KEY: own_model.LABEL} if own else {})
+    widget = f"{key}_zoo"
+    with st.sidebar:
+        st.subheader("Models")
+        if not offered:
+            st.error(f"No weight files for {', '.join(needs) or 'any model'} in {weights_dir()}.")
+            if not own:
+                return None
+        if widget not in st.session_state or st.session_state[widget] not in labels:
+            main = [s.key for s in zoos if MAIN_ARCH in s.weights and s.key in offered]
+            wanted = (st.session_state.get(_SOURCE_KEY), st.query_params.get("zoo"))
+            st.session_state[widget] = next((k for k in wanted if k in labels), (main or list(labels))[0])
+        chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
+                          help="Both zoos hold the same seven designs, trained on different pictures.")
+        st.session_state[_SOURCE_KEY] = chosen
+        if chosen == own_model.KEY:
+            return own_model.source(key)
+        for zoo in zoos:
+            if zoo.key not in offered:
+                lacking = [a for a in (needs or ARCHS) if a not in zoo.weights]
+                st.caption(f"**{zoo.label}**: {zoo.view.pending + ', ' if zoo.view.pending else ''}no weights yet "
+                           f"for {', '.join(lacking)} (in `{zoo.folder}`).")
+        source = offered[chosen]
+        st.caption(f"These models know {len(source.classes)} classes: "
+                   f"{', '.join(c.replace('_', ' ') for c in source.classes)}. Any other picture still gets "
+                   "one of them.")
+    return source
+
+
+@dataclass(frozen=True)
+class A2Block:
+    """Where a zoo's A² blocks sit: name, stride of their feature map, and their sizes c, m, n."""
+
+    name: str
+    stride: int
+    c: int
+    m: int
+    n: int
+
+
+@st.cache_resource(show_spinner=False)
+def a2_blocks(zoo: str) -> tuple[A2Block, ...]:
+    """The A² blocks of ``zoo``'s backbone, in forward order: read off a freshly built model (no weights)."""
+    size = ZOO_VIEWS[zoo].sizes[0]
+    model = build(MAIN_ARCH, zoo=zoo).eval()
+    install_taps(model)
+    blocks = attention_blocks(model)
+    _, inputs = block_inputs(model, torch.zeros(1, 3, size, size))
+    return tuple(A2Block(name, size // x.shape[-1], blocks[name].in_channels, blocks[name].m, blocks[name].n)
+                 for name, x in inputs.items())
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
-def load_model(arch: str):
-    """The pretrained ``arch`` (eval mode, ``model.meta`` set), loaded once per server.
+def load_model(arch: str, path: str):
+    """The pretrained ``arch`` from the weight file ``path`` (eval mode, ``model.meta`` set), loaded once per
+    server.
 
     Every session shares this module, so its probe taps go on here, before any
     session runs it (probes never change the model afterwards: a2core.probe).
     """
-    model = load_pretrained(arch, weights_dir() / f"{arch}.safetensors")
+    # "your model" (``library:arch``) is named by its spec, serialised: app.own_model
+    model = own_model.load(path) if own_model.is_own(arch) else load_pretrained(arch, path)
     install_taps(model)
     return model
 
@@ -63,15 +247,16 @@ CACHE_TTL_S = 3600
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64, ttl=CACHE_TTL_S)
-def run_probe(arch: str, image_bytes: bytes, size: int) -> ImageMaps:
-    """One forward pass of ``arch`` on the image at ``size`` px → every block's maps as numpy arrays.
+def run_probe(arch: str, path: str, image_bytes: bytes, size: int) -> ImageMaps:
+    """One forward pass of ``arch`` (weights at ``path``) on the image at ``size`` px → every block's maps
+    as numpy arrays.
 
-    Cached by (arch, a hash of the image bytes, size): Streamlit keys the cache on an MD5 of the
+    Cached by (arch, path, a hash of the image bytes, size): Streamlit keys the cache on an MD5 of the
     arguments and keeps only the pickled result, at most 64 of them (0.03 MB each at 32 px, 0.43 MB at
     128 px: ≤ 28 MB), each for at most an hour unused. Raises ImageError for bytes that are not a
     usable picture.
     """
-    return compute_maps(load_model(arch), load_image(image_bytes), size)
+    return compute_maps(load_model(arch, path), load_image(image_bytes), size)
 
 
 @st.cache_data(max_entries=256, ttl=CACHE_TTL_S, show_spinner=False)
@@ -84,19 +269,20 @@ def _check(image_bytes: bytes) -> str | None:
     return None
 
 
-def image_input(key: str) -> tuple[bytes, str] | None:
-    """Image picker in the sidebar: a bundled sample, an upload, or a camera photo.
+def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
+    """Image picker in the sidebar: a sample of ``source``'s classes, an upload, or a camera photo.
 
     Returns (image bytes, label), a photo or upload taking precedence over the
     sample; shows an error and returns None for a file that is not a usable picture.
-    ``key`` keeps the widgets of different pages apart.
+    ``key`` keeps the widgets of different pages apart; each source has its own sample list.
     """
-    samples = sample_images()
+    samples = source.samples
     with st.sidebar:
         st.subheader("Image")
         names = list(samples)
-        default = names.index("cat · val_0000") if "cat · val_0000" in names else 0
-        sample = st.selectbox("Sample (CIFAR-10 validation)", names, index=default, key=f"{key}_sample")
+        default = names.index(source.view.default_sample) if source.view.default_sample in names else 0
+        sample = st.selectbox(f"Sample ({source.view.sample_label})", names, index=default,
+                              key=f"{key}_sample_{source.key}") if names else None
         upload = st.file_uploader(
             "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload",
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
@@ -106,7 +292,7 @@ def image_input(key: str) -> tuple[bytes, str] | None:
             photo = st.camera_input("Camera", key=f"{key}_camera", label_visibility="collapsed")
     chosen = photo or upload
     if chosen is None:
-        return samples[sample].read_bytes(), f"sample {sample}"
+        return (samples[sample].read_bytes(), f"sample {sample}") if sample else None
     data = chosen.getvalue()
     error = _check(data)
     if error is not None:
@@ -140,6 +326,19 @@ def _forget_stale_widget_records(on_script_finished):
 
 if not getattr(SessionState.on_script_finished, "forgets_stale_widget_records", False):
     SessionState.on_script_finished = _forget_stale_widget_records(SessionState.on_script_finished)
+
+
+def fit_note(probe: ImageMaps) -> str | None:
+    """The plain warning for a picture that fits none of the model's classes well, or None.
+
+    The rule is :meth:`ImageMaps.fits_none`: the most probable class gets less than FIT_THRESHOLD.
+    """
+    if not probe.fits_none():
+        return None
+    (best, p), = probe.top(1)
+    return (f"This picture fits none of the {len(probe.classes)} classes well: the best guess, "
+            f"**{best.replace('_', ' ')}**, gets only {p:.0%}, under {FIT_THRESHOLD:.0%}. The model knows only the "
+            "classes listed in the sidebar and must pick one of them, even for a coffee cup.")
 
 
 def clicked_position(key: str = "shared", value: tuple[float, float] | None = None) -> tuple[float, float]:

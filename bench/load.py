@@ -32,7 +32,7 @@ from PIL import Image
 
 from bench._util import parser, table, write_json
 from bench.memory import photo
-from bench.sessions import ROOT, Session, percentile, serve
+from bench.sessions import QUERY, ROOT, Session, percentile, serve
 
 SAMPLES = sorted((ROOT / "assets" / "samples").glob("*/*.jpg"))
 
@@ -50,7 +50,7 @@ def student_photo(k: int) -> tuple[str, bytes]:
 
 
 def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: float, out: list) -> None:
-    session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()))
+    session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()), query=QUERY)
     failures: list[str] = []
     try:
         start.wait(timeout=60)
@@ -73,7 +73,7 @@ def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: f
 def run(sessions: int, clicks: int, deadline_s: float) -> dict:
     with serve() as server:
         # One warm-up visit loads the model, as the teacher's own visit does before the class joins.
-        warm = Session(server.url)
+        warm = Session(server.url, query=QUERY)
         warm.open()
         warm.close()
         rss_before = server.rss()

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from bench._util import parser, table, write_json
-from bench.sessions import Session, serve
+from bench.sessions import QUERY, Session, serve
 
 FULL = {"uploads": 200, "second_session": 50, "size": 128, "step": 20}
 QUICK = {"uploads": 12, "second_session": 4, "size": 128, "step": 4}
@@ -52,9 +52,9 @@ def run(config: dict) -> dict:
     samples: list[dict] = []
     with serve() as server:
         started = server.rss()
-        session = Session(server.url)
+        session = Session(server.url, query=QUERY)
         session.open()
-        session.set("explore_size", string_array_value={"data": [str(config["size"])]})
+        session.set("explore_size_cifar10", string_array_value={"data": [str(config["size"])]})
         opened = server.rss()
         t0 = time.perf_counter()
         for i in range(config["uploads"]):
@@ -65,9 +65,9 @@ def run(config: dict) -> dict:
         time.sleep(2)
         after_close = server.rss()
         # A second student: a fresh session, photos the server has not seen.
-        other = Session(server.url)
+        other = Session(server.url, query=QUERY)
         other.open()
-        other.set("explore_size", string_array_value={"data": [str(config["size"])]})
+        other.set("explore_size_cifar10", string_array_value={"data": [str(config["size"])]})
         for i in range(config["second_session"]):
             other.upload(f"other_{i:03d}.jpg", photo(10_000 + i))
         other.close()

@@ -1,10 +1,11 @@
-"""CPU latency, throughput, FLOPs and parameters of every model of the zoo.
+"""CPU latency, throughput, FLOPs and parameters of every model of a zoo.
 
-    python -m bench.models            # 32 and 64 px, batch 1 and 32, writes bench/results/models.json (~1 min)
-    python -m bench.models --quick    # 32 px, batch 1 and 2, one call each, writes bench/results/quick/models.json
+    python -m bench.models            # CIFAR-10 zoo: 32 and 64 px, batch 1 and 32, writes bench/results/models.json (~1 min)
+    python -m bench.models --zoo imagenette   # photo zoo: 160 and 224 px, writes bench/results/models_imagenette.json
+    python -m bench.models --quick    # the smallest size, batch 1 and 2, one call each, writes bench/results/quick/
 
 Each arch of ``a2core.ARCHS`` is loaded with ``a2core.load_pretrained`` when
-``assets/weights/<arch>.safetensors`` exists, and built with random weights
+the zoo's weight file (``assets/weights/[<zoo>/]<arch>.safetensors``) exists, and built with random weights
 otherwise (the ``weights`` column says which; speed does not depend on the
 values). Latency is the median time of one forward pass (eval, no grad) of a
 batch; per-image latency and throughput divide it by the batch size. FLOPs
@@ -22,26 +23,29 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 import torch
 
 import a2core
+from a2core.models import ZOOS
 from a2core.training.measure import count_flops, count_params
 from a2core.weights import default_path
 from bench._util import median_time, parser, table, write_json
 
-FULL = {"resolutions": (32, 64), "batches": (1, 32), "budget_s": 1.0, "min_repeats": 5, "warmup": 1}
-QUICK = {"resolutions": (32,), "batches": (1, 2), "budget_s": 0.0, "min_repeats": 1, "warmup": 0}
+#: input sizes per zoo: the trained size and a larger one
+RESOLUTIONS = {"cifar10": (32, 64), "imagenette": (160, 224)}
+FULL = {"batches": (1, 32), "budget_s": 1.0, "min_repeats": 5, "warmup": 1}
+QUICK = {"batches": (1, 2), "budget_s": 0.0, "min_repeats": 1, "warmup": 0}
 
 
-def load(arch: str) -> tuple[torch.nn.Module, str]:
-    """The shipped model, or a randomly initialised one when no weights are shipped."""
-    if default_path(arch).is_file():
-        return a2core.load_pretrained(arch), "shipped"
-    return a2core.build(arch).eval(), "random (no shipped weights)"
+def load(arch: str, zoo: str = "cifar10") -> tuple[torch.nn.Module, str]:
+    """The shipped model of ``zoo``, or a randomly initialised one when no weights are shipped."""
+    if default_path(arch, zoo).is_file():
+        return a2core.load_pretrained(arch, zoo=zoo), "shipped"
+    return a2core.build(arch, zoo=zoo).eval(), "random (no shipped weights)"
 
 
 def run(config: dict) -> list[dict]:
     rows = []
     cpu = torch.device("cpu")
     for arch in a2core.ARCHS:
-        model, weights = load(arch)
+        model, weights = load(arch, config["zoo"])
         params = count_params(model)
         for size in config["resolutions"]:
             flops = count_flops(model, size)
@@ -73,11 +77,15 @@ def show(rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    config = QUICK if args.quick else FULL
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--zoo", choices=ZOOS, default="cifar10")
+    args = p.parse_args(argv)
+    sizes = RESOLUTIONS[args.zoo]
+    config = {**(QUICK if args.quick else FULL), "zoo": args.zoo, "resolutions": sizes[:1] if args.quick else sizes}
     torch.set_grad_enabled(False)
     rows = run(config)
-    path = write_json("models", {"config": config, "rows": rows}, args.out, args.quick)
+    name = "models" if args.zoo == "cifar10" else f"models_{args.zoo}"
+    path = write_json(name, {"config": config, "rows": rows}, args.out, args.quick)
     show(rows)
     print(f"\nwrote {path}")
     return 0

@@ -40,6 +40,9 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The query string that opens the app on the CIFAR-10 zoo (32 px), the zoo the load and memory numbers are
+#: for, whatever weights have landed (the photo zoo is the default once its A²-ResNet is there).
+QUERY = "zoo=cifar10"
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 
 
@@ -89,8 +92,10 @@ class Server:
 
 @contextlib.contextmanager
 def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection: bool = False,
-          log: Path | None = None, hook: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``streamlit run app/main.py`` on the shipped weights, on a free loopback port, stopped on exit.
+          log: Path | None = None, weights: Path | None = None, hook: Path | None = None,
+          env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``streamlit run app/main.py`` on the shipped weights (or ``weights``, a folder laid out as
+    ``assets/weights``, given to the app as ``$A2LENS_WEIGHTS``), on a free loopback port, stopped on exit.
 
     XSRF protection is off by default for this private loopback server, so the
     websocket driver needs no cookie dance for its uploads; a real browser
@@ -107,6 +112,8 @@ def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection:
         "--server.enableXsrfProtection", str(xsrf_protection).lower(), *extra,
     ]
     env = {**{k: v for k, v in os.environ.items() if k != "A2LENS_WEIGHTS"}, **(env or {})}
+    if weights is not None:
+        env["A2LENS_WEIGHTS"] = str(weights)
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -153,6 +160,8 @@ class Session:
 
     url: str
     timeout_s: float = 120.0
+    #: the page's query string, e.g. "zoo=cifar10" to open on that zoo whatever weights have landed
+    query: str = ""
     runs: list[Run] = field(default_factory=list)
     session_id: str = ""
     widgets: dict[str, str] = field(default_factory=dict)  # user key → widget id
@@ -230,7 +239,7 @@ class Session:
     def _rerun(self, action: str, page_name: str = "", fragment_id: str = "", started: float | None = None) -> Run:
         t0 = started if started is not None else time.perf_counter()
         back = BackMsg()
-        back.rerun_script.query_string = ""
+        back.rerun_script.query_string = self.query
         back.rerun_script.page_name = page_name
         back.rerun_script.fragment_id = fragment_id
         # Like the browser, send the values of the widgets on the page now, not of ones a rerun replaced.

@@ -10,19 +10,22 @@ from pathlib import Path
 import pytest
 
 import a2core
+from a2core.training.measure import count_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_bench(name: str, out: Path) -> dict:
+def run_bench(name: str, out: Path, zoo: str | None = None) -> dict:
+    """``python -m bench.<name> --quick`` (``--zoo zoo`` when given; its JSON is then ``<name>_<zoo>.json``)."""
     proc = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--quick", "--out", str(out)],
+        [sys.executable, "-m", f"bench.{name}", "--quick", "--out", str(out)] + (["--zoo", zoo] if zoo else []),
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
+    result = f"{name}_{zoo}" if zoo else name
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| " in proc.stdout and f"wrote {out / (name + '.json')}" in proc.stdout
-    data = json.loads((out / f"{name}.json").read_text())
-    assert data["benchmark"] == name and data["quick"] is True
+    assert "| " in proc.stdout and f"wrote {out / (result + '.json')}" in proc.stdout
+    data = json.loads((out / f"{result}.json").read_text())
+    assert data["benchmark"] == result and data["quick"] is True
     assert data["machine"]["cpu_count"] >= 1 and data["machine"]["torch"] == __import__("torch").__version__
     return data
 
@@ -30,7 +33,9 @@ def run_bench(name: str, out: Path) -> dict:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    return {name: run_bench(name, out) for name in ("blocks", "models", "app")}
+    results = {name: run_bench(name, out) for name in ("blocks", "models", "app")}
+    results.update({f"{name}_imagenette": run_bench(name, out, "imagenette") for name in ("models", "app")})
+    return results
 
 
 def test_blocks_quick(results):
@@ -55,9 +60,14 @@ def test_blocks_quick(results):
     assert data["targets"] and all(t["speedup"] > 0 and t["memory_ratio"] > 0 for t in data["targets"])
 
 
-def test_models_quick(results):
-    rows = results["models"]["rows"]
+@pytest.mark.parametrize("zoo", ["cifar10", "imagenette"])
+def test_models_quick(results, zoo):
+    data = results["models" if zoo == "cifar10" else f"models_{zoo}"]  # CIFAR-10: the default, no --zoo
+    rows = data["rows"]
+    assert data["config"]["zoo"] == zoo and {r["size"] for r in rows} == {32 if zoo == "cifar10" else 160}
     assert {r["arch"] for r in rows} == set(a2core.ARCHS)
+    for r in rows:  # the zoo's own backbone
+        assert r["params"] == count_params(a2core.build(r["arch"], zoo=zoo)), r
     for r in rows:
         assert r["params"] > 0 and r["flops_per_image"] > 0, r
         assert r["batch_latency_s"] > 0 and r["images_per_s"] > 0, r
@@ -69,12 +79,15 @@ def test_models_quick(results):
             assert flops[arch] > flops["resnet"] and params[arch] > params["resnet"], arch
 
 
-def test_app_quick(results):
-    data = results["app"]
-    assert data["arch"] == "a2_resnet" and data["rows"]
-    blocks = a2core.attention_blocks(a2core.build("a2_resnet"))
+@pytest.mark.parametrize("zoo", ["cifar10", "imagenette"])
+def test_app_quick(results, zoo):
+    data = results["app" if zoo == "cifar10" else f"app_{zoo}"]
+    assert data["arch"] == "a2_resnet" and data["zoo"] == zoo and data["rows"]
+    blocks = a2core.attention_blocks(a2core.build("a2_resnet", zoo=zoo))
+    finest = {"cifar10": ("layer2.2.attn", 16), "imagenette": ("layer2.1.attn", 20)}[zoo]
     for r in data["rows"]:
         assert r["block"] in blocks and r["n"] == blocks[r["block"]].n
+        assert (r["block"], r["feature_size"][0]) == finest, "the page's default block, at the trained size"
         assert set(r["stages_s"]) == {"decode", "maps", "analysis", "figures", "click_view"}
         assert all(t > 0 for t in r["stages_s"].values()), r
         for key in ("upload_to_maps_s", "upload_to_page_s", "click_to_view_s", "click_rerun_s"):

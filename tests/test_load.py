@@ -6,7 +6,7 @@ The full 30-session run is ``python -m bench.load`` (run with any training pause
 from __future__ import annotations
 
 from bench.load import run, student_photo
-from bench.sessions import Session, serve
+from bench.sessions import QUERY, Session, serve
 
 
 def test_four_concurrent_sessions_upload_and_click_without_errors():
@@ -21,7 +21,7 @@ def test_four_concurrent_sessions_upload_and_click_without_errors():
 def test_a_session_sees_its_own_upload_and_click():
     # The driver is only worth its numbers if the server really ran the page for it.
     with serve() as server:
-        session = Session(server.url)
+        session = Session(server.url, query=QUERY)
         session.open()
         name, data = student_photo(3)
         session.upload(name, data)

@@ -84,4 +84,5 @@ def test_runs_as_a_module(weights, photo, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=600,  # a fresh interpreter imports torch
     )
     assert done.returncode == 0, done.stderr
-    assert (out / "maps.npz").is_file() and len(list(out.glob("*.png"))) == 4
+    assert (out / "maps.npz").is_file() and (out / "gradcam.png").is_file()
+    assert len(list(out.glob("*_gathering.png")) + list(out.glob("*_distribution.png"))) == 4

@@ -22,7 +22,7 @@ def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
     if isinstance(block, blocks.NonLocal):
         return {"attention": (n, L, L), "spatial": (hw, hw)}
     if isinstance(block, blocks.GlobalContext):
-        return {"context": (n, L), "channel": (n, c), "spatial": (hw, hw)}
+        return {"context": (n, L), "channel": (n, c), "spatial": (hw, hw), "scale": None}  # adds, never scales
     if isinstance(block, blocks.GlobalSecondOrderPooling):
         cr = block.reduced_channels
         return {"covariance": (n, cr, cr), "channel": (n, c)}
@@ -90,6 +90,8 @@ def test_maps_logits_and_model_state(arch):
             if isinstance(value, torch.Tensor):
                 assert tuple(value.shape) == shape, (name, field)
                 assert not value.requires_grad, (name, field)
+            elif shape is None:
+                assert value is None, (name, field)
             else:
                 assert tuple(value) == shape, (name, field)
 

@@ -7,7 +7,6 @@ tests need no data set.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import a2core
 from a2core.training.measure import shipped_archs
 from a2core.training.seeds import median_index, recipe_without_seed, seed_runs
 from a2core.weights import WEIGHTS_DIR, read_meta
+from tests.gathering_checks import assert_sharp_and_distinct
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 ARCHS = shipped_archs()
@@ -85,20 +85,4 @@ def test_a2_gathering_maps_are_sharp_and_distinct(sample_batch):
     model = a2core.load_pretrained("a2_resnet")
     _, maps = a2core.attention_maps(model, x)
     assert set(maps) == {"layer2.2.attn", "layer3.2.attn"}
-    for name, m in maps.items():
-        gather = m.gather.flatten(2)  # (N, n, L), each row a distribution over positions
-        n, positions = gather.shape[1:]
-        entropy = -(gather * gather.clamp_min(1e-12).log()).sum(-1)  # (N, n)
-        uniform = math.log(positions)
-        # A map gathering evenly from everywhere has entropy log(hw); the shipped model's are measurably
-        # lower (the model card lists them; the first zoo, weight-decaying θ, was within 0.16 nats).
-        assert entropy.mean() < uniform - 0.3, f"{name}: mean entropy {entropy.mean():.2f} vs log(hw) {uniform:.2f}"
-        assert entropy.mean(0).min() < 0.85 * uniform, f"{name}: no descriptor is sharp"
-        # Pairwise cosine similarity of the n maps of each image: identical descriptors would give 1 everywhere.
-        unit = torch.nn.functional.normalize(gather, dim=-1)
-        cosine = unit @ unit.transpose(1, 2)
-        off_diagonal = cosine[:, ~torch.eye(n, dtype=torch.bool)]
-        assert off_diagonal.mean() < 0.8, f"{name}: descriptors alike (mean cosine {off_diagonal.mean():.2f})"
-        # And the descriptors' sharpest positions are spread over several places.
-        peaks = gather.argmax(-1)  # (N, n)
-        assert all(len(set(row.tolist())) > 1 for row in peaks), f"{name}: all descriptors peak at one place"
+    assert_sharp_and_distinct(maps)

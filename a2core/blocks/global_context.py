@@ -25,11 +25,14 @@ class GlobalContextMaps:
     """context: (N, L) softmax over positions; channel: (N, c) the transform's output added to X.
 
     spatial: the feature map's (H, W) or (T, H, W), with L their product.
+    scale: (N, c) gate in (0, 1) that multiplies X before ``channel`` is added, Y = X ⊙ scale + channel,
+    for GC variants that fuse by scaling (timm's ``fuse_scale``); None for this block, which only adds.
     """
 
     context: Tensor
     channel: Tensor
     spatial: tuple[int, ...]
+    scale: Tensor | None = None
 
 
 class GlobalContext(nn.Module):

@@ -1,12 +1,13 @@
 """Pure figure builders: numpy arrays in, plotly (app, notebooks) or matplotlib (PNG files) figures out.
 
 ``explore``: attention maps over the image (the Explore page and the maps CLI's PNGs);
-``compare``: the designs side by side; ``learn``: the A² block step by step and the cost of its orders.
+``compare``: the designs side by side; ``learn``: the A² block step by step and the cost of its orders;
+``gradcam``: Grad-CAM beside the attention, drawn as the attention heatmaps are.
 May import numpy, plotly, matplotlib, PIL and a2core's plain numbers (``probe.analysis``,
 ``lessons.cost``); never a torch model, training or the app. Pages only lay these figures out.
 """
 
-from . import compare, explore, learn
+from . import compare, explore, gradcam, learn
 from .explore import (
     HIGHLIGHT,
     MUTED,
@@ -29,6 +30,7 @@ __all__ = [
     "distribution_grid",
     "explore",
     "explore_matplotlib",
+    "gradcam",
     "gathering_grid",
     "grid_matplotlib",
     "heatmap_over_image",

@@ -1,8 +1,10 @@
 """The backbones and the arch registry: ``build(arch, zoo=...)`` for every arch of :data:`ARCHS`.
 
 ``resnet``: the CIFAR ResNet-20 and the photo ResNet-18 layout, where each design sits, the registry.
-May import torch, torchvision (through ``a2core._compat``) and :mod:`a2core.blocks`; nothing that probes,
-trains or draws.
+``own``: your own model, a timm or torchvision architecture with your safetensors weights; it needs
+:mod:`a2core.weights` (which imports this package), so it is imported as ``a2core.models.own``, not here.
+May import torch, torchvision (through ``a2core._compat``), timm (``own``, optional) and :mod:`a2core.blocks`;
+nothing that probes, trains or draws.
 """
 
 from .resnet import (

@@ -1,10 +1,13 @@
 """All attention maps of one image, as numpy arrays, and the command line that saves them.
 
     python -m a2core.probe.maps photo.jpg --arch a2_resnet --out maps/
+    python -m a2core.probe.maps photo.jpg --timm ecaresnet26t --weights my.safetensors [--classes classes.txt] --out maps/
+    python -m a2core.probe.maps photo.jpg --torchvision mobilenet_v3_large --weights my.safetensors --out maps/
 
-writes ``maps.npz`` (every block's tensors, the model's view of the image and
-the class probabilities) and, for each double attention block, its gathering
-and distribution maps as PNG grids for slides.
+writes ``maps.npz`` (every attention module's tensors, the model's view of the
+image, the class probabilities and the Grad-CAM of the predicted class at the
+layer holding the last attention module), for each double attention block its
+gathering and distribution maps as PNG grids for slides, and ``gradcam.png``.
 """
 
 from __future__ import annotations
@@ -24,16 +27,21 @@ from .taps import probing, tapped_blocks
 
 #: Block hyper-parameters worth showing next to the maps, where a block has them.
 _PARAMS = ("in_channels", "m", "n", "reduced_channels", "kernel_size", "order")
+#: A picture "fits none" of a model's classes well when the most probable class gets less than this.
+#: A classifier must spread all its probability over the classes it knows, so a coffee cup shown to a
+#: model of ten classes still gets a "best" class; less than half the probability marks a guess.
+FIT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class BlockMaps:
     """One attention block's maps for one image (batch dimension dropped).
 
-    kind:         the block's class name, e.g. "DoubleAttention"
+    kind:         the A²Lens block its maps are those of, e.g. "DoubleAttention", "SqueezeExcitation"
     feature_size: (h, w) of the feature map the block attends over
     params:       hyper-parameters such as m and n
     arrays:       {field of the block's maps: array}, e.g. gather (n, h, w)
+    module:       the module's own class, e.g. "timm.layers.eca.EcaModule" (A²Lens's blocks: kind's class)
     """
 
     name: str
@@ -41,6 +49,7 @@ class BlockMaps:
     feature_size: tuple[int, ...]
     params: dict
     arrays: dict[str, np.ndarray]
+    module: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,14 @@ class ImageMaps:
         """The k most probable (class, probability), most probable first."""
         order = np.argsort(-self.probs, kind="stable")[:k]
         return [(self.classes[i], float(self.probs[i])) for i in order]
+
+    def fits_none(self, threshold: float = FIT_THRESHOLD) -> bool:
+        """Whether no class fits the image well: the top-1 probability is below ``threshold``.
+
+        Only the model's output decides, so a confident answer on something outside the
+        classes is still possible; a low one says the model found no class that fits.
+        """
+        return float(self.probs.max()) < threshold
 
     def double_attention_blocks(self) -> dict[str, BlockMaps]:
         return {name: b for name, b in self.blocks.items() if b.kind == "DoubleAttention"}
@@ -91,10 +108,12 @@ def compute_maps(model: torch.nn.Module, image: Image.Image, size: int | None = 
     result = {
         name: BlockMaps(
             name=name,
-            kind=type(blocks[name]).__name__,
+            # The maps' dataclass names the design, also for another library's module read by an adapter.
+            kind=type(block_maps).__name__.removesuffix("Maps"),
             feature_size=feature_sizes[name],
             params={p: getattr(blocks[name], p) for p in _PARAMS if hasattr(blocks[name], p)},
             arrays=_numpy_fields(block_maps),
+            module=f"{type(blocks[name]).__module__}.{type(blocks[name]).__qualname__}",
         )
         for name, block_maps in maps.items()
     }
@@ -102,8 +121,8 @@ def compute_maps(model: torch.nn.Module, image: Image.Image, size: int | None = 
     return ImageMaps(meta.arch, size, np.asarray(view, dtype=np.uint8), tuple(meta.classes), probs, result)
 
 
-def npz_arrays(result: ImageMaps) -> dict[str, np.ndarray]:
-    """Flat {key: array} for ``np.savez``: ``image``, ``probs``, ``classes`` and ``<block>/<field>``.
+def npz_arrays(result: ImageMaps, extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Flat {key: array} for ``np.savez``: ``image``, ``probs``, ``classes``, ``<block>/<field>`` and ``extra``.
 
     Class names are a unicode array, so ``np.load(..., allow_pickle=False)`` reads everything.
     """
@@ -111,13 +130,13 @@ def npz_arrays(result: ImageMaps) -> dict[str, np.ndarray]:
     for name, block in result.blocks.items():
         for field, array in block.arrays.items():
             arrays[f"{name}/{field}"] = array
-    return arrays
+    return {**arrays, **(extra or {})}
 
 
-def save_npz(result: ImageMaps, path: str | Path) -> Path:
+def save_npz(result: ImageMaps, path: str | Path, extra: dict[str, np.ndarray] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **npz_arrays(result))
+    np.savez_compressed(path, **npz_arrays(result, extra))
     return path
 
 
@@ -146,27 +165,78 @@ def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", 
     return written
 
 
+def _load(args) -> torch.nn.Module:
+    if args.timm or args.torchvision:
+        from ..models.own import ModelSpec, load_own_model
+
+        library, arch = ("timm", args.timm) if args.timm else ("torchvision", args.torchvision)
+        return load_own_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
+    from ..weights import load_pretrained
+
+    return load_pretrained(args.arch, args.weights)
+
+
+def gradcam_of_last_block(model: torch.nn.Module, result: ImageMaps, image: Image.Image,
+                          target: int | None = None) -> dict[str, np.ndarray]:
+    """Grad-CAM of ``target`` (default: the predicted class) at the layer holding the model's last attention
+    module, as ``.npz`` entries: ``gradcam`` (h, w), ``gradcam_layer`` and ``gradcam_class``; {} without one."""
+    from ..images import preprocess
+    from .gradcam import grad_cam, holder_of
+
+    if not result.blocks:
+        return {}
+    layer = holder_of(model, list(result.blocks)[-1])
+    cams, classes = grad_cam(model, preprocess(image, model.meta, result.size), layer, target)
+    return {"gradcam": cams[0], "gradcam_layer": np.array(layer), "gradcam_class": classes[:1]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2core.probe.maps", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", type=Path, help="a JPEG, PNG, WebP, BMP or GIF file")
-    parser.add_argument("--arch", default="a2_resnet")
-    parser.add_argument("--weights", type=Path, default=None, help="a safetensors file (default: the shipped one)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--arch", default="a2_resnet", help="a model of A²Lens's zoo (default: a2_resnet)")
+    source.add_argument("--timm", metavar="NAME", help="your model: a timm architecture, e.g. ecaresnet26t")
+    source.add_argument("--torchvision", metavar="NAME", help="your model: a torchvision one, e.g. mobilenet_v3_large")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="a safetensors file (default for --arch: the shipped one); never a pickle")
+    parser.add_argument("--classes", type=Path, default=None, help="class names, one a line (--timm, --torchvision)")
+    parser.add_argument("--pretrained", action="store_true",
+                        help="with --timm or --torchvision and no --weights: the library's own weights (downloads)")
+    parser.add_argument("--gradcam-class", type=int, default=None, help="class index Grad-CAM explains (default: "
+                        "the predicted one)")
     parser.add_argument("--size", type=int, default=None, help="input size (default: the trained size)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the PNG files and maps.npz")
     parser.add_argument("--colormap", default="viridis")
     args = parser.parse_args(argv)
-
-    from ..weights import load_pretrained
 
     try:
         image = load_image(args.image.read_bytes())
     except (OSError, ImageError) as error:
         print(f"error: {args.image}: {error}", file=sys.stderr)
         return 2
-    model = load_pretrained(args.arch, args.weights)
+    try:
+        model = _load(args)
+    except (ImportError, ValueError, OSError) as error:  # WeightsError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.gradcam_class is not None and not 0 <= args.gradcam_class < len(model.meta.classes):
+        print(f"error: --gradcam-class must be a class index from 0 to {len(model.meta.classes) - 1}", file=sys.stderr)
+        return 2
     result = compute_maps(model, image, args.size)
-    written = [save_npz(result, args.out / "maps.npz")]
+    cam = gradcam_of_last_block(model, result, image, args.gradcam_class)
+    written = [save_npz(result, args.out / "maps.npz", cam)]
     written += save_figures(result, args.out, colormap=args.colormap)
+    if cam:
+        from ..figures.explore import to_png
+        from ..figures.gradcam import gradcam_matplotlib
+
+        name = result.classes[int(cam["gradcam_class"][0])]
+        fig = gradcam_matplotlib(result.image, cam["gradcam"], colormap=args.colormap,
+                                 title=f"{result.arch}: Grad-CAM of {name!r} at {cam['gradcam_layer']}")
+        written.append(args.out / "gradcam.png")
+        written[-1].write_bytes(to_png(fig))
+    kinds = sorted({b.kind for b in result.blocks.values()})
+    print(f"{result.arch}: {len(result.blocks)} attention modules ({', '.join(kinds) or 'none'})")
     print(", ".join(f"{c} {p:.1%}" for c, p in result.top(3)))
     for path in written:
         print(path)

@@ -11,8 +11,10 @@ thread's probe never sees another thread's forward pass.
 
 Which modules are tapped and how their maps are read is decided here and
 nowhere else: :func:`tapped_blocks` finds them, :class:`MapsReader` asks a
-module for its maps and reads them off its output. Adapters for other
-libraries' attention modules plug in as further readers.
+module for its maps and reads them off its output. Other libraries' attention
+modules (timm, torchvision) are read through the adapters of
+:mod:`a2core.probe.adapters`, which compute the maps from the module's input and
+parameters after its forward, leaving its output as it is.
 
 A probed forward runs the model in the mode it is in (``load_pretrained``
 returns it in eval mode); put a model in eval mode yourself before probing
@@ -22,6 +24,7 @@ if it was training, as you would before any inference.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -30,7 +33,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from ..models import ATTENTION_BLOCKS, attention_blocks
+from ..models import ATTENTION_BLOCKS
+from .adapters import Adapter, adapter_for
 
 
 @dataclass(frozen=True)
@@ -38,25 +42,36 @@ class MapsReader:
     """How to get a module's attention maps out of its forward pass.
 
     request: the forward's kwargs → kwargs that make it also return its maps
-    read:    the forward's output under ``request`` → (the usual output, maps)
+    read:    (module, the forward's args, its output under ``request``) → (the usual output, maps)
     """
 
     request: Callable[[dict], dict]
-    read: Callable[[object], tuple[object, object]]
+    read: Callable[[nn.Module, tuple, object], tuple[object, object]]
 
 
 #: The a2core blocks: ``forward(x, return_maps=True)`` returns ``(y, maps)``.
-RETURN_MAPS = MapsReader(request=lambda kwargs: {**kwargs, "return_maps": True}, read=tuple)
+RETURN_MAPS = MapsReader(request=lambda kwargs: {**kwargs, "return_maps": True},
+                         read=lambda module, args, output: tuple(output))
+
+
+@functools.cache
+def _adapted(adapter: Adapter) -> MapsReader:
+    # The forward runs as it is; the adapter computes the maps from the input X it received.
+    return MapsReader(request=dict, read=lambda module, args, output: (output, adapter(module, args[0])))
 
 
 def reader_for(module: nn.Module) -> MapsReader | None:
-    """The :class:`MapsReader` for ``module``, or None when it is not an attention block."""
-    return RETURN_MAPS if isinstance(module, ATTENTION_BLOCKS) else None
+    """The :class:`MapsReader` for ``module``, or None when it is not an attention module A²Lens reads."""
+    if isinstance(module, ATTENTION_BLOCKS):
+        return RETURN_MAPS
+    adapter = adapter_for(module)
+    return None if adapter is None else _adapted(adapter)
 
 
 def tapped_blocks(model: nn.Module) -> dict[str, nn.Module]:
-    """Every attention block of ``model`` a probe can read, by its stable name, in forward order."""
-    return {name: m for name, m in attention_blocks(model).items() if reader_for(m) is not None}
+    """Every attention module of ``model`` a probe can read (A²Lens's blocks and the adapted ones of
+    timm and torchvision), by its stable name, in the order of ``named_modules``."""
+    return {name: m for name, m in model.named_modules() if reader_for(m) is not None}
 
 
 @dataclass
@@ -98,7 +113,7 @@ def _after(module: nn.Module, args: tuple, kwargs: dict, output):
     if probe is None or id(module) not in probe.asked:
         return None
     probe.asked.discard(id(module))
-    output, probe.maps[probe.names[id(module)]] = reader_for(module).read(output)
+    output, probe.maps[probe.names[id(module)]] = reader_for(module).read(module, args, output)
     return output
 
 

@@ -12,27 +12,19 @@ import streamlit as st
 
 from a2core.figures import compare as fc
 from a2core.figures import explore as figures
-from a2core.images import load_image, model_view, to_tensor
-from a2core.lessons import block_inputs
+from a2core.figures.gradcam import DIFFERENCE
+from a2core.images import load_image, model_view
 from a2core.models import ARCHS
-from a2core.probe import analysis
-from a2core.training import shipped_archs, zoo_rows
+from a2core.probe import FIT_THRESHOLD, analysis
+from a2core.training import zoo_rows
 from a2core.weights import WeightsError
-from app.common import clicked_position, image_input, load_model, run_probe, weights_dir
+from app import panels
+from app.common import a2_blocks, clicked_position, image_input, model_source, run_probe
+from app.panels import clickable, show
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
-BLOCKS = {"layer2.2.attn": 2, "layer3.2.attn": 4}  # block name → stride of its feature map
 CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
 CLICK_KEYS = "cmp_click_"
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def feature_maps(arch: str, image_bytes: bytes, size: int) -> dict[str, np.ndarray]:
-    """The feature map X (c, h, w) every attention block of ``arch`` receives for this image."""
-    model = load_model(arch)
-    view = model_view(load_image(image_bytes), size)
-    _, inputs = block_inputs(model, to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0))
-    return {name: x[0].numpy() for name, x in inputs.items()}
 
 
 @st.cache_data(show_spinner="Counting parameters and FLOPs…")
@@ -40,119 +32,41 @@ def zoo_table(folder: str, size: int, latency_repeats: int) -> list[dict]:
     return zoo_rows(folder, size=size, latency_repeats=latency_repeats)
 
 
-def on_click(key: str, image_size: int) -> None:
-    """Selection callback of a clickable map: move the shared position to the clicked pixel.
-
-    Stored as a fraction of the image, so a click on an 8×8 map and one on a
-    16×16 map mean the same place of the photo for every model.
-    """
-    points = st.session_state[key].selection.points
-    if points:
-        x, y = points[0]["x"], points[0]["y"]
-        clicked_position("shared", ((y + 0.5) / image_size, (x + 0.5) / image_size))
+def arch_labels(backbone: str) -> dict[str, str]:
+    """Each arch's card title; the plain one is named after the zoo's backbone (ResNet-20 or ResNet-18)."""
+    return {**fc.ARCH_LABELS, "resnet": f"{backbone} (no attention)"}
 
 
-def clickable(fig, key: str, image_size: int) -> None:
-    fig.update_layout(width=None, autosize=True)
-    st.plotly_chart(
-        fig, key=key, on_select=lambda: on_click(key, image_size), selection_mode=("points",),
-        config={"displayModeBar": False},
-    )
-
-
-def show(fig, key: str) -> None:
-    fig.update_layout(width=None, autosize=True)
-    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
-
-
-def channel_column(arch, block, image, image_bytes, size, name, top):
-    weights = block.arrays["channel"]
-    st.plotly_chart(fc.channel_bars(weights, top=top, title="channel weights s, sorted"), key=f"{arch}_bars")
-    idx = fc.top_channels(weights, top)
-    x = feature_maps(arch, image_bytes, size)[name]
-    st.caption(f"top {top} channels of the block's input X {tuple(x.shape)}, over the image")
-    show(fc.feature_maps_over_image(image, x, idx, weights), f"{arch}_features")
-
-
-def non_local_column(arch, block, image, cell, shape):
-    row = fc.attention_row(block.arrays["attention"], cell, shape)
-    st.caption(f"attention row of the clicked cell {cell}: softmax over all {shape[0] * shape[1]} positions")
-    clickable(
-        figures.heatmap_over_image(image, row, position=cell, clickable=True, label="attention", size=300),
-        f"{CLICK_KEYS}{arch}", image.shape[0],
-    )
-
-
-def a2_column(arch, block, image, cell, shape, top):
-    gather, distribute = block.arrays["gather"], block.arrays["distribute"]
-    implied = analysis.implied_attention(gather, distribute, cell)
-    st.caption(f"implied attention of cell {cell}: a mix of n = {len(gather)} gathering maps (rank n)")
-    clickable(
-        figures.heatmap_over_image(image, implied, position=cell, clickable=True, label="attention", size=300),
-        f"{CLICK_KEYS}{arch}", image.shape[0],
-    )
-    used = analysis.top_descriptors(distribute, cell, k=top)
-    v = distribute[:, cell[0], cell[1]]
-    st.caption("gathering maps of the descriptors this cell uses most (its distribution weight v in the title)")
-    titles = [f"d{i} · v {v[i]:.2f}" for i in used]
-    grid = figures.map_grid(image, gather[used], titles, cols=len(used), label="gathering weight")
-    show(grid, f"{arch}_gather")
-
-
-def context_column(arch, block, image, shape):
-    context = block.arrays["context"].reshape(shape)
-    st.caption("global context map: one softmax over positions, the same for every query")
-    show(figures.heatmap_over_image(image, context, label="context weight", size=300), f"{arch}_context")
-
-
-def gsop_column(arch, block, top):
-    cov = block.arrays["covariance"]
-    show(fc.covariance_heatmap(cov, title=f"channel covariance Σ {cov.shape[0]}×{cov.shape[1]}"), f"{arch}_cov")
-    show(fc.channel_bars(block.arrays["channel"], top=top, title="resulting channel weights, sorted"), f"{arch}_bars")
-
-
-def model_column(arch, image_bytes, size, name, cell_fraction, top):
-    st.subheader(fc.ARCH_LABELS.get(arch, arch))
+def model_column(arch, path, label, image_bytes, size, name, cell_fraction, top):
+    st.subheader(label)
     try:
-        result = run_probe(arch, image_bytes, size)
+        result = run_probe(arch, path, image_bytes, size)
     except (FileNotFoundError, WeightsError) as error:
         st.info(f"{arch} is not available: {error}")
         return
     show(figures.topk_bars(result.top(3), height=150), f"{arch}_top")
+    if result.fits_none():
+        st.caption(f"Fits none of its classes well: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}.")
     block = result.blocks.get(name)
     if block is None:
         st.caption("No attention block: the baseline that every other column adds one design to.")
         return
-    shape = tuple(block.feature_size[-2:])
-    cell = analysis.position_index(cell_fraction, shape)
-    image = result.image
-    if block.kind in ("SqueezeExcitation", "EfficientChannelAttention"):
-        channel_column(arch, block, image, image_bytes, size, name, top)
-    elif block.kind == "NonLocal":
-        non_local_column(arch, block, image, cell, shape)
-    elif block.kind == "DoubleAttention":
-        a2_column(arch, block, image, cell, shape, top)
-    elif block.kind == "GlobalContext":
-        context_column(arch, block, image, shape)
-    elif block.kind == "GlobalSecondOrderPooling":
-        gsop_column(arch, block, top)
-    params = "".join(f", {k}={v}" for k, v in block.params.items())
-    st.caption(f"{name}: {block.kind}, feature map {shape[0]}×{shape[1]}{params}")
+    panels.block_panel(f"{CLICK_KEYS}{arch}", arch, path, block, result.image, image_bytes, size, cell_fraction, top)
 
 
-def zoo_section(size: int) -> None:
-    st.header("The zoo: accuracy and cost")
+def zoo_section(source, size: int, labels: dict[str, str]) -> None:
+    if source.folder is None:  # a source that is not a zoo has no table
+        return
+    st.header(f"The zoo: accuracy and cost ({source.label})")
     st.markdown(
-        "Every model is the same CIFAR ResNet-20 with one attention design on the last block of stages 2 "
-        "and 3, trained with the same recipe, so the columns compare. *Extra* is what the attention "
-        "blocks add to the plain ResNet. Top-1 is read from each weight file (see "
-        "`assets/weights/MODEL_CARD.md`); parameters and FLOPs are counted on the model "
+        f"{source.view.about} *Extra* is what the attention blocks add to the plain ResNet. Top-1 is read from "
+        "each weight file (empty when the file does not say); parameters and FLOPs are counted on the model "
         f"(`torch.utils.flop_counter`, one {size}×{size} image)."
     )
     measure = st.toggle("Measure CPU latency on this machine (a few seconds)", key="cmp_latency")
-    rows = zoo_table(str(weights_dir()), size, 20 if measure else 0)
+    rows = zoo_table(str(source.folder), size, 20 if measure else 0)
     columns = {
-        "model": [fc.ARCH_LABELS.get(r["arch"], r["arch"]) for r in rows],
+        "model": [labels.get(r["arch"], r["arch"]) for r in rows],
         # in percent, so the table shows the two decimals the model card reports (88.36 %, not 88 %)
         "top-1 (val)": [None if r["val_accuracy"] is None else 100 * r["val_accuracy"] for r in rows],
         "params": [r["params"] for r in rows],
@@ -177,33 +91,45 @@ def zoo_section(size: int) -> None:
     )
 
 
+source = model_source("compare", needs=(), own=True)
+if source is None:
+    st.stop()
+labels = arch_labels(source.view.backbone)
 st.title("Compare attention designs")
 st.markdown(
-    "The same image goes through every model of the zoo: the plain ResNet-20 and its **SE**, **ECA**, "
-    "**GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double attention) "
-    "variants. Click a position on any clickable map: every model updates to the same place of the photo."
+    f"The same image goes through every model of the zoo: the plain {source.view.backbone} and its **SE**, "
+    "**ECA**, **GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double "
+    "attention) variants. Click a position on any clickable map: every model updates to the same place of the photo."
 )
 
-picked = image_input("compare")
+picked = image_input("compare", source)
+# The widgets whose choices follow the zoo have one key per zoo: a value kept from the other zoo would not fit.
 with st.sidebar:
     st.subheader("Compare")
-    shipped = shipped_archs(weights_dir())
+    shipped = source.archs
     archs = st.multiselect(
-        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped],
-        format_func=lambda a: fc.ARCH_SHORT.get(a, a), key="cmp_archs",
+        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped] or list(shipped),
+        format_func=lambda a: labels.get(a, a).split(" (")[0], key=f"cmp_archs_{source.key}",
     )
-    if missing := [fc.ARCH_LABELS.get(a, a) for a in ARCHS if a not in shipped]:
-        st.caption(f"No weight file in {weights_dir()} for: {', '.join(missing)}.")
-    size = st.select_slider("Input size (px)", options=[32, 64, 96], value=32, key="cmp_size",
-                            help="The models were trained on 32×32; larger inputs give finer maps.")
+    if source.folder is not None and (missing := [labels.get(a, a) for a in ARCHS if a not in shipped]):
+        st.caption(f"No weight file in {source.folder} for: {', '.join(missing)}.")
+    sizes = source.sizes[:3]
+    size = st.select_slider("Input size (px)", options=sizes, value=source.input_size, key=f"cmp_size_{source.key}",
+                            help=f"The models were trained on {source.input_size}×{source.input_size}; larger inputs "
+                            "give finer maps.")
+    if source.folder is not None:
+        strides = {b.name: b.stride for b in a2_blocks(source.zoo)}  # the blocks every design of the zoo has
+    else:  # "your model": its own attention modules
+        strides = panels.module_strides(shipped[0], source.path(shipped[0]), source.input_size)
     # The options' labels must not depend on the input size: the browser drops the choice when they change.
-    name = st.radio("Block", list(BLOCKS), key="cmp_block", format_func=lambda b: f"{b} (1/{BLOCKS[b]} of the input)")
-    st.caption(f"At {size} px: {size // BLOCKS[name]}×{size // BLOCKS[name]} feature map.")
+    name = st.radio("Block", list(strides), key=f"cmp_block_{source.key}",
+                    format_func=lambda b: f"{b} (1/{strides[b]} of the input)")
+    st.caption(f"At {size} px: {size // strides[name]}×{size // strides[name]} feature map.")
     top = st.slider("Top channels / descriptors shown", 1, 5, 3, key="cmp_top")
 
 if picked is not None:
     image_bytes, label = picked
-    shape = (size // BLOCKS[name], size // BLOCKS[name])
+    shape = (size // strides[name], size // strides[name])
     fraction = clicked_position("shared")
     cell = analysis.position_index(fraction, shape)
 
@@ -233,7 +159,15 @@ if picked is not None:
     with st.container(horizontal=True, wrap=True, gap="small"):
         for arch in archs:
             with st.container(border=True, width=CARD_PX):
-                model_column(arch, image_bytes, size, name, fraction, top)
+                model_column(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name, fraction, top)
+    if archs:
+        st.subheader("Grad-CAM of each prediction, at the layer holding the block")
+        st.caption(DIFFERENCE)
+        with st.container(horizontal=True, wrap=True, gap="small"):
+            for arch in archs:
+                with st.container(border=True, width=CARD_PX):
+                    panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name,
+                                        fraction)
 
 # The zoo's costs do not depend on the image: shown even when an upload is refused.
-zoo_section(size)
+zoo_section(source, size, labels)

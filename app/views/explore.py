@@ -1,4 +1,5 @@
-"""Explore page: one image through the pretrained A²-ResNet, every map of its double attention blocks."""
+"""Explore page: one image through the pretrained A²-ResNet of the chosen zoo, every map of its double
+attention blocks."""
 
 import io
 
@@ -8,10 +9,11 @@ import streamlit as st
 from a2core.figures import explore as figures
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
-from app.common import clicked_position, image_input, run_probe
+from a2core.figures.gradcam import DIFFERENCE
+from app import panels
+from app.common import MAIN_ARCH, clicked_position, fit_note, image_input, model_source, run_probe
 
-ARCH = "a2_resnet"
-SIZES = (32, 64, 96, 128)
+ARCH = MAIN_ARCH
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
 
 
@@ -34,30 +36,42 @@ def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
             st.session_state["explore_descriptor"] = f"d{tile_order[int(tile)]}"
 
 
-st.title("Explore the double attention")
-st.caption(
-    "A²-Nets (Chen et al., NeurIPS 2018): each block first **gathers** the whole feature map into n global "
-    "descriptors (a softmax over positions per descriptor), then **distributes** them back — every position "
-    "takes its own mix of descriptors (a softmax over the n descriptors)."
-)
-
-picked = image_input("explore")
+source = model_source("explore", own=True)
+# The zoo's A²-ResNet, or the one model of another source ("your model"), whatever attention it has.
+arch = ARCH if source is not None and ARCH in source.weights else (source.archs[0] if source else None)
+if arch == ARCH:
+    st.title("Explore the double attention")
+    st.caption(
+        "A²-Nets (Chen et al., NeurIPS 2018): each block first **gathers** the whole feature map into n global "
+        "descriptors (a softmax over positions per descriptor), then **distributes** them back — every position "
+        "takes its own mix of descriptors (a softmax over the n descriptors)."
+    )
+else:
+    st.title("Explore the attention" + (f" in {arch}" if arch else ""))
+    st.caption("Each attention module of the model as its design has it: channel weights (SE, ECA), context maps "
+               "(GC), attention rows (Non-local), gathering and distribution (A²), with Grad-CAM beside them.")
+if source is None:
+    st.stop()
+picked = image_input("explore", source)
 with st.sidebar:
     st.subheader("View")
+    # One slider per zoo: the choices differ, and a kept value from the other zoo would not be one of them.
     size = st.select_slider(
-        "Resolution (px)", SIZES, value=32, key="explore_size",
-        help="The model was trained at 32 px; larger inputs give finer maps (not what it was trained on).",
+        "Resolution (px)", source.sizes, value=source.input_size, key=f"explore_size_{source.key}",
+        help=f"The model was trained at {source.input_size} px; larger inputs give finer maps (not what it was "
+        "trained on).",
     )
     colorscale = st.selectbox("Colour scale", figures.COLORSCALES, key="explore_colorscale")
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="explore_opacity")
-    sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
+    if arch == ARCH:
+        sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
 
 if picked is None:
     st.info("Pick a sample or upload another picture in the sidebar.")
     st.stop()
 image_bytes, label = picked
 try:
-    probe = run_probe(ARCH, image_bytes, size)
+    probe = run_probe(arch, source.path(arch), image_bytes, size)
 except ImageError as error:
     st.error(f"This image cannot be used: {error}")
     st.stop()
@@ -67,13 +81,14 @@ except FileNotFoundError as error:
 
 
 @st.fragment
-def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) -> None:
+def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
+                 trained_size: int, path: str) -> None:
     """Everything a click changes, rerun on its own: a click reruns this, not the sidebar and the model."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
     finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
     block_name = st.selectbox(
-        "A² block", names, index=finest, key="explore_block",
+        "A² block", names, index=finest, key=f"explore_block_{source_key}",
         # The label must not name the feature map's size: it changes with the resolution, and a
         # changed label would no longer match the user's choice (issue 20, item 1).
         format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
@@ -125,10 +140,26 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
         )
     with right:
         st.markdown("#### Prediction")
-        st.image(figures.crisp(probe.image), caption=f"The model's view ({probe.size}×{probe.size} px)", width=150)
+        # Whole pixels, shown at their own width so the browser does not smooth them: a 32-px view as 5×5
+        # blocks, a 160-px view pixel for pixel.
+        shown = figures.crisp(probe.image, min_side=150)
+        st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=shown.shape[1])
         st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
                         config={"displayModeBar": False})
-        st.caption(f"{ARCH} at {probe.size} px" + (" (trained at 32 px)" if probe.size != 32 else ""))
+        if (note := fit_note(probe)) is not None:
+            st.warning(note, icon=":material/help:")
+        st.caption(f"{ARCH} at {probe.size} px"
+                   + (f" (trained at {trained_size} px)" if probe.size != trained_size else ""))
+
+    st.subheader("Grad-CAM beside the attention")
+    pick, cam, note = st.columns([0.8, 1.2, 1.0])
+    with pick:
+        target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
+    with cam:
+        panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
+                             clicked_position("shared"), target, caption=False, colorscale=colorscale, opacity=opacity)
+    with note:
+        st.caption(DIFFERENCE)
 
     st.subheader(f"Gathering maps: where each of the {n} descriptors collects from")
     st.caption(
@@ -147,7 +178,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
 
     choices = [f"d{i}" for i in order]
     # A new image, block or resolution opens on its own most used descriptor, not the last view's choice.
-    view = (hash(image_bytes), block_name, probe.size)
+    view = (hash(image_bytes), source_key, block_name, probe.size)
     if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
         st.session_state["explore_view"] = view
@@ -199,4 +230,8 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str) 
                        "np.load(path, allow_pickle=False).")
 
 
-explore_view(probe, label, colorscale, opacity, sort)
+if arch == ARCH:
+    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch))
+else:
+    panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
+                          source.input_size)

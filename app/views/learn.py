@@ -34,10 +34,9 @@ from a2core.lessons import (
 )
 from a2core.models import attention_blocks
 from a2core.probe import analysis
-from app.common import image_input, load_model
+from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
 
-ARCH = "a2_resnet"
-BLOCKS = ("layer2.2.attn", "layer3.2.attn")
+ARCH = MAIN_ARCH
 #: the article's example: a clip of 32 frames of 28×28, m = n = 512 (c = 1024).
 ARTICLE = dict(t=32, h=28, w=28, c=1024, m=512, n=512)
 MEASURE_DEFAULT = dict(t=2, h=20, w=20, c=64, m=32, n=16)
@@ -51,13 +50,14 @@ VIEW_PX = 160
 
 
 @st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32)
-def real_steps(image_bytes: bytes, size: int, name: str) -> dict[str, np.ndarray | float | dict]:
-    """Every tensor of ``name`` of the pretrained A²-ResNet on this image, recomputed from its X.
+def real_steps(path: str, image_bytes: bytes, size: int, name: str) -> dict[str, np.ndarray | float | dict]:
+    """Every tensor of ``name`` of the pretrained A²-ResNet (weights at ``path``) on this image, recomputed
+    from its X.
 
     X is captured with a forward hook; the steps use the block's own φ, θ, ρ
     and projection, and Y is checked against the block's forward pass.
     """
-    model = load_model(ARCH)
+    model = load_model(ARCH, path)
     view = model_view(load_image(image_bytes), size)
     logits, inputs = block_inputs(model, to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0), [name])
     block = attention_blocks(model)[name]
@@ -324,7 +324,7 @@ def size_inputs(prefix: str, defaults: dict[str, int], maxima: dict[str, int]) -
     return sizes
 
 
-def calculator() -> None:
+def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
     st.markdown("**Order 1**, gather first:")
     st.latex(r"Z = \big[\phi(X)\,\operatorname{softmax}(\theta(X))^\top\big]\,\operatorname{softmax}(\rho(X))")
     st.markdown("**Order 2**, pairwise:")
@@ -334,7 +334,7 @@ def calculator() -> None:
         "with L = T·H·W, while order 1 only keeps the **m × n** descriptors. Preset: the article's example, "
         "a clip of 32 frames of 28×28."
     )
-    presets = {"article: 32 frames of 28×28": ARTICLE, "this app: layer2.2.attn at 32 px": dict(t=1, h=16, w=16, c=32, m=16, n=8)}
+    presets = {"article: 32 frames of 28×28": ARTICLE, app_preset[0]: app_preset[1]}
     preset = st.selectbox("Preset", list(presets), key="calc_preset")
     sizes = size_inputs(f"calc_{preset}", presets[preset], dict.fromkeys(presets[preset], CALC_MAX))
     costs = double_attention_costs(**sizes)
@@ -424,11 +424,17 @@ st.markdown(
     "is the real one, computed from the pretrained A²-ResNet on the current image."
 )
 
-picked = image_input("learn")
+source = model_source("learn")
+if source is None:
+    st.stop()
+picked = image_input("learn", source)
+blocks = {b.name: b for b in a2_blocks(source.zoo)}
 with st.sidebar:
     st.subheader("Learn")
-    name = st.radio("A² block", BLOCKS, key="learn_block")
+    name = st.radio("A² block", list(blocks), key=f"learn_block_{source.key}")
     channels = st.slider("Channels shown per tensor", 4, 16, 8, step=4, key="learn_channels")
+block = blocks[name]
+side = source.input_size // block.stride  # the block's feature map at the trained size
 
 recap_tab, steps_tab, toy_tab, orders_tab = st.tabs(
     ["1 · Channel, spatial, double", "2 · Step by step", "3 · Toy to drive by hand", "4 · Two orders, two costs"]
@@ -436,15 +442,14 @@ recap_tab, steps_tab, toy_tab, orders_tab = st.tabs(
 real = None
 if picked is not None:
     try:
-        real = real_steps(picked[0], load_model(ARCH).meta.input_size, name)
+        real = real_steps(source.path(ARCH), picked[0], source.input_size, name)
     except FileNotFoundError as error:
         st.error(f"The pretrained A²-ResNet is missing: {error}")
 with recap_tab:
     if real is not None:
         recap(real["params"], tuple(real["x"].shape[1:]))
-    else:  # the architecture's own sizes at the 32-pixel input, without weights
-        recap({"c": 32, "m": 16, "n": 8} if name == BLOCKS[0] else {"c": 64, "m": 32, "n": 16},
-              (16, 16) if name == BLOCKS[0] else (8, 8))
+    else:  # the architecture's own sizes at the trained input size, without weights
+        recap({"c": block.c, "m": block.m, "n": block.n}, (side, side))
 with steps_tab:
     if real is None:
         st.info("Pick an image in the sidebar to see the block's tensors.")
@@ -457,6 +462,7 @@ with toy_tab:
     toy()
 with orders_tab:
     st.header("Calculator")
-    calculator()
+    calculator((f"this app: {name} at {source.input_size} px",
+                dict(t=1, h=side, w=side, c=block.c, m=block.m, n=block.n)))
     st.header("Measured on this machine")
     measure()

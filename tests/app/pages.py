@@ -9,9 +9,16 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
-def open_page(view: str | None = None) -> AppTest:
-    """The app after its first run, switched to ``views/<view>.py`` when given (models load in the first run)."""
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def open_page(view: str | None = None, zoo: str | None = "cifar10") -> AppTest:
+    """The app after its first run, switched to ``views/<view>.py`` when given (models load in the first run).
+
+    ``zoo`` is the model source the session starts on, as if the user had picked it on an earlier page
+    (so a test of one zoo stays on it once the photo zoo's weights land); None leaves the app's default.
+    """
+    at = AppTest.from_file(APP, default_timeout=60)
+    if zoo is not None:
+        at.session_state["a2lens_zoo"] = zoo
+    at.run()
     if view is not None:
         at.switch_page(f"views/{view}.py").run()
     return at

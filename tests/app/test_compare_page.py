@@ -20,10 +20,10 @@ from tests.image_cases import BAD, mime
 @pytest.fixture(scope="module", autouse=True)
 def warm_models():
     # Load every shipped model once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model
+    from app.common import load_model, weights_dir
 
     for arch in ARCHS:
-        load_model(arch)
+        load_model(arch, str(weights_dir() / f"{arch}.safetensors"))
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_default_columns_render_with_predictions(at):
 
 def test_picking_columns(at):
     picked = ["resnet", "gc_resnet", "eca_resnet", "gsop_resnet"]
-    at.multiselect(key="cmp_archs").set_value(picked).run()
+    at.multiselect(key="cmp_archs_cifar10").set_value(picked).run()
     assert not at.exception
     headers = [s.value for s in at.subheader]
     assert [h for h in headers if h in ARCH_LABELS.values()] == [ARCH_LABELS[a] for a in picked]
@@ -81,7 +81,7 @@ def test_one_click_moves_every_model(at):
 
 
 def test_block_picker_changes_the_feature_map(at):
-    at.radio(key="cmp_block").set_value("layer3.2.attn").run()
+    at.radio(key="cmp_block_cifar10").set_value("layer3.2.attn").run()
     assert not at.exception
     text = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
     assert "8×8 feature map of `layer3.2.attn`" in text
@@ -105,8 +105,8 @@ def test_a_weights_folder_without_some_models(tmp_path, monkeypatch):
     monkeypatch.setenv("A2LENS_WEIGHTS", str(tmp_path))
     at = open_page("compare")
     assert not at.exception
-    assert at.multiselect(key="cmp_archs").options == [ARCH_SHORT["resnet"], ARCH_SHORT["a2_resnet"]]
-    assert at.multiselect(key="cmp_archs").value == ["a2_resnet"]
+    assert at.multiselect(key="cmp_archs_cifar10").options == [ARCH_SHORT["resnet"], ARCH_SHORT["a2_resnet"]]
+    assert at.multiselect(key="cmp_archs_cifar10").value == ["a2_resnet"]
     (missing,) = captions_with(at, "No weight file in")
     assert all(ARCH_LABELS[a] in missing for a in ("se_resnet", "nl_resnet", "gc_resnet", "eca_resnet", "gsop_resnet"))
     (table,) = [d for d in at.dataframe if "params" in d.value.columns]
@@ -121,16 +121,16 @@ def zoo_frame(at):
 def test_block_choice_survives_an_input_size_change(at):
     # The radio's labels do not depend on the size (the browser drops a choice whose labels change;
     # tests/e2e/test_pages_browser.py checks that part), and the size is told beside it.
-    picker = at.radio(key="cmp_block")
+    picker = at.radio(key="cmp_block_cifar10")
     labels = list(picker.options)
     picker.set_value("layer3.2.attn").run()
-    at.select_slider(key="cmp_size").set_value(64).run()
+    at.select_slider(key="cmp_size_cifar10").set_value(64).run()
     assert not at.exception
-    assert list(at.radio(key="cmp_block").options) == labels
-    assert at.radio(key="cmp_block").value == "layer3.2.attn"
+    assert list(at.radio(key="cmp_block_cifar10").options) == labels
+    assert at.radio(key="cmp_block_cifar10").value == "layer3.2.attn"
     assert any(c.value == "At 64 px: 16×16 feature map." for c in at.caption)
     at.slider(key="cmp_top").set_value(2).run()
-    assert at.radio(key="cmp_block").value == "layer3.2.attn"
+    assert at.radio(key="cmp_block_cifar10").value == "layer3.2.attn"
     assert "16×16 feature map of `layer3.2.attn`" in next(
         m.value for m in at.markdown if m.value.startswith("**Query position:**"))
 
@@ -164,9 +164,10 @@ def bordered_blocks(node):
 
 
 def test_all_seven_models_leave_no_empty_card(at):
-    at.multiselect(key="cmp_archs").set_value(list(ARCHS)).run()
+    at.multiselect(key="cmp_archs_cifar10").set_value(list(ARCHS)).run()
     assert not at.exception
     cards = list(bordered_blocks(at.main))
-    assert len(cards) == len(ARCHS) and all(card.children for card in cards)
+    # a card of maps and a card in the Grad-CAM row per model
+    assert len(cards) == 2 * len(ARCHS) and all(card.children for card in cards)
     # the picker's chips are short names, so none is cut in the sidebar
-    assert all(len(label) <= 10 for label in at.multiselect(key="cmp_archs").options)
+    assert all(len(label) <= 10 for label in at.multiselect(key="cmp_archs_cifar10").options)

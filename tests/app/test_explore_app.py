@@ -19,9 +19,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples"
 @pytest.fixture(scope="module", autouse=True)
 def warm_model():
     # Import torch and load the model once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model
+    from app.common import load_model, weights_dir
 
-    load_model("a2_resnet")
+    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
 
 
 @pytest.fixture
@@ -86,13 +86,13 @@ def test_upload_changes_the_prediction(at):
 
 def test_sample_picker_changes_the_image(at):
     before = top5(at)
-    at.selectbox(key="explore_sample").set_value("airplane · val_0004").run()
+    at.selectbox(key="explore_sample_cifar10").set_value("airplane · val_0004").run()
     assert "airplane · val_0004" in info_line(at)
     assert top5(at) != before
 
 
 def test_block_picker_changes_the_maps(at):
-    picker = at.selectbox(key="explore_block")
+    picker = at.selectbox(key="explore_block_cifar10")
     assert picker.options[0].startswith("layer2.2.attn · 1/2 of the view")
     assert picker.options[-1].startswith("layer3.2.attn · 1/4 of the view")
     # The default view shows the finest maps (16×16), as the issue asks.
@@ -133,7 +133,7 @@ def test_sort_by_sharpness_orders_the_grid(at):
 
 
 def test_resolution_gives_finer_maps(at):
-    at.select_slider(key="explore_size").set_value(64).run()
+    at.select_slider(key="explore_size_cifar10").set_value(64).run()
     assert not at.exception
     # The default (finest) block's feature map doubles with the input: 16×16 → 32×32.
     assert "model view 64×64" in info_line(at) and "32×32" in info_line(at)
@@ -164,17 +164,17 @@ def test_block_choice_survives_a_resolution_change(at):
     # the option itself, not its label, so this passed before the fix too; the browser test
     # (tests/e2e/test_explore_layout_browser.py) is the one that caught the bug. The labels must not
     # depend on the resolution:
-    labels = at.selectbox(key="explore_block").options
-    at.selectbox(key="explore_block").set_value("layer3.2.attn").run()
-    at.select_slider(key="explore_size").set_value(64).run()
+    labels = at.selectbox(key="explore_block_cifar10").options
+    at.selectbox(key="explore_block_cifar10").set_value("layer3.2.attn").run()
+    at.select_slider(key="explore_size_cifar10").set_value(64).run()
     assert not at.exception
-    assert at.selectbox(key="explore_block").value == "layer3.2.attn"
+    assert at.selectbox(key="explore_block_cifar10").value == "layer3.2.attn"
     assert "block `layer3.2.attn`" in info_line(at) and "16×16" in info_line(at)
     at.slider(key="explore_opacity").set_value(0.4).run()
-    assert at.selectbox(key="explore_block").value == "layer3.2.attn"
+    assert at.selectbox(key="explore_block_cifar10").value == "layer3.2.attn"
     assert "block `layer3.2.attn`" in info_line(at) and "16×16" in info_line(at)
     assert grid_heatmaps(at)[0].shape[:2] == (16, 16)
-    assert at.selectbox(key="explore_block").options == labels
+    assert at.selectbox(key="explore_block_cifar10").options == labels
 
 
 def test_the_photo_is_shown_clean_once(at):

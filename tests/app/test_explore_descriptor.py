@@ -13,9 +13,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 @pytest.fixture(scope="module", autouse=True)
 def warm_model():
-    from app.common import load_model
+    from app.common import load_model, weights_dir
 
-    load_model("a2_resnet")
+    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
 
 
 def upload(at, name: str):

@@ -16,9 +16,9 @@ from tests.app.plotly_json import charts
 
 @pytest.fixture(scope="module", autouse=True)
 def warm_model():
-    from app.common import load_model
+    from app.common import load_model, weights_dir
 
-    load_model("a2_resnet")
+    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_walkthrough_renders_every_step_with_real_shapes(at):
 
 
 def test_block_picker_changes_the_tensors(at):
-    at.radio(key="learn_block").set_value("layer3.2.attn").run()
+    at.radio(key="learn_block_cifar10").set_value("layer3.2.attn").run()
     assert not at.exception
     shapes = " ".join(m.value for m in at.markdown if "shape:" in m.value)
     assert "`64 × 8 × 8`" in shapes and "`32 × 16`" in shapes

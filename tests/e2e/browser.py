@@ -1,8 +1,23 @@
-"""Waiting on a Streamlit page in Playwright: the two things both browser tests need."""
+"""Waiting on a Streamlit page in Playwright, and the README's screenshots: what the browser tests share."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 CHARTS = '[data-testid="stPlotlyChart"]'
+ROOT = Path(__file__).resolve().parents[2]
+#: The zoo whose pages make docs/explore.png, compare.png and learn.png in this run (A2LENS_DOCS_ZOO), or
+#: None, the default: the screenshots go to a temp folder and docs/ is left alone.
+DOCS_ZOO = os.environ.get("A2LENS_DOCS_ZOO") or None
+
+
+def screenshot(page, name: str, zoo: str, folder: Path) -> Path:
+    """The page as ``docs/<name>.png`` when this run makes the docs of ``zoo``, else as a file in ``folder``."""
+    path = ROOT / "docs" / f"{name}.png" if zoo == DOCS_ZOO else folder / f"{name}_{zoo}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=False)
+    return path
 
 
 def wait_idle(page) -> None:

@@ -1,17 +1,21 @@
-"""The Explore page in a real browser: upload, heatmaps, a click on the image, the README screenshot."""
+"""The Explore page in a real browser, on each zoo: upload, heatmaps, a click on the image, the README screenshot."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from PIL import Image
 
-from tests.e2e.browser import CHARTS, settled_box, wait_idle
+from tests.e2e.browser import CHARTS, ROOT, screenshot, settled_box, wait_idle
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "docs" / "explore.png"
 FIRST_RENDER_MS = 600_000  # the first visit imports torch and loads the model
+SAMPLES = ROOT / "assets" / "samples"
+#: per zoo: a picture to upload (path, size it is saved at), the finest A² map's side and its descriptors
+CASES = {
+    "cifar10": dict(photo=SAMPLES / "ship" / "val_0000.jpg", upload_px=96, side=16, n=8),
+    "imagenette": dict(photo=SAMPLES / "imagenette" / "garbage_truck" / "ILSVRC2012_val_00008430.jpg",
+                       upload_px=480, side=20, n=16),
+}
 
 
 def _bars_title(page) -> str:
@@ -20,34 +24,38 @@ def _bars_title(page) -> str:
     return next(t for t in titles if t.startswith("v_j at cell"))
 
 
-def test_upload_click_and_screenshot(app_url, page, tmp_path):
-    upload = tmp_path / "ship_photo.png"
-    Image.open(ROOT / "assets" / "samples" / "ship" / "val_0000.jpg").resize((96, 96)).save(upload)
+def test_upload_click_and_screenshot(app_url, page, zoo, tmp_path):
+    case = CASES[zoo]
+    upload = tmp_path / "my_photo.png"
+    Image.open(case["photo"]).resize((case["upload_px"],) * 2).save(upload)
 
     page.set_viewport_size({"width": 1600, "height": 1450})  # tall enough for the README to show the grid
-    page.goto(app_url)
+    page.goto(f"{app_url}/?zoo={zoo}")
     page.get_by_text("Click a position").wait_for(timeout=FIRST_RENDER_MS)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
-    page.get_by_text("ship_photo.png").first.wait_for()
+    page.get_by_text("my_photo.png").first.wait_for()
     wait_idle(page)
+    side = case["side"]
+    info = page.locator('[data-testid="stMarkdown"]').filter(has_text="model view").first.inner_text()
+    assert f"feature map {side}×{side}" in info and f"n = {case['n']}" in info, info
 
     # Heatmaps are drawn: the clicked-position figure and the grid carry plotly heatmap layers.
     page.locator(f"{CHARTS} .heatmaplayer image").first.wait_for()
     assert page.locator(f"{CHARTS} .heatmaplayer image").count() >= 3
     before = _bars_title(page)
-    assert re.search(r"cell \(\d+, \d+\)", before), before
+    assert f"cell ({side // 2}, {side // 2})" in before, before  # the default: the centre
 
-    # Click at 30 % from the top, 65 % from the left of the image: cell (4, 10) of the 16×16 map,
-    # not the default centre.
-    assert "cell (8, 8)" in before
+    # Click the middle of the cell 30 % from the top, 65 % from the left of the image: not the default centre.
+    expected = (int(0.3 * side), int(0.65 * side))
     clickable = page.locator(CHARTS).first
     wait_idle(page)
     box = settled_box(clickable.locator(".nsewdrag").first)
-    x, y = box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.3
+    x = box["x"] + box["width"] * (expected[1] + 0.5) / side
+    y = box["y"] + box["height"] * (expected[0] + 0.5) / side
     page.mouse.move(x, y)  # plotly selects the point under the hover label, so hover first, as a user does
     hover = clickable.locator(".hoverlayer .hovertext")
     hover.wait_for()
-    assert "cell (4, 10)" in hover.text_content()
+    assert f"cell ({expected[0]}, {expected[1]})" in hover.text_content()
     page.mouse.click(x, y)
     page.wait_for_function(
         """([selector, before]) => [...document.querySelectorAll(selector)].some(
@@ -57,12 +65,15 @@ def test_upload_click_and_screenshot(app_url, page, tmp_path):
     wait_idle(page)
     after = _bars_title(page)
     row, col = map(int, re.search(r"cell \((\d+), (\d+)\)", after).groups())
-    assert (row, col) == (4, 10), after
+    assert (row, col) == expected, after
     # The distribution bars changed with the click and still show one bar per descriptor.
     bars = page.locator(CHARTS).filter(has_text="v_j at cell").locator(".bars .point")
-    assert bars.count() >= 8
+    assert bars.count() >= case["n"]
+    # The model's view is drawn pixel for pixel or in whole blocks, never stretched and smoothed.
+    view = page.locator('[data-testid="stImage"] img').first
+    natural, shown = view.evaluate("i => [i.naturalWidth, i.clientWidth]")
+    assert natural >= shown and natural >= 150, (natural, shown)
 
     wait_idle(page)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=False)
-    assert Image.open(SCREENSHOT).size == (1600, 1450)
+    path = screenshot(page, "explore", zoo, tmp_path)
+    assert Image.open(path).size == (1600, 1450)

@@ -12,7 +12,7 @@ FIRST_RENDER_MS = 600_000
 
 def _open(page, app_url: str, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(app_url)
+    page.goto(f"{app_url}/?zoo=cifar10")  # the CIFAR-10 zoo's block names and sizes below
     page.get_by_text("Click a position").wait_for(timeout=FIRST_RENDER_MS)
     wait_idle(page)
 

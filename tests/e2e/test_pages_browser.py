@@ -1,5 +1,5 @@
-"""The Compare and Learn pages in a real browser: one click moves every model, the lecture tabs,
-and the screenshots docs/compare.png and docs/learn.png."""
+"""The Compare and Learn pages in a real browser: one click moves every model, the lecture tabs (each on
+both zoos), and the screenshots docs/compare.png and docs/learn.png (see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from tests.e2e.browser import CHARTS, settled_box, wait_idle
+from tests.e2e.browser import CHARTS, screenshot, settled_box, wait_idle
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
 QUERY = r"Query position: cell \((\d+), (\d+)\)"
 
 
-def _open(page, app_url: str, path: str) -> None:
+def _open(page, app_url: str, path: str, zoo: str = "cifar10") -> None:
     # The entry page registers the pages with st.navigation; open it first, then the page itself.
-    page.goto(app_url)
+    page.goto(f"{app_url}/?zoo={zoo}")
     page.locator('[data-testid="stSidebarNav"]').wait_for()
-    page.goto(f"{app_url}/{path}")
+    page.goto(f"{app_url}/{path}?zoo={zoo}")
 
 
 def _wait_heatmaps(page, count: int) -> None:
@@ -37,15 +35,17 @@ def _query_cell(page) -> tuple[int, int]:
     return tuple(int(v) for v in re.search(QUERY, text.replace("\n", " ")).groups())
 
 
-def test_compare_click_moves_every_model(app_url, page):
-    _open(page, app_url, "compare")
+def test_compare_click_moves_every_model_and_screenshot(app_url, page, zoo, tmp_path):
+    _open(page, app_url, "compare", zoo)
     page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
     page.get_by_text("Non-local (spatial)").first.wait_for()
     # the picker, SE's 3 feature maps, Non-local's row, A²'s implied map and 3 gathering maps
     _wait_heatmaps(page, 9)
     wait_idle(page)
     assert page.get_by_text("A² (double attention)").count() >= 1
-    assert _query_cell(page) == (8, 8)
+    side = {"cifar10": 16, "imagenette": 20}[zoo]  # the finest A² map: layer2's at 32 or 160 px
+    assert _query_cell(page) == (side // 2, side // 2)
+    assert f"{side}×{side} feature map" in page.locator("body").inner_text()
 
     # Click the top-left cell of the position picker (the page's first chart): its first,
     # invisible, selectable marker is cell (0, 0).
@@ -70,13 +70,11 @@ def test_compare_click_moves_every_model(app_url, page):
 
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "compare.png"))
-    assert Image.open(DOCS / "compare.png").size == (1600, 1500)
+    assert Image.open(screenshot(page, "compare", zoo, tmp_path)).size == (1600, 1500)
 
 
-def test_learn_tabs_render(app_url, page):
-    _open(page, app_url, "learn")
+def test_learn_tabs_render_and_screenshot(app_url, page, zoo, tmp_path):
+    _open(page, app_url, "learn", zoo)
     page.get_by_role("heading", name="Learn: double attention, step by step").wait_for(timeout=300_000)
     page.get_by_text("Channel attention: SE").wait_for()
     page.locator(".katex").nth(5).wait_for()  # KaTeX typesets after the text arrives
@@ -88,6 +86,8 @@ def test_learn_tabs_render(app_url, page):
     page.get_by_role("tab", name="2 · Step by step").click()
     page.get_by_text("4 · Global descriptors G").wait_for()
     _wait_heatmaps(page, 1)
+    # the live X of the zoo's finest A² block: c × h × w at the trained size
+    page.get_by_text({"cifar10": "32 × 16 × 16", "imagenette": "64 × 20 × 20"}[zoo]).first.wait_for()
 
     page.get_by_role("tab", name="3 · Toy to drive by hand").click()
     page.get_by_text("The bilinear pooling view").wait_for()
@@ -95,9 +95,7 @@ def test_learn_tabs_render(app_url, page):
     wait_idle(page)
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "learn.png"))
-    assert Image.open(DOCS / "learn.png").size == (1600, 1500)
+    assert Image.open(screenshot(page, "learn", zoo, tmp_path)).size == (1600, 1500)
 
 
 # ---------------------------------------------------------------- issue 20: a newcomer's browser
@@ -245,7 +243,7 @@ def test_pages_at_projector_and_laptop_widths(app_url, page):
         assert empty == 0, f"{empty} empty bordered cards at {width} px"
         _shot(page, f"compare_{width}")
 
-        page.goto(app_url)
+        page.goto(f"{app_url}/?zoo=cifar10")
         page.get_by_text("Click a position").wait_for(timeout=300_000)
         wait_idle(page)
         _shot(page, f"explore_{width}")

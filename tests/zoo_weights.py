@@ -1,0 +1,64 @@
+"""A weights folder for the app with both zoos, for tests and CI, which have no photo-zoo weights.
+
+The folder has the layout of ``assets/weights`` that ``$A2LENS_WEIGHTS`` replaces: the shipped
+CIFAR-10 files (linked, not copied) and ``imagenette/<arch>.safetensors`` written here from
+randomly initialised photo-zoo models with ``a2core.save_weights``, so the app's photo-zoo code
+runs on every test run whether or not the trained photo weights have landed.
+
+    folder = weights_folder(tmp_path)                       # then A2LENS_WEIGHTS=folder
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from a2core import ARCHS, build, save_weights
+from a2core.training.data import IMAGENETTE_CLASSES
+from a2core.training.train import DATASETS, RECIPES
+from a2core.weights import WEIGHTS_DIR, ModelMeta, zoo_dir
+
+PHOTO = "imagenette"
+
+
+def photo_meta(arch: str) -> ModelMeta:
+    """The metadata training writes for a photo-zoo model, without an accuracy (nothing was trained)."""
+    recipe = RECIPES[PHOTO]
+    return ModelMeta(arch=arch, classes=tuple(sorted(IMAGENETTE_CLASSES.values())), input_size=recipe.input_size,
+                     mean=recipe.mean, std=recipe.std, dataset=f"random initialisation (tests), not {DATASETS[PHOTO]}",
+                     recipe=asdict(recipe), val_accuracy=None, zoo=PHOTO)
+
+
+def write_photo_weights(folder: Path, archs: Sequence[str] = ARCHS, seed: int = 0,
+                        uniform: bool = False) -> Path:
+    """``folder/imagenette/<arch>.safetensors`` for each of ``archs``, random weights (float16, as shipped).
+
+    ``uniform`` zeroes the classifier, so every picture gets probability 1/10 for every class.
+    """
+    out = zoo_dir(PHOTO, root=folder)
+    for arch in archs:
+        torch.manual_seed(seed)
+        model = build(arch, num_classes=len(IMAGENETTE_CLASSES), zoo=PHOTO).eval()
+        if uniform:
+            torch.nn.init.zeros_(model.fc.weight)
+            torch.nn.init.zeros_(model.fc.bias)
+        save_weights(model, out / f"{arch}.safetensors", photo_meta(arch), dtype=torch.float16)
+    return folder
+
+
+def link_cifar_weights(folder: Path, archs: Sequence[str] = ARCHS) -> Path:
+    """Symbolic links in ``folder`` to the shipped CIFAR-10 weight files of ``archs``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for arch in archs:
+        (folder / f"{arch}.safetensors").symlink_to(WEIGHTS_DIR / f"{arch}.safetensors")
+    return folder
+
+
+def weights_folder(folder: Path, photo_archs: Sequence[str] = ARCHS, cifar_archs: Sequence[str] = ARCHS,
+                   uniform: bool = False) -> Path:
+    """Both zoos: the shipped CIFAR-10 files and random photo-zoo weights, in ``folder``."""
+    link_cifar_weights(folder, cifar_archs)
+    return write_photo_weights(folder, photo_archs, uniform=uniform)
