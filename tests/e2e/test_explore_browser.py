@@ -41,7 +41,9 @@ def test_upload_click_and_screenshot(app_url, page, zoo, tmp_path):
 
     # Heatmaps are drawn: the clicked-position figure and the grid carry plotly heatmap layers.
     page.locator(f"{CHARTS} .heatmaplayer image").first.wait_for()
-    assert page.locator(f"{CHARTS} .heatmaplayer image").count() >= 3
+    # Plotly draws each chart after the run is over, one after another: wait for three, not just the first.
+    page.wait_for_function("s => document.querySelectorAll(s).length >= 3", arg=f"{CHARTS} .heatmaplayer image")
+    assert not page.locator('[data-testid="stException"]').count(), page.locator('[data-testid="stException"]').first.inner_text()
     before = _bars_title(page)
     assert f"cell ({side // 2}, {side // 2})" in before, before  # the default: the centre
 
