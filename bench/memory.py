@@ -98,9 +98,9 @@ def diagnose(config: dict, frames: int, folder: Path, who_holds: bool = False) -
     after ``config["warm"]`` uploads (the caches in use), after all of them and after the session closed."""
     reports = {}
     with serve(hook=folder, env={"A2LENS_TRACEMALLOC": str(frames)}) as server:
-        session = Session(server.url)
+        session = Session(server.url, query=QUERY)
         session.open()
-        session.set("explore_size", string_array_value={"data": [str(config["size"])]})
+        session.set("explore_size_cifar10", string_array_value={"data": [str(config["size"])]})
         reports["open"] = server.probe("open")
         for i in range(config["uploads"]):
             session.upload(f"photo_{i:03d}.jpg", photo(i))
