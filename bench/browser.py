@@ -1,8 +1,9 @@
 """What a student waits for in Chromium: a click on the Explore map until the new view is drawn, and a
 12-megapixel photo's upload until every map is drawn.
 
-    python -m bench.browser            # 32 px and 128 px views, 8 clicks and 3 uploads each (~2 min)
-    python -m bench.browser --quick    # 32 px, 2 clicks, 1 upload (CI smoke test)
+    python -m bench.browser                   # CIFAR-10 zoo: 32 px and 128 px views, 8 clicks and 3 uploads each (~2 min)
+    python -m bench.browser --zoo imagenette  # photo zoo: its default 160 px view and 224 px
+    python -m bench.browser --quick           # 32 px, 2 clicks, 1 upload (CI smoke test)
 
 A real server (bench/sessions.py ``serve``) and Debian's Chromium through
 Playwright, 1280×900 (a laptop; a classroom projector is 1024–1280 wide).
@@ -14,13 +15,15 @@ every animation frame. Each click is also taken apart (``breakdown``) from
 timestamps the page itself records (``performance.now()``): the click, the rerun
 request the browser sends on the websocket, every message back (its type read
 from the same frames: the elements, ``script_finished``), the main thread's long
-tasks (decoding, React, plotly drawing), the settled page. The photo zoo (160-pixel input, maps up to 40×40) is
-not shipped yet; the 128 px view of the CIFAR model (maps up to 64×64) stands
-in for it, with more cells per map than the zoo's default.
+tasks (decoding, React, plotly drawing), the settled page. With ``--zoo imagenette``
+the page opens on the photo zoo, on its shipped weights or, until they land, on
+randomly initialised ones (``tests/zoo_weights.py``): the time does not depend
+on the values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -30,8 +33,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from a2core.weights import default_path
+from app.common import ZOO_VIEWS
 from bench._util import parser, table, write_json
-from bench.app import photo_bytes
+from bench.app import ARCH, photo_bytes
 from bench.sessions import percentile, serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,6 +46,8 @@ CHARTS = '[data-testid="stPlotlyChart"]'
 TARGETS_MS = {"click": 300.0, "upload_12mp": 1500.0}
 FULL = {"sizes": (32, 128), "clicks": 8, "uploads": 3}
 QUICK = {"sizes": (32,), "clicks": 2, "uploads": 1}
+#: per zoo: the views timed by default (the trained size first)
+SIZES = {"cifar10": (32, 128), "imagenette": (160, 224)}
 
 #: The page is settled: nothing running, nothing stale, ``text`` shown, at least ``charts`` charts drawn.
 SETTLED = """([text, charts]) => {
@@ -136,11 +143,11 @@ def chart_count(page) -> int:
     return page.locator(CHARTS).count()
 
 
-def set_size(page, size: int, sizes=(32, 64, 96, 128)) -> None:
+def set_size(page, size: int, sizes: tuple[int, ...]) -> None:
     # The resolution select-slider, moved with the keyboard as a user may: focus its thumb, press Right.
     thumb = page.locator('[data-testid="stSidebar"] input[type="range"]').first
     thumb.focus()
-    for _ in range(sizes.index(size) - sizes.index(int(thumb.get_attribute("aria-valuetext") or 32))):
+    for _ in range(sizes.index(size) - sizes.index(int(thumb.get_attribute("aria-valuetext") or sizes[0]))):
         page.keyboard.press("ArrowRight")
     settle(page, f"model view {size}×{size}", 1, timeout_ms=120_000)
 
@@ -197,29 +204,43 @@ def time_uploads(page, uploads: int, folder: Path) -> list[float]:
     return times
 
 
+def photo_weights(folder: Path) -> Path | None:
+    """None when the photo zoo is shipped, else a weights folder with random photo weights in ``folder``."""
+    if default_path(ARCH, "imagenette").is_file():
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' weights folder
+    from zoo_weights import weights_folder
+    return weights_folder(folder / "weights", photo_archs=(ARCH,))
+
+
 def run(config: dict) -> dict:
     from playwright.sync_api import sync_playwright
 
     rows = []
-    with serve() as server, sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
+    zoo = config["zoo"]
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = stack.enter_context(serve(weights=photo_weights(tmp) if zoo == "imagenette" else None))
+        playwright = stack.enter_context(sync_playwright())
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
         context.add_init_script(RECORDER)
         page = context.new_page()
         frames = Frames(page)
         page.set_default_timeout(120_000)
-        page.goto(f"{server.url}/?zoo=cifar10")  # the zoo these numbers are for, whatever weights have landed
+        page.goto(f"{server.url}/?zoo={zoo}")  # the zoo these numbers are for, whatever weights have landed
         page.get_by_text("Click a position").wait_for(timeout=300_000)
         settle(page, "Distribution weights", 4, timeout_ms=300_000)
+        views = ZOO_VIEWS[zoo].sizes
         for size in config["sizes"]:
-            if size != 32:
-                set_size(page, size)
+            if size != views[0]:
+                set_size(page, size, views)
             page.wait_for_timeout(500)
-            uploads = time_uploads(page, config["uploads"], Path(tmp))
+            uploads = time_uploads(page, config["uploads"], tmp)
             clicks, parts = time_clicks(page, config["clicks"], frames)
             rows.append({"size": size, "clicks_s": clicks, "uploads_s": uploads, "click_breakdown": parts})
         browser.close()
-    return {"viewport": [1280, 900], "targets_ms": TARGETS_MS, "rows": rows}
+    return {"zoo": zoo, "viewport": [1280, 900], "targets_ms": TARGETS_MS, "rows": rows}
 
 
 def show(result: dict) -> None:
@@ -257,12 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--clicks", type=int, default=None, help="clicks per view (default 8)")
     p.add_argument("--uploads", type=int, default=None, help="12-MP uploads per view (default 3)")
+    p.add_argument("--zoo", choices=tuple(SIZES), default="cifar10")
     args = p.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
+    config.update({"zoo": args.zoo, "sizes": SIZES[args.zoo][:len(config["sizes"])]})
     config.update({k: v for k, v in (("clicks", args.clicks), ("uploads", args.uploads)) if v is not None})
     result = run(config)
     show(result)
-    path = write_json("browser", result, args.out, args.quick)
+    path = write_json("browser" if args.zoo == "cifar10" else f"browser_{args.zoo}", result, args.out, args.quick)
     print(f"\nwrote {path}")
     return 0
 

@@ -97,32 +97,51 @@ def test_gathering_grid_order_titles_and_highlight(image, maps):
     order = np.array([4, 0, 5, 1, 2, 3])
     usage = np.arange(6.0)
     fig = figures.gathering_grid(image, maps, order, usage=usage, highlight=[5], clickable=True, cols=3)
-    # A clickable grid is pictures: per tile the photo, the map as a PNG, one point to click.
-    assert not traces(fig, "heatmap")
+    # A clickable grid is pictures on one pair of axes: the photos once, as a mosaic, each map as a PNG
+    # over its tile, and one point per tile to click.
+    assert not traces(fig, "heatmap") and not any(key.startswith(("xaxis2", "yaxis2")) for key in fig.layout)
+    (photos,) = [t for t in traces(fig, "image") if t.name == "photos"]
     tiles = [t for t in traces(fig, "image") if t.name == "map"]
     assert len(tiles) == 6
+    origins = []
     for tile, i in enumerate(order):
         rgba = picture(tiles[tile])
         assert rgba.shape == (16, 16, 4)
         np.testing.assert_array_equal(rgba[..., :3], figures._colored(maps[i], "Viridis", 0.6)[..., :3])
-        assert drawn_span(tiles[tile], 16) == (-0.5, 31.5)
+        left, right = drawn_span(tiles[tile], 16)
+        assert right - left == 32  # the map covers the 32 image pixels of its tile
+        origins.append((tiles[tile].y0 - tiles[tile].dy / 2 + 0.5, left + 0.5))
+    # Tiles row by row, left to right, none overlapping.
+    (y0, x0), (y1, x1), (y2, x2), (y3, x3) = origins[:4]
+    assert y0 == y1 == y2 < y3 and x0 < x1 < x2 and x3 == x0 and x1 - x0 >= 32 and y3 - y0 >= 32
+    # The mosaic shows the photo under every tile, pixel for pixel (compared by brightness: the JPEG keeps
+    # it at full resolution, the colours at half).
+    luma = np.array([0.299, 0.587, 0.114])
+    mosaic = picture(photos) @ luma
+    scale = 1 / photos.dx
+    for y, x in origins:
+        under = mosaic[round(y * scale):round((y + 32) * scale), round(x * scale):round((x + 32) * scale)]
+        assert np.corrcoef(under.ravel(), (image @ luma).ravel())[0, 1] > 0.9
     titles = [a.text for a in fig.layout.annotations]
     assert titles[0].startswith("d4") and "use 4.0" in titles[0]
     assert "d5" in titles[2] and fig.layout.annotations[2].font.color == figures.HIGHLIGHT
     assert fig.layout.annotations[0].font.color is None
     (frame,) = fig.layout.shapes  # the frame around the highlighted tile, the third of the first row
-    # On the tile's own axes, around the image's pixel edges: it stays on the tile however the figure is scaled.
-    assert frame.line.color == figures.HIGHLIGHT and (frame.xref, frame.yref) == ("x3", "y3")
-    assert (frame.x0, frame.x1, frame.y0, frame.y1) == (-0.5, 31.5, -0.5, 31.5)
-    assert fig.layout.annotations[2].xref == "x3"
-    # Tiles are laid out row by row, left to right, each on its own square axes over the image.
-    assert fig.layout.xaxis.domain[0] < fig.layout.xaxis2.domain[0] < fig.layout.xaxis3.domain[0]
-    assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
-    assert tuple(fig.layout.yaxis5.range) == (31.5, -0.5)
-    clicks = traces(fig, "scatter")
-    assert [c.meta for c in clicks] == list(range(6)) and all(len(c.x) == 1 for c in clicks)
-    # The app recovers the tile from a click's curve number: image, map, click target per tile.
-    assert all(fig.data[3 * t + 2].meta == t for t in range(6))
+    assert frame.line.color == figures.HIGHLIGHT
+    assert (frame.x0, frame.x1, frame.y0, frame.y1) == (x2 - 0.5, x2 + 31.5, y2 - 0.5, y2 + 31.5)
+    # One invisible point per tile, in tile order, at the tile's centre: the app reads its point index.
+    (targets,) = [t for t in traces(fig, "scatter") if t.name == "tiles"]
+    assert list(zip(targets.y, targets.x)) == [(y + 15.5, x + 15.5) for y, x in origins]
+    assert fig.layout.clickmode == "event+select"
+
+
+def test_picture_grid_sends_the_photo_once():
+    # Sixteen 160-pixel tiles: the JSON carries one mosaic, not sixteen copies of the photo.
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    fig = figures.gathering_grid(photo, rng.random((16, 20, 20)), clickable=True)
+    assert sum(t.type == "image" and t.name == "photos" for t in fig.data) == 1
+    assert len(fig.to_json()) < 16 * len(figures.image_source(photo)[0])
 
 
 def test_colour_scales_match_plotly():

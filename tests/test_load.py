@@ -29,6 +29,14 @@ def test_a_session_sees_its_own_upload_and_click():
         assert bars.startswith("v_j at cell (8, 8)")  # the default: the centre
         session.click("explore_click", x=30.0, y=1.0)  # top right of the 32-pixel view
         assert session.charts["explore_bars"]["layout"]["title"]["text"].startswith("v_j at cell (0, 15)")
+        # A click on the third tile of the gathering grid enlarges that tile's descriptor.
+        grid = session.charts["explore_grid"]
+        tiles = next(i for i, t in enumerate(grid["data"]) if t.get("name") == "tiles")
+        third = grid["layout"]["annotations"][2]["text"].replace("<b>", "").split(" ")[0]  # "d5"
+        session.click("explore_grid", x=grid["data"][tiles]["x"][2], y=grid["data"][tiles]["y"][2],
+                      curve_number=tiles, point_number=2)
+        enlarged = session.charts["explore_enlarged"]["layout"]["title"]["text"]
+        assert enlarged == f"{third} gathers from", (enlarged, third)
         session.close()
         assert session.errors == []
-        assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "click"]
+        assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "click", "click"]

@@ -17,23 +17,12 @@ ARCH = MAIN_ARCH
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
 
 
-def _on_click(chart_key: str, image_size: int) -> None:
-    # A click selects the invisible marker of one cell; keep its place as fractions of the image.
-    state = st.session_state.get(chart_key)
-    points = state.selection.points if state is not None else []
-    if points:
-        x, y = points[0]["x"], points[0]["y"]
-        clicked_position("shared", ((y + 0.5) / image_size, (x + 0.5) / image_size))
-
-
 def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
-    # The clicked point's trace carries its tile index as ``meta``.
+    # The grid's "tiles" trace has one point per tile, in tile order.
     state = st.session_state.get(chart_key)
     points = state.selection.points if state is not None else []
-    if points:
-        tile = grid.data[int(points[0]["curve_number"])].meta
-        if tile is not None:
-            st.session_state["explore_descriptor"] = f"d{tile_order[int(tile)]}"
+    if points and grid.data[int(points[0]["curve_number"])].name == "tiles":
+        st.session_state["explore_descriptor"] = f"d{tile_order[int(points[0]['point_index'])]}"
 
 
 source = model_source("explore", own=True)
@@ -120,7 +109,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             label="receives", size=320, title=f"What cell {position} receives",
         )
         st.plotly_chart(
-            fig, key="explore_click", on_select=lambda: _on_click("explore_click", probe.size),
+            fig, key="explore_click", on_select=lambda: panels.on_click("explore_click", probe.size),
             selection_mode=("points",), width="content", config={"displayModeBar": False},
         )
         st.caption(
