@@ -8,9 +8,6 @@ Layout only: every number is computed in a2core.
 
 from __future__ import annotations
 
-import copy
-import threading
-
 import numpy as np
 import streamlit as st
 
@@ -70,21 +67,14 @@ def feature_maps(arch: str, path: str, image_bytes: bytes, size: int, name: str)
     return inputs[name][0].numpy()
 
 
-@st.cache_resource(show_spinner=False)
-def _gradcam_model(arch: str, path: str):
-    # Captum hooks the layer for the duration of a call: on the shared model it would see other
-    # sessions' forward passes. A copy of its own, one call at a time, sees only its own.
-    return copy.deepcopy(load_model(arch, path)), threading.Lock()
-
-
 @st.cache_data(show_spinner="Computing Grad-CAM…", max_entries=64, ttl=CACHE_TTL_S)
 def gradcam(arch: str, path: str, image_bytes: bytes, size: int, layer: str, target: int | None
             ) -> tuple[np.ndarray, int]:
     """Grad-CAM (h, w) of ``target`` (None: the predicted class) at ``layer`` for this image, and the class."""
-    model, lock = _gradcam_model(arch, path)
-    x = preprocess(load_image(image_bytes), model.meta, size)
-    with lock:
-        cams, classes = grad_cam(model, x, layer, target)
+    # On the shared model, concurrently with other sessions: the layer's output is read through the
+    # thread's own tap (a2core.probe.taps), which load_model put on every layer holding a block.
+    model = load_model(arch, path)
+    cams, classes = grad_cam(model, preprocess(load_image(image_bytes), model.meta, size), layer, target)
     return cams[0], int(classes[0])
 
 

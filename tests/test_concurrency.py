@@ -126,3 +126,30 @@ def test_threads_computing_page_maps_agree():
     errors = run_threads(work)
     assert not errors, f"{len(errors)} of {THREADS} threads failed, first: {errors[0]!r}"
     assert not mismatches, mismatches[:5]
+
+
+def test_grad_cam_beside_probes_on_one_model():
+    # The app computes Grad-CAM on the shared model too, while other sessions probe it.
+    from a2core import grad_cam
+
+    model = shared_model()
+    torch.manual_seed(2)
+    images = [torch.randn(1, 3, 32, 32) for _ in range(THREADS)]
+    layers = ["layer2.2", "layer3.2"]
+    expected = [grad_cam(model, x, layers[k % 2], target=k % 10) for k, x in enumerate(images)]
+    expected_maps = [attention_maps(model, x) for x in images]
+    mismatches: list[str] = []
+
+    def work(k: int) -> None:
+        for r in range(ROUNDS // 2):
+            if (k + r) % 2:
+                cam, classes = grad_cam(model, images[k], layers[k % 2], target=k % 10)
+                if not ((cam == expected[k][0]).all() and (classes == expected[k][1]).all()):
+                    mismatches.append(f"thread {k} round {r}: Grad-CAM")
+            elif not torch.equal(attention_maps(model, images[k])[0], expected_maps[k][0]):
+                mismatches.append(f"thread {k} round {r}: logits")
+
+    errors = run_threads(work)
+    assert not errors, f"{len(errors)} of {THREADS} threads failed, first: {errors[0]!r}"
+    assert not mismatches, mismatches[:5]
+    assert all(p.grad is None for p in model.parameters())

@@ -1,6 +1,8 @@
-"""Grad-CAM through Captum against a reference written here, its layer, and its figure."""
+"""Grad-CAM against Captum's LayerGradCam and a reference written here, its layer, and its figure."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import plotly.graph_objects as go
@@ -13,7 +15,7 @@ from a2core._compat import import_torchvision
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
 from a2core.probe.gradcam import grad_cam, holder_of
 from a2core.models import build
-from a2core.probe import tapped_blocks
+from a2core.probe import install_taps, tapped_blocks
 
 import timm  # noqa: E402
 
@@ -31,6 +33,15 @@ def reference_grad_cam(model, x, layer, targets):
     a = store["a"]
     grads = torch.autograd.grad(logits[torch.arange(len(x)), torch.as_tensor(targets)].sum(), a)[0]
     return torch.relu((grads.mean((2, 3), keepdim=True) * a).sum(1)).detach().numpy()
+
+
+def captum_grad_cam(model, x, layer, targets):
+    """The same maps from Captum (PyTorch's interpretability library), an implementation independent of ours."""
+    from captum.attr import LayerGradCam
+
+    cams = LayerGradCam(model, model.get_submodule(layer)).attribute(
+        x, target=torch.as_tensor(targets), relu_attributions=True)
+    return cams[:, 0].detach().numpy()
 
 
 def perturbed_a2():
@@ -52,25 +63,40 @@ def test_matches_the_reference_for_the_predicted_and_a_chosen_class(maker):
     cams, targets = grad_cam(model, x, layer)
     with torch.no_grad():
         np.testing.assert_array_equal(targets, model(x).argmax(1).numpy())
-    expected = reference_grad_cam(model, x, layer, targets)
-    assert cams.shape == expected.shape and cams.dtype == np.float32
-    assert expected.max() > 0  # not trivially zero
-    np.testing.assert_allclose(cams, expected, rtol=1e-5, atol=1e-7)
-    chosen, classes = grad_cam(model, x, layer, target=1)
-    np.testing.assert_array_equal(classes, [1, 1, 1])
-    np.testing.assert_allclose(chosen, reference_grad_cam(model, x, layer, [1, 1, 1]), rtol=1e-5, atol=1e-7)
+    for reference in (reference_grad_cam, captum_grad_cam):
+        expected = reference(model, x, layer, targets)
+        assert cams.shape == expected.shape and cams.dtype == np.float32
+        assert expected.max() > 0  # not trivially zero
+        np.testing.assert_allclose(cams, expected, rtol=1e-5, atol=1e-7)
+        chosen, classes = grad_cam(model, x, layer, target=1)
+        np.testing.assert_array_equal(classes, [1, 1, 1])
+        np.testing.assert_allclose(chosen, reference(model, x, layer, [1, 1, 1]), rtol=1e-5, atol=1e-7)
     assert (cams >= 0).all()
+
+
+def test_a_frozen_model_still_gets_its_gradients():
+    model = perturbed_a2().requires_grad_(False)
+    x = torch.randn(2, 3, 32, 32)
+    cams, targets = grad_cam(model, x, "layer3.2")
+    model.requires_grad_(True)
+    np.testing.assert_allclose(cams, reference_grad_cam(model, x, "layer3.2", targets), rtol=1e-5, atol=1e-7)
 
 
 def test_leaves_the_model_as_it_was():
     model = perturbed_a2()
+    untapped = copy.deepcopy(model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
+    install_taps(model)  # as the app does at load: the output taps on the layers holding blocks
     hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
-    grad_cam(model, torch.randn(1, 3, 32, 32), "layer2.2")
+    for layer in ("layer2.2", "layer3.2", "layer2.2"):
+        grad_cam(model, torch.randn(1, 3, 32, 32), layer)
     assert sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()) == hooks
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
     assert not model.training
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():  # the taps are inert outside a probe
+        assert torch.equal(model(x), untapped(x))
 
 
 def test_the_layer_holding_a_block():

@@ -10,7 +10,7 @@ import pickle
 
 from a2core import attention_maps, blocks
 from a2core.models import ARCHS, attention_blocks, build
-from a2core.probe import probing, tapped_blocks
+from a2core.probe import holder_of, probing, tapped_blocks
 
 
 def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
@@ -39,12 +39,14 @@ def all_hooks(model):
 
 
 def taps_only(model):
-    """The hooks a probed model may carry: one pre-hook and one forward hook (with kwargs) per attention block."""
-    return [
-        (name, kind, 1)
-        for name in attention_blocks(model)
-        for kind in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs")
-    ]
+    """The hooks a probed model may carry: one pre-hook and one forward hook (with kwargs) per attention block,
+    and one forward hook (keeping its output for Grad-CAM) per layer holding one."""
+    holders = {holder_of(model, name) for name in attention_blocks(model)}
+    return sorted(
+        [(name, kind, 1) for name in attention_blocks(model)
+         for kind in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs")]
+        + [(name, "_forward_hooks", 1) for name in holders]
+    )
 
 
 def perturbed(arch: str) -> torch.nn.Module:
@@ -70,7 +72,7 @@ def test_maps_logits_and_model_state(arch):
     counter.remove()
     assert len(forwards) == 1  # one forward pass for logits and every map
     assert not any(m.training for m in model.modules())
-    assert all_hooks(model) == taps_only(model)  # nothing but the taps, once each
+    assert sorted(all_hooks(model)) == taps_only(model)  # nothing but the taps, once each
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert not logits.requires_grad
@@ -151,7 +153,7 @@ def test_other_hooks_survive_and_failures_leave_inert_taps():
     mine.remove()
     with pytest.raises(RuntimeError):
         attention_maps(model, torch.randn(1, 1, 32, 32))  # wrong number of channels
-    assert all_hooks(model) == taps_only(model)
+    assert sorted(all_hooks(model)) == taps_only(model)
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(model(x), copy.deepcopy(model)(x))
@@ -164,7 +166,7 @@ def test_taps_are_installed_once_even_on_copies():
     attention_maps(model, torch.randn(1, 3, 32, 32))
     for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         _, maps = attention_maps(twin, torch.randn(1, 3, 32, 32))
-        assert all_hooks(twin) == taps_only(twin)
+        assert sorted(all_hooks(twin)) == taps_only(twin)
         assert set(maps) == {"layer2.2.attn", "layer3.2.attn"}
 
 

@@ -2,10 +2,10 @@
 
 ``taps``: forward hooks that collect the maps of any model, thread-safe (:func:`attention_maps`);
 ``adapters``: timm's and torchvision's attention modules read as A²Lens's blocks (taps call them);
-``gradcam``: Grad-CAM (through Captum) at the layer that holds an attention block;
+``gradcam``: Grad-CAM at the layer that holds an attention block, read through the same taps;
 ``maps``: one image's maps as numpy arrays, and the command ``python -m a2core.probe.maps``;
 ``analysis``: pure numpy functions of the maps (entropy, descriptor usage and order).
-May import torch, captum (``gradcam``), :mod:`a2core.models`, :mod:`a2core.weights` and
+May import torch, :mod:`a2core.models`, :mod:`a2core.weights` and
 :mod:`a2core.images` (and, for the CLI's PNGs only, :mod:`a2core.figures`); never training or the app. ``maps``' names are imported on first use
 (see ``a2core._lazy``): it is a command module.
 """

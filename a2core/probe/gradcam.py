@@ -1,4 +1,4 @@
-"""Grad-CAM (Selvaraju et al., ICCV 2017) at the layer that holds an attention block, through Captum.
+"""Grad-CAM (Selvaraju et al., ICCV 2017) at the layer that holds an attention block.
 
 For a layer's output A (K channels, h × w) and the logit y_c of a class c:
 
@@ -11,9 +11,12 @@ one feature map side by side show where a block gathers beside what drives
 the prediction. The layer is the block's *holder* (:func:`holder_of`): the
 residual unit the attention sits in, whose output carries the block's effect.
 
-Captum's ``LayerGradCam`` puts a forward hook on the layer for the duration of
-the call, so give :func:`grad_cam` a model no other thread runs meanwhile (the
-app keeps a copy of each model for it, under a lock).
+The layer's output is kept by an inert tap (:mod:`a2core.probe.taps`) for the
+calling thread only, so Grad-CAM runs on a model other threads are running
+meanwhile (the app's shared model) without changing it. Captum's
+``LayerGradCam`` computes the same maps (the tests use it as their reference)
+but hooks the layer for the duration of its call, and such a hook also sees
+other threads' forward passes through the layer.
 """
 
 from __future__ import annotations
@@ -22,21 +25,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .taps import holder_of, probing
 
-def holder_of(model: nn.Module, block: str) -> str:
-    """The name of the module whose output Grad-CAM explains for the attention block named ``block``.
-
-    The block's parent (``layer2.2`` for ``layer2.2.attn``, timm's ``layer3.1`` for ``layer3.1.se``);
-    when the parent is a plain container (torchvision's MBConv keeps its layers in a ``block``
-    Sequential), the unit that owns that container, whose output includes the residual.
-    """
-    parts = block.split(".")
-    if len(parts) < 2:
-        raise ValueError(f"{block!r} is the model's own child: no layer holds it")
-    parent = ".".join(parts[:-1])
-    if isinstance(model.get_submodule(parent), (nn.Sequential, nn.ModuleList)) and parent.count(".") >= 1:
-        parent = parent.rsplit(".", 1)[0]
-    return parent
+__all__ = ["grad_cam", "holder_of"]
 
 
 def grad_cam(model: nn.Module, images: Tensor, layer: str, target: int | Tensor | None = None
@@ -45,15 +36,18 @@ def grad_cam(model: nn.Module, images: Tensor, layer: str, target: int | Tensor 
 
     target: the class to explain, one for all images or one per image; None explains each image's
     predicted class. Returns (cams (N, h, w) float32 ≥ 0 on the layer's feature map, the explained
-    classes (N,) int). The model runs in the mode it is in (eval for an explanation of inference).
+    classes (N,) int). The model runs in the mode it is in (eval for an explanation of inference);
+    its parameters' ``.grad`` are left alone.
     """
-    from captum.attr import LayerGradCam
-
-    module = model.get_submodule(layer)
-    with torch.enable_grad():
-        if target is None:
-            with torch.no_grad():
-                target = model(images).argmax(dim=1)
-        targets = torch.as_tensor(target, device=images.device).expand(images.shape[0])
-        cams = LayerGradCam(model, module).attribute(images, target=targets, relu_attributions=True)
-    return cams[:, 0].detach().float().cpu().numpy(), targets.cpu().numpy().astype(np.int64)
+    # An input that asks for gradients puts the layer's output in the graph even when every
+    # parameter is frozen.
+    images = images.detach().requires_grad_(True)
+    with torch.enable_grad(), probing(model, outputs=[layer]) as probe:
+        logits = model(images)
+    features = probe.outputs[layer]  # A: (N, K, h, w)
+    targets = logits.argmax(1) if target is None else torch.as_tensor(target, device=images.device)
+    targets = targets.expand(images.shape[0])
+    (grads,) = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), features)  # ∂y_c/∂A
+    alpha = grads.mean(dim=tuple(range(2, grads.dim())), keepdim=True)  # α_k: (N, K, 1, 1)
+    cams = torch.relu((alpha * features).sum(1))
+    return cams.detach().float().cpu().numpy(), targets.cpu().numpy().astype(np.int64)

@@ -9,6 +9,10 @@ has opened a :class:`Probe` with :func:`probing`. The open probe lives in a
 ``contextvars.ContextVar``, which each thread sees on its own, so one
 thread's probe never sees another thread's forward pass.
 
+The same kind of inert hook keeps a layer's output for the calling thread
+(``probing(model, outputs=[...])``): Grad-CAM reads the output of the layer
+holding a block (:func:`holder_of`) this way, so it too runs on the shared model.
+
 Which modules are tapped and how their maps are read is decided here and
 nowhere else: :func:`tapped_blocks` finds them, :class:`MapsReader` asks a
 module for its maps and reads them off its output. Other libraries' attention
@@ -80,6 +84,8 @@ class Probe:
 
     maps_of / inputs_of: names whose maps / inputs (the tensor X the block
     receives, cloned) to keep. shapes: every tapped block's input shape.
+    outputs_of: id(module) → name of the modules (any, not only blocks) whose
+    output to keep in ``outputs``, as computed (in the autograd graph, if any).
     """
 
     names: dict[int, str]  # id(module) → name, for the model being probed
@@ -89,6 +95,8 @@ class Probe:
     inputs: dict[str, Tensor] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     asked: set[int] = field(default_factory=set)  # modules whose current forward was asked for maps
+    outputs_of: dict[int, str] = field(default_factory=dict)
+    outputs: dict[str, object] = field(default_factory=dict)
 
 
 _ACTIVE: ContextVar[Probe | None] = ContextVar("a2core_probe", default=None)
@@ -117,40 +125,82 @@ def _after(module: nn.Module, args: tuple, kwargs: dict, output):
     return output
 
 
+def _keep_output(module: nn.Module, args: tuple, output):
+    probe = _ACTIVE.get()
+    if probe is not None and (name := probe.outputs_of.get(id(module))) is not None:
+        probe.outputs[name] = output
+    return None
+
+
 def _tapped(module: nn.Module) -> bool:
     # Looked up on the module itself, so a deep copy or unpickled model (hooks and all) is not tapped twice.
     return any(hook is _before for hook in module._forward_pre_hooks.values())
 
 
-def install_taps(model: nn.Module) -> dict[str, nn.Module]:
+def _keeps_output(module: nn.Module) -> bool:
+    return any(hook is _keep_output for hook in module._forward_hooks.values())
+
+
+def holder_of(model: nn.Module, block: str) -> str:
+    """The name of the module whose output carries the effect of the attention block named ``block``.
+
+    The block's parent (``layer2.2`` for ``layer2.2.attn``, timm's ``layer3.1`` for ``layer3.1.se``);
+    when the parent is a plain container (torchvision's MBConv keeps its layers in a ``block``
+    Sequential), the unit that owns that container, whose output includes the residual.
+    """
+    parts = block.split(".")
+    if len(parts) < 2:
+        raise ValueError(f"{block!r} is the model's own child: no layer holds it")
+    parent = ".".join(parts[:-1])
+    if isinstance(model.get_submodule(parent), (nn.Sequential, nn.ModuleList)) and parent.count(".") >= 1:
+        parent = parent.rsplit(".", 1)[0]
+    return parent
+
+
+def _holders(model: nn.Module, blocks: Iterable[str]) -> Iterator[str]:
+    for name in blocks:
+        with contextlib.suppress(ValueError):  # a block that is the model's own child has no holder
+            yield holder_of(model, name)
+
+
+def install_taps(model: nn.Module, outputs: Iterable[str] = ()) -> dict[str, nn.Module]:
     """Put the (inert) taps on every attention block of ``model`` once; returns the tapped blocks.
 
-    Idempotent and thread-safe; call it where the model is loaded, so that
-    later probes find their taps in place.
+    Output taps go on the layers holding the blocks (:func:`holder_of`) and on
+    the modules named in ``outputs``. Idempotent and thread-safe; call it where
+    the model is loaded, so that later probes find their taps in place (adding
+    a hook while another thread runs the module is not safe).
     """
     blocks = tapped_blocks(model)
-    if all(_tapped(m) for m in blocks.values()):
+    held = {name: model.get_submodule(name) for name in (*outputs, *_holders(model, blocks))}
+    if all(_tapped(m) for m in blocks.values()) and all(_keeps_output(m) for m in held.values()):
         return blocks
     with _INSTALL_LOCK:
         for block in blocks.values():
             if not _tapped(block):
                 block.register_forward_pre_hook(_before, with_kwargs=True)
                 block.register_forward_hook(_after, with_kwargs=True)
+        for module in held.values():
+            if not _keeps_output(module):
+                module.register_forward_hook(_keep_output)
     return blocks
 
 
 @contextlib.contextmanager
-def probing(model: nn.Module, maps: Iterable[str] = (), inputs: Iterable[str] = ()) -> Iterator[Probe]:
+def probing(model: nn.Module, maps: Iterable[str] = (), inputs: Iterable[str] = (),
+            outputs: Iterable[str] = ()) -> Iterator[Probe]:
     """Within this block, forward passes of ``model`` made by this thread fill the yielded :class:`Probe`.
 
-    ``maps`` and ``inputs`` name the blocks whose maps and inputs to keep;
-    an unknown name raises KeyError.
+    ``maps`` and ``inputs`` name the blocks whose maps and inputs to keep (an
+    unknown name raises KeyError); ``outputs`` names any submodules whose outputs to keep.
     """
-    blocks = install_taps(model)
+    outputs = tuple(outputs)
+    blocks = install_taps(model, outputs)
     unknown = (set(maps) | set(inputs)) - set(blocks)
     if unknown:
         raise KeyError(f"no attention block named {sorted(unknown)}; have {sorted(blocks)}")
-    probe = Probe({id(m): name for name, m in blocks.items()}, frozenset(maps), frozenset(inputs))
+    probe = Probe({id(m): name for name, m in blocks.items()}, frozenset(maps), frozenset(inputs),
+                  outputs_of={id(model.get_submodule(name)): name for name in outputs})
     token = _ACTIVE.set(probe)
     try:
         yield probe
