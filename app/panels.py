@@ -145,16 +145,19 @@ def block_panel(key, arch, path, block, image, image_bytes, size, cell_fraction,
 
 
 def gradcam_panel(key, arch, path, probe, image_bytes, block_name, cell_fraction, target=None, size_px=300,
-                  caption=True, **style):
+                  caption=True, takes_clicks=True, **style):
     """Grad-CAM of ``target`` (the predicted class by default) at the layer holding ``block_name``,
-    with the shared click's ✕ on it."""
+    with the shared click's ✕ on it; with ``takes_clicks`` a click on it moves the ✕ (a target per cell)."""
     model = load_model(arch, path)
     layer = holder_of(model, block_name)
     cam, explained = gradcam(arch, path, image_bytes, probe.size, layer, target)
     cell = analysis.position_index(cell_fraction, cam.shape)
     fig = gradcam_over_image(probe.image, cam, class_name=probe.classes[explained], layer=layer, position=cell,
-                             clickable=True, size=size_px, **style)
-    clickable(fig, key, probe.image.shape[0])
+                             clickable=takes_clicks, size=size_px, **style)
+    if takes_clicks:
+        clickable(fig, key, probe.image.shape[0])
+    else:
+        show(fig, key)
     st.caption(f"✕ at cell {cell} of the {cam.shape[0]}×{cam.shape[1]} map of `{layer}`" + (f". {DIFFERENCE}" if caption
                                                                                           else ""))
 

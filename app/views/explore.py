@@ -145,8 +145,10 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     with pick:
         target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
     with cam:
+        # Not a click target itself (the map above is): its ✕ follows the click without a per-cell layer to draw.
         panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
-                             clicked_position("shared"), target, caption=False, colorscale=colorscale, opacity=opacity)
+                             clicked_position("shared"), target, caption=False, takes_clicks=False,
+                             colorscale=colorscale, opacity=opacity)
     with note:
         st.caption(DIFFERENCE)
 
@@ -189,7 +191,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             key="explore_sent", width="content", config={"displayModeBar": False},
         )
 
-    with st.expander(f"Distribution maps of all {n} descriptors: where each descriptor is sent"):
+    # A toggle, not an expander: a collapsed expander's chart is still built, sent and redrawn on every click.
+    if st.toggle(f"Distribution maps of all {n} descriptors: where each descriptor is sent",
+                 key="explore_show_distribution"):
         st.plotly_chart(
             figures.distribution_grid(probe.image, distribute, order, usage=usage, highlight=list(top),
                                       opacity=opacity, colorscale=colorscale, cols=4, tile=175, hover=False),

@@ -125,6 +125,24 @@ def test_clicked_position_reslices_without_a_new_forward_pass(at):
     assert not np.allclose(arr(bar2["y"]), arr(bar["y"]))
 
 
+def test_distribution_maps_of_all_descriptors_on_demand(at):
+    # Off by default, so a click does not rebuild and redraw a grid nobody looks at.
+    assert not any(c.proto.id.endswith("-explore_distribution_grid") for c in at.get("plotly_chart"))
+    at.toggle(key="explore_show_distribution").set_value(True).run()
+    assert not at.exception
+    grid = chart(at, "explore_distribution_grid")
+    maps = [t for t in grid["data"] if t["type"] == "image" and t.get("name") == "map"]
+    assert len(maps) == 8  # one per descriptor of the default block
+    # Each tile is where its descriptor is sent: coloured like the enlarged "is sent to" map of that descriptor.
+    titles = [a["text"].replace("<b>", "").replace("</b>", "").split(" ")[0] for a in grid["layout"]["annotations"]]
+    chosen = at.selectbox(key="explore_descriptor").value
+    sent = [t for t in chart(at, "explore_sent")["data"] if t["type"] == "heatmap"][0]
+    tile = np.asarray(Image.open(io.BytesIO(base64.b64decode(maps[titles.index(chosen)]["source"].split(",", 1)[1]))))
+    order = np.argsort(arr(sent["z"]).ravel())
+    brightness = tile[..., :3].astype(float).sum(-1).ravel()[order]  # Viridis brightens with the weight
+    assert brightness[-len(order) // 10:].mean() > brightness[:len(order) // 10].mean()
+
+
 def test_sort_by_sharpness_orders_the_grid(at):
     at.radio(key="explore_sort").set_value("sharpness").run()
     titles = [a["text"] for a in grid_chart(at)["layout"]["annotations"]]
