@@ -10,6 +10,7 @@ caches are keyed by weight file, whatever zoo (or other source) it belongs to.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -239,6 +240,11 @@ def load_model(arch: str, path: str):
     # "your model" (``library:arch``) is named by its spec, serialised: app.own_model
     model = own_model.load(path) if own_model.is_own(arch) else load_pretrained(arch, path)
     install_taps(model)
+    # Streamlit collects garbage after every script run (runner.postScriptGC): a full collection over
+    # the ~350k objects of torch, plotly, Streamlit and the models took ~370 ms here, most of what a click
+    # cost the server. What exists once a model is loaded lives as long as the server: frozen, later
+    # collections pass it over (~0 ms) and still collect what the sessions' runs leave behind.
+    gc.freeze()
     return model
 
 
