@@ -213,3 +213,17 @@ def test_gathering_statistics_tell_uniform_from_sharp_maps(tmp_path):
         assert stats["mean_entropy"] < stats["uniform_entropy"] - 1
         assert stats["sharpest_descriptor"] <= stats["mean_entropy"]
         assert stats["peak_over_uniform"] > 3
+
+
+def test_a_recipe_from_before_a_field_existed_is_the_same_recipe():
+    # The shipped CIFAR-10 files predate Recipe's zoo/crop/mean/std fields; the GSoP retrain's has them,
+    # at their defaults. One recipe, as the checkpoint's resume rule (train.same_recipe) also says.
+    from a2core.training.card import _recipe_section
+
+    full = asdict(Recipe())
+    old = {k: v for k, v in full.items() if k not in ("zoo", "crop", "crop_scale", "stored_size", "mean", "std")}
+    metas = {"resnet": ModelMeta(arch="resnet", classes=("a", "b"), recipe=old), "gsop_resnet": ModelMeta(arch="gsop_resnet", classes=("a", "b"), recipe=full)}
+    section = _recipe_section(metas)
+    assert section.startswith("Every arch was trained with the same recipe") and "| crop | window |" in section
+    metas["gsop_resnet"] = ModelMeta(arch="gsop_resnet", classes=("a", "b"), recipe={**full, "crop": "resize"})
+    assert _recipe_section(metas).startswith("The archs were trained with different recipes")

@@ -169,13 +169,22 @@ def _seed_text(metas: dict[str, ModelMeta]) -> str:
     return f"{usual} ({others}; see *Seeds*)" if others else str(usual)
 
 
+def _completed(recipe: dict) -> dict:
+    # A weight file written before a Recipe field existed was trained with that field's default
+    # (the rule checkpoints resume by: train.same_recipe); fill it in, so equal recipes compare equal.
+    if not recipe:
+        return recipe
+    return {k: recipe.get(k, default) for k, default in asdict(Recipe()).items()} | recipe
+
+
 def _recipe_section(metas: dict[str, ModelMeta]) -> str:
     # Runs that differ only in the seed are the spread of one recipe (see *Seeds*).
-    recipes = {json.dumps(recipe_without_seed(m.recipe), sort_keys=True) for m in metas.values()}
+    completed = {a: _completed(m.recipe) for a, m in metas.items()}
+    recipes = {json.dumps(recipe_without_seed(r), sort_keys=True) for r in completed.values()}
     if len(recipes) != 1:
         per_arch = "\n".join(f"- `{a}`: `{json.dumps(m.recipe)}`" for a, m in metas.items())
         return "The archs were trained with different recipes:\n\n" + per_arch
-    recipe = next(iter(metas.values())).recipe
+    recipe = next(iter(completed.values()))
     if not recipe:
         return "The weight files record no recipe."
     recipe = recipe | ({"seed": _seed_text(metas)} if "seed" in recipe else {})
@@ -358,7 +367,7 @@ def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, 
     rows_md = markdown_table(rows, baseline)
     threads = env.get("torch_threads")
     load = env.get("load_average_1min")
-    load = "" if first.zoo == "cifar10" else f', zoo="{first.zoo}"'
+    zoo_arg = "" if first.zoo == "cifar10" else f', zoo="{first.zoo}"'
     return f"""# {text.title}: model card
 
 {len(rows)} image classifiers for {len(first.classes)} classes at {first.input_size}×{first.input_size} pixels that
@@ -369,7 +378,7 @@ so that A²Lens can show what each kind of attention looks at; they are not mean
 | --- | --- | --- |
 {chr(10).join(blocks)}
 
-Load one with `a2core.load_pretrained("<model>"{load})`; the weight file carries its metadata (classes, input
+Load one with `a2core.load_pretrained("<model>"{zoo_arg})`; the weight file carries its metadata (classes, input
 size, normalisation, data set, recipe, val accuracy).
 
 ## Data
