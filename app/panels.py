@@ -19,7 +19,7 @@ from a2core.images import load_image, preprocess
 from a2core.lessons import block_inputs
 from a2core.probe import analysis
 from a2core.probe.gradcam import holder_of
-from app.common import CACHE_TTL_S, clicked_position, load_model
+from app.common import CACHE_TTL_S, clicked_position, fit_note, load_model
 
 CHANNEL_KINDS = ("SqueezeExcitation", "EfficientChannelAttention")
 #: How each design's maps are named in a block picker.
@@ -217,13 +217,28 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, image_bytes, name, fraction, target,
                       **style)
     with prediction:
-        st.markdown("#### Prediction")
-        shown = figures.crisp(probe.image, min_side=150)
-        st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=min(shown.shape[1], 260))
-        st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
-                        config={"displayModeBar": False})
-        st.caption(f"{arch} at {probe.size} px" + (f" (its input size is {trained_size} px)"
-                                                    if probe.size != trained_size else ""))
+        prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, max_width=260,
+                         warn=False)
+
+
+def prediction_panel(probe, arch: str, size_note: str, trained_size: int, max_width: int | None = None,
+                     warn: bool = True) -> None:
+    """The model's view, its top-5 and, with ``warn``, the note for a picture that fits none of its classes.
+
+    ``size_note`` is said of the model when the view is not ``trained_size`` px; ``max_width`` caps the
+    picture's width (None: its own).
+    """
+    st.markdown("#### Prediction")
+    # Whole pixels, shown at their own width so the browser does not smooth them: a 32-px view as 5×5
+    # blocks, a 160-px view pixel for pixel.
+    shown = figures.crisp(probe.image, min_side=150)
+    st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)",
+             width=shown.shape[1] if max_width is None else min(shown.shape[1], max_width))
+    st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
+                    config={"displayModeBar": False})
+    if warn and (note := fit_note(probe)) is not None:
+        st.warning(note, icon=":material/help:")
+    st.caption(f"{arch} at {probe.size} px" + (f" ({size_note})" if probe.size != trained_size else ""))
 
 
 def gradcam_card(arch: str, path: str, label: str, image_bytes: bytes, size: int, name: str, fraction) -> None:

@@ -11,7 +11,7 @@ from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
 from a2core.figures.gradcam import DIFFERENCE
 from app import panels
-from app.common import MAIN_ARCH, clicked_position, fit_note, image_input, model_source, run_probe
+from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe
 
 ARCH = MAIN_ARCH
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
@@ -128,17 +128,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             "red among the gathering maps below."
         )
     with right:
-        st.markdown("#### Prediction")
-        # Whole pixels, shown at their own width so the browser does not smooth them: a 32-px view as 5×5
-        # blocks, a 160-px view pixel for pixel.
-        shown = figures.crisp(probe.image, min_side=150)
-        st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=shown.shape[1])
-        st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
-                        config={"displayModeBar": False})
-        if (note := fit_note(probe)) is not None:
-            st.warning(note, icon=":material/help:")
-        st.caption(f"{ARCH} at {probe.size} px"
-                   + (f" (trained at {trained_size} px)" if probe.size != trained_size else ""))
+        panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size)
 
     st.subheader("Grad-CAM beside the attention")
     pick, cam, note = st.columns([0.8, 1.2, 1.0])
