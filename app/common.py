@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
-import torch
 from streamlit.runtime.state.session_state import SessionState
 
 from a2core.images import ImageError, load_image
-from a2core.lessons import block_inputs
 from a2core.models import ARCHS, attention_blocks, build
-from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, compute_maps, install_taps
+from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
 from a2core.weights import load_pretrained, read_meta, zoo_dir
 from app import own_model
 
@@ -220,13 +218,10 @@ class A2Block:
 @st.cache_resource(show_spinner=False)
 def a2_blocks(zoo: str) -> tuple[A2Block, ...]:
     """The A² blocks of ``zoo``'s backbone, in forward order: read off a freshly built model (no weights)."""
-    size = ZOO_VIEWS[zoo].sizes[0]
     model = build(MAIN_ARCH, zoo=zoo).eval()
-    install_taps(model)
-    blocks = attention_blocks(model)
-    _, inputs = block_inputs(model, torch.zeros(1, 3, size, size))
-    return tuple(A2Block(name, size // x.shape[-1], blocks[name].in_channels, blocks[name].m, blocks[name].n)
-                 for name, x in inputs.items())
+    blocks, strides = attention_blocks(model), block_strides(model, ZOO_VIEWS[zoo].sizes[0])
+    return tuple(A2Block(name, stride, blocks[name].in_channels, blocks[name].m, blocks[name].n)
+                 for name, stride in strides.items())
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")

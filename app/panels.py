@@ -17,7 +17,7 @@ from a2core.figures import explore as figures
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
 from a2core.images import load_image, preprocess
 from a2core.lessons import block_inputs
-from a2core.probe import analysis
+from a2core.probe import analysis, block_strides
 from a2core.probe.gradcam import holder_of
 from app.common import CACHE_TTL_S, clicked_position, fit_note, load_model
 
@@ -165,14 +165,7 @@ def gradcam_panel(key, arch, path, probe, image_bytes, block_name, cell_fraction
 @st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def module_strides(arch: str, path: str, size: int) -> dict[str, int]:
     """{attention module name: stride of its feature map} of ``arch`` at ``size`` px, forward order."""
-    import torch
-
-    from a2core.probe import probing, tapped_blocks
-
-    model = load_model(arch, path)
-    with torch.no_grad(), probing(model) as probe:
-        model(torch.zeros(1, 3, size, size))
-    return {name: size // probe.shapes[name][-1] for name in tapped_blocks(model) if name in probe.shapes}
+    return block_strides(load_model(arch, path), size)
 
 
 def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | None:
@@ -217,6 +210,9 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, image_bytes, name, fraction, target,
                       **style)
     with prediction:
+        # Capped: the narrowest of three columns. No fit note: its 50 % rule suits a zoo's ten classes,
+        # while a model of ImageNet's thousand often spreads a fitting photo's probability over
+        # near-synonyms (tabby, tiger cat, Egyptian cat).
         prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, max_width=260,
                          warn=False)
 

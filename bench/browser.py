@@ -208,8 +208,7 @@ def photo_weights(folder: Path) -> Path | None:
     """None when the photo zoo is shipped, else a weights folder with random photo weights in ``folder``."""
     if default_path(ARCH, "imagenette").is_file():
         return None
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' weights folder
-    from zoo_weights import weights_folder
+    from tests.zoo_weights import weights_folder  # the tests' stand-in weights (run from the repository root)
     return weights_folder(folder / "weights", photo_archs=(ARCH,))
 
 

@@ -10,7 +10,7 @@ import pickle
 
 from a2core import attention_maps, blocks
 from a2core.models import ARCHS, attention_blocks, build
-from a2core.probe import holder_of, probing, tapped_blocks
+from a2core.probe import block_strides, holder_of, probing, tapped_blocks
 
 
 def expected_shapes(block, n: int, hw: int) -> dict[str, tuple]:
@@ -200,3 +200,20 @@ def test_other_input_sizes():
     _, maps = attention_maps(model, torch.randn(1, 3, 64, 48))
     assert maps["layer2.2.attn"].gather.shape == (1, 8, 32, 24)
     assert maps["layer3.2.attn"].distribute.shape == (1, 16, 16, 12)
+
+
+@pytest.mark.parametrize("arch", ["a2_resnet", "nl_resnet", "se_resnet"])
+@pytest.mark.parametrize("zoo, size, stage_strides", [
+    ("cifar10", 32, {"layer1": 1, "layer2": 2, "layer3": 4}),
+    ("imagenette", 160, {"layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}),
+])
+def test_block_strides_follow_the_backbone(arch, zoo, size, stage_strides):
+    # The CIFAR backbone keeps the input's resolution until layer2; the photo one has a stride-4 stem.
+    model = build(arch, zoo=zoo).eval()
+    strides = block_strides(model, size)
+    assert list(strides) == list(attention_blocks(model))  # every block, in forward order
+    for name, stride in strides.items():
+        assert stride == stage_strides[name.split(".")[0]], name
+    assert {name.split(".")[0] for name in strides} >= {"layer3"}
+    assert not model.training
+    assert block_strides(build("resnet", zoo=zoo).eval(), size) == {}

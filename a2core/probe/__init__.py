@@ -13,7 +13,7 @@ May import torch, :mod:`a2core.models`, :mod:`a2core.weights` and
 from .._lazy import lazy_exports
 from .adapters import adapter_for
 from .gradcam import grad_cam, holder_of
-from .taps import MapsReader, Probe, attention_maps, install_taps, probing, reader_for, tapped_blocks
+from .taps import MapsReader, Probe, attention_maps, block_strides, install_taps, probing, reader_for, tapped_blocks
 
 _MAPS = ("FIT_THRESHOLD", "BlockMaps", "ImageMaps", "compute_maps", "npz_arrays", "save_figures", "save_npz")
 __getattr__ = lazy_exports(__name__, {"maps": _MAPS})
@@ -25,6 +25,7 @@ __all__ = [
     "holder_of",
     "Probe",
     "attention_maps",
+    "block_strides",
     "install_taps",
     "probing",
     "reader_for",

@@ -209,6 +209,17 @@ def probing(model: nn.Module, maps: Iterable[str] = (), inputs: Iterable[str] = 
 
 
 @torch.no_grad()
+def block_strides(model: nn.Module, size: int) -> dict[str, int]:
+    """{tapped block name: stride of the feature map it receives} at a ``size``×``size`` input, in forward order.
+
+    Read off one forward pass of zeros (1, 3, size, size), in the mode the model is in.
+    """
+    with probing(model) as probe:
+        model(torch.zeros(1, 3, size, size))
+    return {name: size // probe.shapes[name][-1] for name in tapped_blocks(model) if name in probe.shapes}
+
+
+@torch.no_grad()
 def attention_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, dict[str, object]]:
     """Run ``model`` once on ``images`` (N, 3, H, W) → (logits, {block name: maps}).
 
