@@ -103,6 +103,18 @@ def test_photo_archs_differ_only_in_attention(arch):
     assert set(blocks) == expected
 
 
+def test_photo_a2_starts_its_logit_convs_with_he_init_and_cifar_keeps_its_own():
+    # The photo zoo's A² maps stayed near uniform from PyTorch's init (DoubleAttention's logit_init);
+    # the CIFAR-10 zoo keeps the init its shipped weights were trained from.
+    torch.manual_seed(0)
+    for block in attention_blocks(build("a2_resnet", zoo="imagenette")).values():
+        for conv in (block.theta, block.rho):
+            assert conv.weight.std().item() == pytest.approx((2 / block.n) ** 0.5, rel=0.1)
+    for block in attention_blocks(build("a2_resnet", zoo="cifar10")).values():
+        for conv in (block.theta, block.rho):  # kaiming_uniform(a=√5): std 1/√(3·fan_in)
+            assert conv.weight.std().item() == pytest.approx((3 * block.in_channels) ** -0.5, rel=0.15)
+
+
 def test_unknown_zoo_is_refused():
     with pytest.raises(ValueError, match="unknown zoo"):
         build("resnet", zoo="imagenet21k")

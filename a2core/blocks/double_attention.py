@@ -44,6 +44,7 @@ from torch import Tensor, nn
 from .common import at_least_float32, conv1x1_bn, flatten_spatial, pointwise
 
 ORDERS = ("gather_first", "pairwise")
+LOGIT_INITS = ("default", "he")
 
 
 @dataclass
@@ -68,20 +69,31 @@ class DoubleAttention(nn.Module):
         m: channels of the gathered features A = φ(X).
         n: number of global descriptors (channels of θ(X) and ρ(X)).
         order: "gather_first" (O(mn) state) or "pairwise" (builds the L × L matrix).
+        logit_init: how θ and ρ, whose outputs are softmax logits, start: "default" (PyTorch's
+            conv init) or "he" (He normal, fan_out, as torchvision's ResNet starts its other convs).
 
     ``proj`` maps Z (N, m, *spatial) back to c channels; its BatchNorm starts at
     zero so that an inserted block starts as the identity.
     """
 
-    def __init__(self, in_channels: int, m: int, n: int, order: str = "gather_first"):
+    def __init__(self, in_channels: int, m: int, n: int, order: str = "gather_first", logit_init: str = "default"):
         super().__init__()
         if order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+        if logit_init not in LOGIT_INITS:
+            raise ValueError(f"logit_init must be one of {LOGIT_INITS}, got {logit_init!r}")
         self.in_channels, self.m, self.n, self.order = in_channels, m, n, order
         self.phi = nn.Conv2d(in_channels, m, 1)
         self.theta = nn.Conv2d(in_channels, n, 1)
         self.rho = nn.Conv2d(in_channels, n, 1)
         self.proj = conv1x1_bn(m, in_channels, zero_init=True)
+        if logit_init == "he":
+            # PyTorch's default init starts the gathering maps within ~0.1 nats of uniform, and with the
+            # output BN at zero θ and ρ get little gradient: after 33 of the photo zoo's 40 epochs its maps
+            # were still within 0.15 nats of uniform. He init starts them sharp and distinct (a 300-step
+            # pilot: 1.2-1.9 nats below uniform, same accuracy), and training goes on from there.
+            for conv in (self.theta, self.rho):
+                nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
 
     def gather(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         """(N, m, L), (N, n, L) → G (N, m, n), gathering maps (N, n, L)."""

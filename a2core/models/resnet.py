@@ -47,6 +47,13 @@ ATTENTION: dict[str, AttentionFactory | None] = {
 }
 ARCHS: tuple[str, ...] = tuple(ATTENTION)
 
+#: The photo zoo's blocks: A²'s logit convs start with He init (``DoubleAttention``'s ``logit_init``),
+#: since its short run does not sharpen maps that start uniform. The CIFAR-10 zoo keeps the init it was
+#: trained with, so that its recipe reproduces its weights.
+PHOTO_ATTENTION: dict[str, AttentionFactory | None] = {
+    **ATTENTION, "a2_resnet": lambda c: blocks.DoubleAttention(c, m=c // 2, n=c // 4, logit_init="he"),
+}
+
 ATTENTION_BLOCKS = (
     blocks.DoubleAttention,
     blocks.SqueezeExcitation,
@@ -201,5 +208,5 @@ def build(arch: str, num_classes: int = 10, zoo: str = "cifar10", **kwargs) -> A
         return CifarResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
     if zoo == "imagenette":
         kwargs.setdefault("placement", PHOTO_PLACEMENT[arch])
-        return PhotoResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
+        return PhotoResNet(num_classes=num_classes, attention=PHOTO_ATTENTION[arch], **kwargs)
     raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")

@@ -272,6 +272,28 @@ def test_rejects_bad_arguments():
         DoubleAttention(4, 2, 2, order="scatter_first")
     with pytest.raises(ValueError, match="expected"):
         DoubleAttention(4, 2, 2)(torch.randn(2, 4, 5))
+    with pytest.raises(ValueError, match="logit_init"):
+        DoubleAttention(4, 2, 2, logit_init="xavier")
+
+
+def _mean_gathering_entropy(block, x):
+    with torch.no_grad():
+        gather = block.eval()(x, return_maps=True)[1].gather.flatten(2)
+    return -(gather * gather.log()).sum(-1).mean().item()
+
+
+def test_he_logit_init_starts_the_maps_sharp_and_keeps_the_identity_start():
+    torch.manual_seed(0)
+    c, n, positions = 128, 32, 20 * 20
+    x = torch.randn(4, c, 20, 20)
+    default, he = DoubleAttention(c, 64, n), DoubleAttention(c, 64, n, logit_init="he")
+    for conv in (he.theta, he.rho):  # He normal, fan_out of a 1×1 conv: std √(2/n)
+        assert conv.weight.std().item() == pytest.approx((2 / n) ** 0.5, rel=0.05)
+    assert he.phi.weight.std().item() == pytest.approx(default.phi.weight.std().item(), rel=0.05)  # φ as before
+    uniform = torch.log(torch.tensor(float(positions))).item()
+    assert uniform - _mean_gathering_entropy(default, x) < 0.2  # PyTorch's init: nearly uniform maps
+    assert uniform - _mean_gathering_entropy(he, x) > 1.0
+    assert torch.equal(he.train()(x), x)  # still an identity at the start: proj's BN scale is zero
 
 
 def test_parameter_names_and_shapes():
