@@ -58,7 +58,9 @@ def evaluated(zoo, tmp_path_factory):
     for arch in ARCHS:
         # The recipe's first epoch trains on 24-pixel windows, twice as fast as a full one.
         records = [{"arch": arch, "epoch": e, "input_size": 24 if e == 1 else 32, "seconds": 300.0 if e == 1 else 600.0,
-                    "images_per_s": 1000.0 if e == 1 else 500.0, "val_acc": 0.5 + e / 10} for e in (1, 2, 3)]
+                    "images_per_s": 1000.0 if e == 1 else 500.0, "val_acc": 0.5 + e / 10,
+                    # resumed after epoch 1 on a machine with fast bf16
+                    "cpu_seconds": 240.0 if e == 1 else 540.0, "amp": "off" if e == 1 else "bfloat16"} for e in (1, 2, 3)]
         # Epoch 1 logged twice (a crash between the log line and the checkpoint): the rerun's record counts.
         records.insert(0, {**records[0], "seconds": 999.0, "val_acc": 0.0})
         (logs / f"{arch}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -170,6 +172,7 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     assert (log.epochs, log.seconds, log.final_val_accuracy) == (3, 300.0 + 2 * 600.0, pytest.approx(0.8))
     assert log.seconds_by_size == {24: [300.0], 32: [600.0, 600.0]}
     assert log.images_per_s == pytest.approx(3 * 300_000 / 1500)  # every epoch saw 300,000 images
+    assert log.cpu_seconds == 240.0 + 2 * 540.0 and log.precisions == ("off", "bfloat16")
 
     card = (out / "MODEL_CARD.md").read_text()
     for section in ("## Data", "## Training recipe", "## Compute budget", "## Evaluation", "## Reproduce",
@@ -180,6 +183,8 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     assert "a test machine" in card and "0.83 hours of training for 2 archs" in card  # 2 archs × 1,500 s
     assert "The first 1 of the 3 epochs train on random 24×24 windows of the 32×32 images" in card
     assert "a 24-pixel epoch took 0.50× the time of a 32-pixel one" in card
+    # per arch: its precision(s), wall and one-core time, throughput, last epoch's val top-1
+    assert "| resnet | 3 | off (float32) then bfloat16 | 25.0 | 0.37 | 600 | 80.00 |" in card
     assert ("python -m a2core.training.train --arch all --data DIR --out assets/weights/ --epochs 3 --early-fraction 0.5 "
             "--early-size 24\n") in card  # the recipe's schedule, progressive sizing included
     assert "python -m a2core.training.evaluate --data DIR --weights assets/weights/ --card assets/weights/MODEL_CARD.md" in card

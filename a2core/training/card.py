@@ -214,11 +214,13 @@ def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], h
                   f"Measured: {total / 3600:.2f} hours of training for {len(logs)} archs (the sum of the epochs' "
                   "times in the training logs, per-epoch evaluation not included; archs trained side by side "
                   f"overlap in wall-clock time).{cpu_note}", "",
-                  "| model | epochs | training time (min) | images/s | val top-1 after the last epoch (%) |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
+                  "| model | epochs | autocast | training time (min) | one-core hours | images/s "
+                  "| val top-1 after the last epoch (%) |",
+                  "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
         for arch, log in logs.items():
-            lines.append(f"| {arch} | {log.epochs} | {log.seconds / 60:.1f} | {log.images_per_s:.0f} "
-                         f"| {100 * log.final_val_accuracy:.2f} |")
+            cpu_hours = f"{log.cpu_seconds / 3600:.2f}" if log.cpu_seconds is not None else "—"
+            lines.append(f"| {arch} | {log.epochs} | {_precision(log.precisions)} | {log.seconds / 60:.1f} "
+                         f"| {cpu_hours} | {log.images_per_s:.0f} | {100 * log.final_val_accuracy:.2f} |")
         lines += ["", "The last column is measured during training, under autocast when it was on; the "
                   "evaluation table below is float32."]
     if seed_logs:
@@ -226,6 +228,11 @@ def _budget_section(logs: dict[str, TrainingLog], metas: dict[str, ModelMeta], h
         lines += ["", f"The {len(seed_logs)} further runs of *Seeds* took {extra / 3600:.2f} more hours, "
                   "not counted above: they measure the recipe's spread and are not needed to train the zoo."]
     return "\n".join(lines)
+
+
+def _precision(precisions: Sequence[str]) -> str:
+    """A log's autocast dtypes for the budget table: "bfloat16", "off (float32)", or both when a run mixed them."""
+    return " then ".join("off (float32)" if p == "off" else p for p in precisions) or "—"
 
 
 def _sizing_note(recipe: dict, logs: dict[str, TrainingLog]) -> str:

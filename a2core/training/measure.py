@@ -262,6 +262,9 @@ class TrainingLog:
     seconds_by_size: dict[int, list[float]] = field(default_factory=dict)  # input size → its epochs' seconds
     #: one-core seconds (CPU time of all the run's threads); None for logs written before it was recorded
     cpu_seconds: float | None = None
+    #: the autocast dtypes its epochs ran under ("off": float32), in order of first use; a run resumed
+    #: on another machine may mix them. Empty for logs written before it was recorded.
+    precisions: tuple[str, ...] = ()
 
 
 def read_training_log(path: str | Path) -> TrainingLog:
@@ -285,6 +288,7 @@ def read_training_log(path: str | Path) -> TrainingLog:
         best_val_accuracy=max(r["val_acc"] for r in records),
         seconds_by_size=_seconds_by_size(records),
         cpu_seconds=sum(r["cpu_seconds"] for r in records) if all("cpu_seconds" in r for r in records) else None,
+        precisions=tuple(dict.fromkeys(r["amp"] for r in records if "amp" in r)),
     )
 
 
