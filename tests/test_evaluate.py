@@ -15,8 +15,9 @@ from torch import nn
 
 from a2core import ModelMeta, build, load_pretrained, preprocess, save_weights
 from a2core.training.data import class_names, list_images
+from a2core.training.card import ZOO_CARD, targets_markdown
 from a2core.training.evaluate import main
-from a2core.training.measure import count_flops, count_params, evaluate_accuracy, measure_latency, read_training_log
+from a2core.training.measure import ZooRow, count_flops, count_params, evaluate_accuracy, measure_latency, read_training_log
 from a2core.training.train import DATASET_NAME, Recipe
 
 ARCHS = ("resnet", "a2_resnet")
@@ -235,3 +236,30 @@ def test_a_recipe_from_before_a_field_existed_is_the_same_recipe():
     assert section.startswith("Every arch was trained with the same recipe") and "| crop | window |" in section
     metas["gsop_resnet"] = ModelMeta(arch="gsop_resnet", classes=("a", "b"), recipe={**full, "crop": "resize"})
     assert _recipe_section(metas).startswith("The archs were trained with different recipes")
+
+
+def _row(arch: str, top1: float) -> ZooRow:
+    return ZooRow(arch, top1 / 100, 1966, 1, 1, 1.0, 1.0, 32, 160)
+
+
+def test_the_photo_cards_targets_are_checked_against_its_measurements():
+    targets = ZOO_CARD["imagenette"].targets
+    sharp = {"positions": 400, "mean_entropy": 2.9, "uniform_entropy": 5.99}
+    flat = {"positions": 100, "mean_entropy": 4.5, "uniform_entropy": 4.61}
+    text = targets_markdown([_row("resnet", 87.95), _row("a2_resnet", 87.54), _row("eca_resnet", 86.83)], targets,
+                            {"layer2.1.attn": sharp, "layer3.1.attn": flat})
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["| `a2_resnet` ≥ 88 % top-1"].endswith("87.54 % | **missed** by 0.46 points |")
+    assert rows["| `a2_resnet` at most 0.5 points below `resnet`"].endswith("-0.41 points | **met** |")
+    assert rows["| every arch ≥ 85 % top-1"].endswith("`eca_resnet`, 86.83 % | **met** |")
+    assert rows["| `layer2.1.attn`: mean gathering entropy ≥ 0.3 nats below log L"].endswith("3.09 nats below | **met** |")
+    assert "**missed** by 0.19 nats" in rows["| `layer3.1.attn`: mean gathering entropy ≥ 0.3 nats below log L"]
+    assert "Not measured yet (no weight file): `se_resnet`, `nl_resnet`, `gc_resnet`, `gsop_resnet`." in text
+    assert targets.tried in text  # a missed target says what was tried
+
+
+def test_a_card_whose_targets_all_hold_says_nothing_of_what_was_tried():
+    targets = ZOO_CARD["imagenette"].targets
+    text = targets_markdown([_row(a, 90.0) for a in ("resnet", "a2_resnet")], targets, {})
+    assert "**missed**" not in text and targets.tried not in text
+    assert targets_markdown([_row("resnet", 90.0)], ZOO_CARD["cifar10"].targets, {}) == ""
