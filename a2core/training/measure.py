@@ -259,7 +259,8 @@ class TrainingLog:
     images_per_s: float
     final_val_accuracy: float
     best_val_accuracy: float
-    seconds_by_size: dict[int, list[float]] = field(default_factory=dict)  # input size → its epochs' seconds
+    #: input size → its epochs' one-core seconds (wall seconds in logs that do not record CPU time)
+    seconds_by_size: dict[int, list[float]] = field(default_factory=dict)
     #: one-core seconds (CPU time of all the run's threads); None for logs written before it was recorded
     cpu_seconds: float | None = None
     #: the autocast dtypes its epochs ran under ("off": float32), in order of first use; a run resumed
@@ -293,10 +294,12 @@ def read_training_log(path: str | Path) -> TrainingLog:
 
 
 def _seconds_by_size(records: Sequence[dict]) -> dict[int, list[float]]:
+    # CPU time where every epoch has it: wall time also counts the other runs beside this one
+    key = "cpu_seconds" if all("cpu_seconds" in r for r in records) else "seconds"
     by_size: dict[int, list[float]] = {}
     for r in records:
         if "input_size" in r:  # logs written before progressive sizing do not say
-            by_size.setdefault(r["input_size"], []).append(r["seconds"])
+            by_size.setdefault(r["input_size"], []).append(r[key])
     return by_size
 
 
