@@ -79,3 +79,17 @@ def test_upload_click_and_screenshot(app_url, page, zoo, tmp_path):
     wait_idle(page)
     path = screenshot(page, "explore", zoo, tmp_path)
     assert Image.open(path).size == (1600, 1450)
+
+
+def test_the_app_opens_on_the_photo_zoo(app_url, page):
+    # A first visit with no ?zoo=: the photo zoo is the default wherever its A²-ResNet's weights are
+    # (here the tests' stand-ins; on the shipped weights the same), the CIFAR-10 zoo one click away.
+    page.goto(app_url)
+    page.get_by_text("Click a position").wait_for(timeout=FIRST_RENDER_MS)
+    wait_idle(page)
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"]').filter(has_text="Zoo")
+    zoos = picker.locator("label").filter(has=page.locator('input[type="radio"]'))  # the options, not the title
+    assert zoos.nth(0).inner_text().startswith("Photos: Imagenette") and zoos.nth(0).locator("input").is_checked()
+    assert zoos.nth(1).inner_text().startswith("CIFAR-10") and not zoos.nth(1).locator("input").is_checked()
+    info = page.locator('[data-testid="stMarkdown"]').filter(has_text="model view").first.inner_text()
+    assert "model view 160×160 px" in info and "feature map 20×20" in info, info
