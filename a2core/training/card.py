@@ -107,7 +107,8 @@ class Targets:
 
     Accuracies are float32 val top-1 in points; ``a2_gap``: how far ``a2_resnet`` may fall below the plain
     ResNet; ``entropy_gap``: how far (nats) each A² block's mean gathering entropy must sit below log L;
-    ``core_hours``: the budget of the seven runs together, in one-core hours of CPU time. ``tried``: what was done about a missed target, printed only while one is missed.
+    ``core_hours``: the budget of the seven runs together, in one-core hours of CPU time; ``tried``: what
+    was done about a missed target, printed only while one is missed.
     """
 
     a2: float
@@ -322,7 +323,8 @@ def targets_markdown(rows: Sequence[ZooRow], targets: Targets | None, gathering:
     lines = ["## Targets", "", "| target | measured | |", "| --- | --- | --- |"]
     if "a2_resnet" in top1:
         a2 = top1["a2_resnet"]
-        lines.append(f"| `a2_resnet` ≥ {targets.a2:g} % top-1 | {a2:.2f} % | {verdict(a2 >= targets.a2, targets.a2 - a2)} |")
+        lines.append(f"| `a2_resnet` ≥ {targets.a2:g} % top-1 | {a2:.2f} % "
+                     f"| {verdict(a2 >= targets.a2, targets.a2 - a2)} |")
         if baseline in top1:
             gap = a2 - top1[baseline]
             lines.append(f"| `a2_resnet` at most {targets.a2_gap:g} points below `{baseline}` | {gap:+.2f} points "
@@ -332,14 +334,15 @@ def targets_markdown(rows: Sequence[ZooRow], targets: Targets | None, gathering:
                  f"| {verdict(top1[low] >= targets.every, targets.every - top1[low])} |")
     for name, g in gathering.items():
         below = g["uniform_entropy"] - g["mean_entropy"]
+        held = verdict(below >= targets.entropy_gap, targets.entropy_gap - below, "nats")
         lines.append(f"| `{name}`: mean gathering entropy ≥ {targets.entropy_gap:g} nats below log L "
-                     f"| {below:.2f} nats below | {verdict(below >= targets.entropy_gap, targets.entropy_gap - below, 'nats')} |")
+                     f"| {below:.2f} nats below | {held} |")
     cpu = [log.cpu_seconds for log in logs.values()]
     if cpu and None not in cpu:
         hours, over = sum(cpu) / 3600, sum(cpu) / 3600 - targets.core_hours
         held = verdict(over <= 0, over, "hours") + (" so far" if over <= 0 and len(cpu) < len(ARCHS) else "")
-        lines.append(f"| the {len(ARCHS)} runs together ≤ {targets.core_hours:g} one-core hours | {hours:.2f} one-core "
-                     f"hours for {len(cpu)} of {len(ARCHS)} archs | {held} |")
+        lines.append(f"| the {len(ARCHS)} runs together ≤ {targets.core_hours:g} one-core hours "
+                     f"| {hours:.2f} one-core hours for {len(cpu)} of {len(ARCHS)} archs | {held} |")
     missing = [a for a in ARCHS if a not in top1]
     if missing:
         lines += ["", f"Not measured yet (no weight file): {', '.join(f'`{a}`' for a in missing)}."]
