@@ -10,7 +10,9 @@ from a2core.figures import explore as figures
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
 from a2core.figures.gradcam import DIFFERENCE
+from a2core.figures import lens as figure_lens
 from app import panels
+from app.lens import lens
 from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe
 
 ARCH = MAIN_ARCH
@@ -90,9 +92,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     entropy = analysis.gathering_entropy(gather)
     order = analysis.descriptor_order(gather, distribute, sort)
     position = analysis.position_index(clicked_position("shared"), (h, w))
-    v_j = distribute[:, position[0], position[1]]
     top = analysis.top_descriptors(distribute, position, k=3)
-    receives = analysis.implied_attention(gather, distribute, position)
 
     st.markdown(
         f"**{label}** · model view {probe.size}×{probe.size} px · block `{block_name}`: feature map "
@@ -101,32 +101,17 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
         f"G `{tuple(block.arrays['descriptors'].shape)}`"
     )
 
-    left, middle, right = st.columns([1.3, 1.0, 0.75])
+    left, right = st.columns([2.05, 0.75])
     with left:
-        st.markdown("#### Click a position")
-        fig = figures.heatmap_over_image(
-            probe.image, receives, opacity=opacity, colorscale=colorscale, position=position, clickable=True,
-            label="receives", size=320, title=f"What cell {position} receives",
-        )
-        st.plotly_chart(
-            fig, key="explore_click", on_select=lambda: panels.on_click("explore_click", probe.size),
-            selection_mode=("points",), width="content", config={"displayModeBar": False},
-        )
-        st.caption(
-            "The implied pixel-to-pixel attention: the row of softmax(ρ)ᵀ·softmax(θ) for this position, "
-            "Σᵢ vᵢⱼ · gathering map i — a rank-n Non-local attention map. Click anywhere on it to move the ✕."
-        )
-    with middle:
-        st.markdown("#### Distribution weights")
-        st.plotly_chart(
-            figures.distribution_bars(v_j, highlight=top, title=f"v_j at cell {position}", height=330),
-            key="explore_bars", width="stretch", config={"displayModeBar": False},
-        )
-        st.caption(
-            f"How cell {position} mixes the {n} global descriptors: z_j = G v_j. The red bars "
-            f"(d{', d'.join(map(str, top))}) are the descriptors it uses most; the same descriptors are framed in "
-            "red among the gathering maps below."
-        )
+        st.markdown("#### Hover a position (click to pin it, arrow keys move it)")
+        lens(figure_lens.lens_data(
+            probe.image, [figure_lens.a2_card(gather, distribute, caption=(
+                "Left: the implied pixel-to-pixel attention, column j of softmax(θ)ᵀ·softmax(ρ) = Σᵢ vᵢⱼ · gathering "
+                "map i, a rank-n Non-local attention map. Right: how the cell mixes the n global descriptors, "
+                "z_j = G v_j; the red bars are the descriptors it uses most, framed in red among the gathering maps "
+                "below once the position is pinned."))],
+            position=clicked_position("shared"), colorscale=colorscale, opacity=opacity, layout="explore",
+        ), key=f"explore_lens_{source_key}")
     with right:
         panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size)
 

@@ -1,0 +1,328 @@
+// The instant lens: every view that depends on the query position, drawn in the browser.
+//
+// Data (a2core.figures.lens.lens_data): the model's view of the photo, one colour table, and "cards", one per
+// attention module shown, each with the maps it needs (A²'s gathering and distribution maps, Non-local's
+// L × L attention, GC's context map, SE/ECA/GSoP's channel weights). Hovering a map moves the query position
+// of every card at once and redraws here, with no request to the server; a click pins the position and
+// sends it back to Python as the component state "position" ([y, x] as fractions of the image); the arrow
+// keys move the pinned position one cell at a time (a teacher at a projector).
+//
+// For tests and benchmarks, each card writes what it drew: data-cell ("row,col"), data-values (its
+// position-dependent map, row-major) and, for A², data-weights (v_j); the root counts its redraws
+// (data-frames) and the last hover's latency from the event to the painted frame (data-latency, ms).
+
+const SEND_DELAY_MS = 300; // arrow keys: the pinned position goes to Python once the keys rest
+const views = new WeakMap(); // parentElement → its view, so a re-render with new data reuses the DOM
+
+function a2Mix(card, cell) {
+  // Column j of softmax(θ)ᵀ softmax(ρ): what position j receives, Σ_i v_ij · gathering map i
+  // (a2core.probe.analysis.implied_attention), and v_j itself.
+  const [h, w] = card.shape;
+  const L = h * w;
+  const j = cell[0] * w + cell[1];
+  const weights = new Float64Array(card.n);
+  const row = new Float64Array(L);
+  for (let i = 0; i < card.n; i++) {
+    const v = card.distribute[i * L + j];
+    weights[i] = v;
+    for (let k = 0; k < L; k++) row[k] += v * card.gather[i * L + k];
+  }
+  return { row, weights };
+}
+
+function topIndices(values, k) {
+  // The k largest, largest first; ties keep index order (numpy's stable argsort of −values).
+  return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
+}
+
+class MapView {
+  /** A square map over the photo: the photo, the coloured map, the ✕ of the query cell, a colour bar. */
+  constructor(lens, parent, { px, label, title, small }) {
+    this.lens = lens;
+    this.label = label;
+    this.box = element("div", small ? "map small" : "map", parent);
+    this.box.style.width = `${px}px`;
+    this.title = element("div", "map-title", this.box, title || "");
+    this.stage = element("div", "stage", this.box);
+    this.stage.style.width = this.stage.style.height = `${px}px`;
+    const photo = element("img", "photo", this.stage);
+    photo.src = lens.data.image.src;
+    photo.alt = "the model's view";
+    photo.draggable = false;
+    this.canvas = element("canvas", "heat", this.stage);
+    this.marker = element("div", "marker", this.stage, "✕");
+    if (!small) {
+      const bar = element("div", "colorbar", this.box);
+      paintColorbar(element("canvas", "", bar), lens.colors);
+      this.low = element("span", "low", bar, "0");
+      this.high = element("span", "high", bar, "");
+    }
+    this.stage.addEventListener("mousemove", (event) => lens.hover(this, event));
+    this.stage.addEventListener("mouseleave", () => lens.leave());
+    this.stage.addEventListener("click", (event) => lens.pin(this.fraction(event)));
+  }
+
+  fraction(event) {
+    const rect = this.stage.getBoundingClientRect();
+    return [Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1),
+            Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1)];
+  }
+
+  /** Draw ``values`` (h·w, row-major, or null for the photo alone) with the ✕ on ``cell``. */
+  draw(values, shape, cell, title) {
+    this.values = values;
+    this.shape = shape;
+    if (title !== undefined) this.title.textContent = title;
+    this.canvas.style.display = values ? "" : "none";
+    if (values) {
+      const top = paintMap(this.canvas, values, shape[0], shape[1], this.lens.colors, this.lens.data.opacity);
+      if (this.high) this.high.textContent = top.toPrecision(3);
+    }
+    this.marker.style.display = cell ? "" : "none";
+    if (cell) {
+      this.marker.style.left = `${((cell[1] + 0.5) / shape[1]) * 100}%`;
+      this.marker.style.top = `${((cell[0] + 0.5) / shape[0]) * 100}%`;
+    }
+  }
+
+  /** The hover text of the cell under the mouse, as the plotly figures word it. */
+  tip(position) {
+    const [r, c] = cellOf(position, this.shape);
+    const value = this.values ? `<br>${this.label} ${fixed5(this.values[r * this.shape[1] + c])}` : "";
+    return `cell (${r}, ${c})${value}`;
+  }
+}
+
+class Bars {
+  /** Bars with their values; ``highlight`` bars in the accent colour (plotly's distribution_bars, channel_bars). */
+  constructor(lens, parent, { title, height, axis }) {
+    this.lens = lens;
+    this.box = element("div", "bars", parent);
+    this.title = element("div", "map-title", this.box, title || "");
+    this.plot = element("div", "plot", this.box);
+    this.plot.style.height = `${height}px`;
+    if (axis) element("div", "axis", this.box, axis);
+    this.items = [];
+  }
+
+  draw(values, labels, highlight, title, describe) {
+    if (title !== undefined) this.title.textContent = title;
+    if (this.items.length !== values.length) {
+      this.plot.replaceChildren();
+      this.items = labels.map((label) => {
+        const column = element("div", "bar", this.plot);
+        const value = element("span", "value", column);
+        const fill = element("div", "fill", column);
+        if (values.length <= 24) element("span", "name", column, label);
+        column.addEventListener("mousemove", (event) => this.lens.tooltip(event, column.dataset.tip));
+        column.addEventListener("mouseleave", () => this.lens.tooltip(null));
+        return { column, value, fill };
+      });
+    }
+    const top = Math.max(maxOf(values), 1e-9) * 1.18;
+    values.forEach((v, i) => {
+      const item = this.items[i];
+      item.fill.style.height = `${(v / top) * 100}%`;
+      item.fill.style.background = highlight.has(i) ? this.lens.data.highlight : this.lens.data.muted;
+      item.value.textContent = values.length <= 24 ? v.toFixed(2) : "";
+      item.column.dataset.tip = describe(i, v);
+    });
+  }
+}
+
+class Card {
+  /** One attention module: the maps its design has, and how they follow the position. */
+  constructor(lens, parent, card, explore) {
+    this.lens = lens;
+    this.card = card;
+    this.box = element("div", explore ? "card explore" : "card", parent);
+    this.box.dataset.kind = card.kind;
+    if (card.title) element("div", "card-title", this.box, card.title);
+    for (const [name, p] of card.prediction || []) element("div", "prediction", this.box, `${name} ${(100 * p).toFixed(1)} %`);
+    if (card.note) element("div", "note", this.box, card.note);
+    const px = explore ? lens.data.map_px : lens.data.card_px;
+    const row = element("div", "row", this.box);
+    if (card.kind === "channel") {
+      this.bars = new Bars(lens, row, { title: "channel weights s, sorted", height: 150 });
+      const order = topIndices(card.channel, card.channel.length);
+      const highlight = new Set(order.slice(0, lens.data.top).map((_, rank) => rank));
+      this.bars.draw(order.map((c) => card.channel[c]), order.map((c) => `ch ${c}`), highlight, undefined,
+        (rank, v) => `ch ${order[rank]}<br>weight ${fixed5(v)}`);
+    } else {
+      this.map = new MapView(lens, row, { px, label: card.label, title: card.map_title || "" });
+    }
+    if (card.kind === "a2") {
+      this.bars = new Bars(lens, row, { title: "", height: explore ? 280 : 110, axis: explore ? "v_ij" : "" });
+      this.strip = element("div", "strip", this.box);
+      this.stripTitle = element("div", "caption", this.strip, "");
+      this.tiles = element("div", "tiles", this.strip);
+      this.descriptors = [];
+      const tile = explore ? lens.data.tile_px : Math.floor(px / lens.data.top) - 6;
+      for (let t = 0; t < lens.data.top; t++) {
+        const pair = element("div", "pair", this.tiles);
+        const gathers = new MapView(lens, pair, { px: tile, label: "gathering weight", small: true });
+        const sent = explore ? new MapView(lens, pair, { px: tile, label: "distribution weight", small: true }) : null;
+        this.descriptors.push({ gathers, sent });
+      }
+    }
+    if (card.caption) element("div", "caption", this.box, card.caption);
+  }
+
+  draw(position) {
+    const card = this.card;
+    if (card.kind === "channel") return;
+    const cell = cellOf(position, card.shape);
+    const [h, w] = card.shape;
+    const where = `cell (${cell[0]}, ${cell[1]})`;
+    let values = null;
+    if (card.kind === "a2") {
+      const { row, weights } = a2Mix(card, cell);
+      values = row;
+      const used = topIndices(weights, this.lens.data.top);
+      const highlight = new Set(used);
+      this.bars.draw([...weights], [...weights.keys()].map((i) => `d${i}`), highlight,
+        `distribution weights v_j at ${where}`, (i, v) => `descriptor d${i}<br>weight ${fixed5(v)}`);
+      this.box.dataset.weights = JSON.stringify([...weights]);
+      this.box.dataset.top = used.join(",");
+      this.stripTitle.textContent = `the descriptors ${where} uses most: where each gathers from`
+        + (this.descriptors[0].sent ? " and where it is sent" : "");
+      used.forEach((i, t) => {
+        const { gathers, sent } = this.descriptors[t];
+        const L = h * w;
+        gathers.draw(card.gather.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} · v ${weights[i].toFixed(2)}`);
+        if (sent) sent.draw(card.distribute.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} is sent to`);
+      });
+    } else if (card.kind === "nonlocal") {
+      const L = h * w;
+      const j = cell[0] * w + cell[1];
+      values = card.attention.subarray(j * L, (j + 1) * L);
+    } else if (card.kind === "context") {
+      values = card.context;
+    }
+    const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
+    this.map.draw(values, card.shape, cell, title);
+    this.box.dataset.cell = `${cell[0]},${cell[1]}`;
+    if (values) this.box.dataset.values = JSON.stringify([...values]);
+  }
+}
+
+class Lens {
+  constructor(parent, data, send) {
+    this.send = send;
+    this.root = element("div", "a2lens", parent);
+    this.root.tabIndex = 0;
+    this.root.setAttribute("role", "application");
+    this.root.setAttribute("aria-label", "Attention maps: hover or click a position, arrow keys move it");
+    this.root.addEventListener("keydown", (event) => this.key(event));
+    this.tip = element("div", "tooltip", this.root);
+    this.frames = 0;
+    this.load(data);
+  }
+
+  load(data) {
+    // Decoded once per photo / block / model set: a hover only reads these arrays.
+    this.data = data;
+    this.colors = decodeColors(data.colors);
+    this.cardsBox?.remove();
+    this.cardsBox = element("div", data.layout === "explore" ? "cards explore" : "cards", this.root);
+    const explore = data.layout === "explore";
+    this.cards = data.cards.map((raw) => {
+      const card = { ...raw };
+      for (const name of ["gather", "distribute", "attention", "context", "channel"]) {
+        if (raw[name]) card[name] = decodeArray(raw[name]);
+      }
+      return new Card(this, this.cardsBox, card, explore);
+    });
+    this.pinned = data.position;
+    this.hovered = null;
+    this.signature = data.signature;
+    this.redraw();
+  }
+
+  update(data) {
+    if (data.signature !== this.signature) return this.load(data);
+    // Same maps: only the pinned position may have come back from Python (a rerun, another panel).
+    this.data = data;
+    if (data.position[0] !== this.pinned[0] || data.position[1] !== this.pinned[1]) {
+      this.pinned = data.position;
+      this.redraw();
+    }
+  }
+
+  redraw() {
+    const position = this.hovered || this.pinned;
+    for (const card of this.cards) card.draw(position);
+    this.frames += 1;
+    this.root.dataset.position = position.map((v) => v.toFixed(4)).join(",");
+    this.root.dataset.pinned = this.pinned.map((v) => v.toFixed(4)).join(",");
+    this.root.dataset.frames = String(this.frames);
+  }
+
+  hover(map, event) {
+    this.hovered = map.fraction(event);
+    this.redraw();
+    this.tooltip(event, map.tip(this.hovered));
+    const start = event.timeStamp;
+    // After the frame that shows the new maps is painted: the latency a student sees.
+    requestAnimationFrame(() => setTimeout(() => {
+      this.root.dataset.latency = (performance.now() - start).toFixed(2);
+    }, 0));
+  }
+
+  leave() {
+    this.hovered = null;
+    this.tooltip(null);
+    this.redraw();
+  }
+
+  pin(position) {
+    this.pinned = position;
+    this.hovered = null;
+    this.redraw();
+    clearTimeout(this.pending);
+    this.send(position);
+  }
+
+  key(event) {
+    const steps = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const step = steps[event.key];
+    const spatial = this.cards.find((card) => card.card.shape);
+    if (!step || !spatial) return;
+    event.preventDefault();
+    const [h, w] = spatial.card.shape;
+    const [r, c] = cellOf(this.pinned, [h, w]);
+    const row = Math.min(Math.max(r + step[0], 0), h - 1);
+    const col = Math.min(Math.max(c + step[1], 0), w - 1);
+    this.pinned = [(row + 0.5) / h, (col + 0.5) / w];
+    this.hovered = null;
+    this.redraw();
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => this.send(this.pinned), SEND_DELAY_MS);
+  }
+
+  tooltip(event, html) {
+    if (!event || !html) {
+      this.tip.style.display = "none";
+      return;
+    }
+    this.tip.innerHTML = html; // built here from numbers and a2core's labels, never from user input
+    const rect = this.root.getBoundingClientRect();
+    this.tip.style.display = "block";
+    this.tip.style.left = `${event.clientX - rect.left + 14}px`;
+    this.tip.style.top = `${event.clientY - rect.top + 10}px`;
+  }
+}
+
+/** Streamlit's st.components.v2 entry point; a notebook calls it with the same object shape. */
+export default function lens(component) {
+  const { data, parentElement, setStateValue } = component;
+  let view = views.get(parentElement);
+  if (view) {
+    view.send = (position) => setStateValue("position", position);
+    view.update(data);
+  } else {
+    view = new Lens(parentElement, data, (position) => setStateValue("position", position));
+    views.set(parentElement, view);
+  }
+  return () => clearTimeout(view.pending);
+}
