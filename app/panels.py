@@ -14,12 +14,14 @@ import streamlit as st
 from a2core import grad_cam
 from a2core.figures import compare as fc
 from a2core.figures import explore as figures
+from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
 from a2core.images import load_image, preprocess
 from a2core.lessons import block_inputs
 from a2core.probe import analysis, block_strides
 from a2core.probe.gradcam import holder_of
 from app.common import CACHE_TTL_S, clicked_position, fit_note, load_model
+from app.lens import lens
 
 CHANNEL_KINDS = ("SqueezeExcitation", "EfficientChannelAttention")
 #: How each design's maps are named in a block picker.
@@ -31,27 +33,6 @@ KIND_LABELS = {
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
-
-
-def on_click(key: str, image_size: int) -> None:
-    """Selection callback of a clickable map: move the shared position to the clicked pixel.
-
-    Stored as a fraction of the image, so a click on an 8×8 map and one on a
-    16×16 map mean the same place of the photo for every model.
-    """
-    state = st.session_state.get(key)
-    points = state.selection.points if state is not None else []
-    if points:
-        x, y = points[0]["x"], points[0]["y"]
-        clicked_position("shared", ((y + 0.5) / image_size, (x + 0.5) / image_size))
-
-
-def clickable(fig, key: str, image_size: int) -> None:
-    fig.update_layout(width=None, autosize=True)
-    st.plotly_chart(
-        fig, key=key, on_select=lambda: on_click(key, image_size), selection_mode=("points",),
-        config={"displayModeBar": False},
-    )
 
 
 def show(fig, key: str) -> None:
@@ -78,86 +59,48 @@ def gradcam(arch: str, path: str, image_bytes: bytes, size: int, layer: str, tar
     return cams[0], int(classes[0])
 
 
-def channel_panel(key, arch, path, block, image, image_bytes, size, name, top):
-    weights = block.arrays["channel"]
-    st.plotly_chart(fc.channel_bars(weights, top=top, title="channel weights s, sorted"), key=f"{key}_bars")
-    idx = fc.top_channels(weights, top)
-    x = feature_maps(arch, path, image_bytes, size, name)
-    st.caption(f"top {top} channels of the block's input X {tuple(x.shape)}, over the image")
-    show(fc.feature_maps_over_image(image, x, idx, weights), f"{key}_features")
+def has_extras(block) -> bool:
+    """Whether :func:`extras_panel` has something to show for ``block`` beyond its lens card."""
+    return block.kind in (*CHANNEL_KINDS, "GlobalSecondOrderPooling") or (
+        block.kind == "GlobalContext" and block.arrays.get("scale") is not None)
 
 
-def non_local_panel(key, block, image, cell, shape, **style):
-    row = fc.attention_row(block.arrays["attention"], cell, shape)
-    st.caption(f"attention row of the clicked cell {cell}: softmax over all {shape[0] * shape[1]} positions")
-    clickable(figures.heatmap_over_image(image, row, position=cell, clickable=True, label="attention", size=300,
-                                         **style), key, image.shape[0])
-
-
-def a2_panel(key, block, image, cell, top, **style):
-    gather, distribute = block.arrays["gather"], block.arrays["distribute"]
-    implied = analysis.implied_attention(gather, distribute, cell)
-    st.caption(f"implied attention of cell {cell}: a mix of n = {len(gather)} gathering maps (rank n)")
-    clickable(figures.heatmap_over_image(image, implied, position=cell, clickable=True, label="attention", size=300,
-                                         **style), key, image.shape[0])
-    used = analysis.top_descriptors(distribute, cell, k=top)
-    v = distribute[:, cell[0], cell[1]]
-    st.caption("gathering maps of the descriptors this cell uses most (its distribution weight v in the title)")
-    titles = [f"d{i} · v {v[i]:.2f}" for i in used]
-    show(figures.map_grid(image, gather[used], titles, cols=len(used), label="gathering weight", **style),
-         f"{key}_gather")
-
-
-def context_panel(key, block, image, shape, **style):
-    context = block.arrays["context"].reshape(shape)
-    st.caption("global context map: one softmax over positions, the same for every query")
-    show(figures.heatmap_over_image(image, context, label="context weight", size=300, **style), f"{key}_context")
-    if block.arrays.get("scale") is not None:
+def extras_panel(key, arch, path, block, image, image_bytes, size, top):
+    """What a design computes that does not depend on the position and is not on its lens card: the top
+    channels of an SE/ECA block's input X, GSoP's covariance, GC's channel gate (timm's fuse_scale)."""
+    if block.kind in CHANNEL_KINDS:
+        weights = block.arrays["channel"]
+        idx = fc.top_channels(weights, top)
+        x = feature_maps(arch, path, image_bytes, size, block.name)
+        st.caption(f"top {top} channels of the block's input X {tuple(x.shape)}, over the image")
+        show(fc.feature_maps_over_image(image, x, idx, weights), f"{key}_features")
+    elif block.kind == "GlobalSecondOrderPooling":
+        cov = block.arrays["covariance"]
+        show(fc.covariance_heatmap(cov, title=f"channel covariance Σ {cov.shape[0]}×{cov.shape[1]}"), f"{key}_cov")
+    elif block.kind == "GlobalContext" and block.arrays.get("scale") is not None:
         st.caption("its gate on the channels, x ⊙ gate (timm's fuse_scale)")
         show(fc.channel_bars(block.arrays["scale"], title="channel gate, sorted"), f"{key}_scale")
 
 
-def gsop_panel(key, block, top):
-    cov = block.arrays["covariance"]
-    show(fc.covariance_heatmap(cov, title=f"channel covariance Σ {cov.shape[0]}×{cov.shape[1]}"), f"{key}_cov")
-    show(fc.channel_bars(block.arrays["channel"], top=top, title="resulting channel weights, sorted"),
-         f"{key}_bars")
-
-
-def block_panel(key, arch, path, block, image, image_bytes, size, cell_fraction, top, **style):
-    """The maps of one attention module as its design has them; spatial maps take the shared click."""
+def module_caption(block) -> str:
+    """One module: its design, where it was read from, its feature map and parameters."""
     shape = tuple(block.feature_size[-2:])
-    cell = analysis.position_index(cell_fraction, shape)
-    if block.kind in CHANNEL_KINDS:
-        channel_panel(key, arch, path, block, image, image_bytes, size, block.name, top)
-    elif block.kind == "NonLocal":
-        non_local_panel(key, block, image, cell, shape, **style)
-    elif block.kind == "DoubleAttention":
-        a2_panel(key, block, image, cell, top, **style)
-    elif block.kind == "GlobalContext":
-        context_panel(key, block, image, shape, **style)
-    elif block.kind == "GlobalSecondOrderPooling":
-        gsop_panel(key, block, top)
     params = "".join(f", {k}={v}" for k, v in block.params.items())
     module = block.module.rsplit(".", 1)[-1]
     origin = "" if module == block.kind else f" (read from {block.module.split('.')[0]}'s {module})"
-    st.caption(f"{block.name}: {block.kind}{origin}, feature map {shape[0]}×{shape[1]}{params}")
+    return f"{block.name}: {block.kind}{origin}, feature map {shape[0]}×{shape[1]}{params}"
 
 
 def gradcam_panel(key, arch, path, probe, image_bytes, block_name, cell_fraction, target=None, size_px=300,
-                  caption=True, takes_clicks=True, **style):
+                  caption=True, **style):
     """Grad-CAM of ``target`` (the predicted class by default) at the layer holding ``block_name``,
-    with the shared click's ✕ on it; with ``takes_clicks`` a click on it moves the ✕ (a target per cell)."""
+    with the pinned position's ✕ on it (the lens above moves it)."""
     model = load_model(arch, path)
     layer = holder_of(model, block_name)
     cam, explained = gradcam(arch, path, image_bytes, probe.size, layer, target)
     cell = analysis.position_index(cell_fraction, cam.shape)
-    fig = gradcam_over_image(probe.image, cam, class_name=probe.classes[explained], layer=layer, position=cell,
-                             clickable=takes_clicks, size=size_px, **style)
-    if takes_clicks:
-        clickable(fig, key, probe.image.shape[0])
-    else:
-        show(fig, key)
+    show(gradcam_over_image(probe.image, cam, class_name=probe.classes[explained], layer=layer, position=cell,
+                            size=size_px, **style), key)
     st.caption(f"✕ at cell {cell} of the {cam.shape[0]}×{cam.shape[1]} map of `{layer}`" + (f". {DIFFERENCE}" if caption
                                                                                           else ""))
 
@@ -180,7 +123,7 @@ def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | No
 def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, colorscale: str, opacity: float,
                    source_key: str, trained_size: int, top: int = 3) -> None:
     """Explore for any model: each attention module's maps as its design has them, Grad-CAM beside them,
-    and the prediction. Rerun on its own when a map is clicked."""
+    and the prediction. Rerun on its own when a position is pinned."""
     style = dict(colorscale=colorscale, opacity=opacity)
     blocks = probe.blocks
     if not blocks:
@@ -198,23 +141,26 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
     st.markdown(f"**{label}** · model view {probe.size}×{probe.size} px · module `{name}` "
                 f"(`{block.module}`), read as **{kind_label(block.kind)}**: feature map **{h}×{w}** · "
                 f"{len(blocks)} attention modules in {arch}")
-    maps, cam, prediction = st.columns([1.1, 1.1, 0.75])
+    maps, prediction = st.columns([2.05, 0.75])
     with maps:
-        st.markdown("#### What the block computes")
-        block_panel(f"explore_maps_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, fraction,
-                    top, **style)
-    with cam:
-        st.markdown("#### Grad-CAM")
+        st.markdown("#### What the block computes: hover a position (click to pin it, arrow keys move it)")
+        lens(figure_lens.lens_data(probe.image, [figure_lens.block_card(block, caption=module_caption(block))],
+                                   position=fraction, layout="explore", **style), key=f"explore_lens_{source_key}")
+        if has_extras(block):
+            extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, top)
+    with prediction:
+        # The zoo's Explore rule: the view at its own width, and the note for a picture that fits no class.
+        prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size)
+    st.subheader("Grad-CAM beside the attention")
+    pick, cam, note = st.columns([0.8, 1.2, 1.0])
+    with pick:
         (best, _), = probe.top(1)
         target = class_picker(f"explore_gradcam_class_{source_key}", probe.classes, best)
+    with cam:
         gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, image_bytes, name, fraction, target,
-                      **style)
-    with prediction:
-        # Capped: the narrowest of three columns. No fit note: its 50 % rule suits a zoo's ten classes,
-        # while a model of ImageNet's thousand often spreads a fitting photo's probability over
-        # near-synonyms (tabby, tiger cat, Egyptian cat).
-        prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, max_width=260,
-                         warn=False)
+                      caption=False, **style)
+    with note:
+        st.caption(DIFFERENCE)
 
 
 def prediction_panel(probe, arch: str, size_note: str, trained_size: int, max_width: int | None = None,

@@ -93,7 +93,7 @@ class Server:
 @contextlib.contextmanager
 def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection: bool = False,
           log: Path | None = None, weights: Path | None = None, hook: Path | None = None,
-          env: dict[str, str] | None = None) -> Iterator[Server]:
+          env: dict[str, str] | None = None, root: Path | None = None) -> Iterator[Server]:
     """``streamlit run app/main.py`` on the shipped weights (or ``weights``, a folder laid out as
     ``assets/weights``, given to the app as ``$A2LENS_WEIGHTS``), on a free loopback port, stopped on exit.
 
@@ -101,12 +101,14 @@ def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection:
     websocket driver needs no cookie dance for its uploads; a real browser
     (the end-to-end tests) keeps it on. ``log`` receives the server's output.
     With ``hook`` (a folder) the server runs under bench/memhook.py, so
-    ``Server.probe`` can look inside it; ``env`` adds environment variables.
+    ``Server.probe`` can look inside it; ``env`` adds environment variables; ``root`` serves another
+    checkout's app (an earlier commit's, to time both in one run).
     """
+    root = Path(root or ROOT)
     port = _free_port()
     log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"a2lens_bench_{port}.log"
     command = [
-        sys.executable, "-m", *(("bench.memhook", str(hook)) if hook else ("streamlit",)), "run", str(ROOT / "app" / "main.py"),
+        sys.executable, "-m", *(("bench.memhook", str(hook)) if hook else ("streamlit",)), "run", str(root / "app" / "main.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.enableXsrfProtection", str(xsrf_protection).lower(), *extra,
@@ -115,7 +117,7 @@ def serve(timeout_s: float = 90.0, extra: tuple[str, ...] = (), xsrf_protection:
     if weights is not None:
         env["A2LENS_WEIGHTS"] = str(weights)
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

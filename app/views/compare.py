@@ -6,25 +6,22 @@ numbers from a2core.probe.analysis / a2core.training.zoo, the figures from a2cor
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from a2core.figures import compare as fc
-from a2core.figures import explore as figures
+from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
-from a2core.images import load_image, model_view
 from a2core.models import ARCHS
 from a2core.probe import FIT_THRESHOLD, analysis
 from a2core.training import zoo_rows
 from a2core.weights import WeightsError
 from app import panels
 from app.common import a2_blocks, clicked_position, image_input, model_source, run_probe
-from app.panels import clickable, show
+from app.lens import lens
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
-CLICK_KEYS = "cmp_click_"
 
 
 @st.cache_data(show_spinner="Counting parameters and FLOPs…")
@@ -37,21 +34,21 @@ def arch_labels(backbone: str) -> dict[str, str]:
     return {**fc.ARCH_LABELS, "resnet": f"{backbone} (no attention)"}
 
 
-def model_column(arch, path, label, image_bytes, size, name, cell_fraction, top):
-    st.subheader(label)
+def model_card(arch, path, label, image_bytes, size, name, shape):
+    """``arch``'s lens card for its module ``name`` (its design's maps, its top-3) and its maps → (card, probe),
+    or (None, the reason it is not available)."""
     try:
         result = run_probe(arch, path, image_bytes, size)
     except (FileNotFoundError, WeightsError) as error:
-        st.info(f"{arch} is not available: {error}")
-        return
-    show(figures.topk_bars(result.top(3), height=150), f"{arch}_top")
-    if result.fits_none():
-        st.caption(f"Fits none of its classes well: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}.")
+        return None, f"{arch} is not available: {error}"
+    note = (f"Fits none of its classes well: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}."
+            if result.fits_none() else None)
+    common = dict(title=label, prediction=result.top(3), note=note)
     block = result.blocks.get(name)
     if block is None:
-        st.caption("No attention block: the baseline that every other column adds one design to.")
-        return
-    panels.block_panel(f"{CLICK_KEYS}{arch}", arch, path, block, result.image, image_bytes, size, cell_fraction, top)
+        return figure_lens.plain_card(shape, caption="No attention block: the baseline that every other card adds "
+                                      "one design to.", **common), result
+    return figure_lens.block_card(block, **common), result
 
 
 def zoo_section(source, size: int, labels: dict[str, str]) -> None:
@@ -99,7 +96,7 @@ st.title("Compare attention designs")
 st.markdown(
     f"The same image goes through every model of the zoo: the plain {source.view.backbone} and its **SE**, "
     "**ECA**, **GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double "
-    "attention) variants. Click a position on any clickable map: every model updates to the same place of the photo."
+    "attention) variants. Hover or click a position on any map: every model follows it to the same place of the photo."
 )
 
 picked = image_input("compare", source)
@@ -133,38 +130,47 @@ if picked is not None:
     fraction = clicked_position("shared")
     cell = analysis.position_index(fraction, shape)
 
-    left, right = st.columns([1, 2])
-    with left:
-        view = np.asarray(model_view(load_image(image_bytes), size))
-        st.caption(f"{label}: click a cell to move the query position")
-        picker = figures.heatmap_over_image(view, np.zeros(shape), position=cell, clickable=True, opacity=0.0,
-                                            label="cell", size=260)
-        picker.update_traces(showscale=False, selector=dict(type="heatmap"))
-        clickable(picker, f"{CLICK_KEYS}image", view.shape[0])
-    with right:
-        st.markdown(
-            f"**Query position:** cell {cell} of the {shape[0]}×{shape[1]} feature map of `{name}` "
-            f"(the point at {fraction[0]:.0%} down, {fraction[1]:.0%} across the image).\n\n"
-            "- **Channel attention** (SE, ECA, GSoP) rescales whole feature maps: one weight per channel, "
-            "the same at every position, so the click does not change it.\n"
-            "- **Non-local** computes, for the clicked query, a softmax over all positions: an L × L matrix.\n"
-            "- **A²** gathers n global descriptors, then lets each position mix them: its attention row is a "
-            "mix of n gathering maps (rank n), here beside Non-local's full row.\n"
-            "- **GC** uses one context map for all queries."
-        )
+    st.markdown(
+        f"**Query position:** cell {cell} of the {shape[0]}×{shape[1]} feature map of `{name}` "
+        f"(the point at {fraction[0]:.0%} down, {fraction[1]:.0%} across the image). Hover any map: every "
+        "model follows the mouse; click to pin the position, the arrow keys move it.\n\n"
+        "- **Channel attention** (SE, ECA, GSoP) rescales whole feature maps: one weight per channel, "
+        "the same at every position, so the position does not change it.\n"
+        "- **Non-local** computes, for the query, a softmax over all positions: an L × L matrix.\n"
+        "- **A²** gathers n global descriptors, then lets each position mix them: its attention row is a "
+        "mix of n gathering maps (rank n), here beside Non-local's full row.\n"
+        "- **GC** uses one context map for all queries."
+    )
     if not archs:
         st.info("Pick at least one model in the sidebar.")
-    # One card per model, as many to a row as the screen holds (three at 1440 px, two at 1024 px): fixed
-    # columns squeezed the cards on a projector and left empty bordered places after the last model.
-    with st.container(horizontal=True, wrap=True, gap="small"):
-        for arch in archs:
-            with st.container(border=True, width=CARD_PX):
-                model_column(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name, fraction, top)
-    if archs:
+    cards, probes = [], {}
+    for arch in archs:
+        card, probe = model_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name, shape)
+        if card is None:
+            st.info(probe)
+        else:
+            cards.append(card)
+            probes[arch] = probe
+    if cards:
+        # One card per model, as many to a row as the screen holds (three at 1440 px, two at 1024 px), all
+        # redrawn in the browser for the hovered position.
+        image = next(iter(probes.values())).image
+        lens(figure_lens.lens_data(image, cards, position=fraction, top=top, card_px=CARD_PX - 30),
+             key=f"cmp_lens_{source.key}")
+    extras = {a: p.blocks[name] for a, p in probes.items() if name in p.blocks and panels.has_extras(p.blocks[name])}
+    if extras:
+        st.subheader("Inside the channel designs")
+        with st.container(horizontal=True, wrap=True, gap="small"):
+            for arch, block in extras.items():
+                with st.container(border=True, width=CARD_PX):
+                    st.markdown(f"**{labels.get(arch, arch)}**")
+                    panels.extras_panel(f"cmp_extras_{arch}", arch, source.path(arch), block, probes[arch].image,
+                                        image_bytes, size, top)
+    if probes:
         st.subheader("Grad-CAM of each prediction, at the layer holding the block")
         st.caption(DIFFERENCE)
         with st.container(horizontal=True, wrap=True, gap="small"):
-            for arch in archs:
+            for arch in probes:
                 with st.container(border=True, width=CARD_PX):
                     panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name,
                                         fraction)

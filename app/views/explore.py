@@ -120,9 +120,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     with pick:
         target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
     with cam:
-        # Not a click target itself (the map above is): its ✕ follows the click without a per-cell layer to draw.
+        # Its ✕ follows the pinned position of the lens above.
         panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
-                             clicked_position("shared"), target, caption=False, takes_clicks=False,
+                             clicked_position("shared"), target, caption=False,
                              colorscale=colorscale, opacity=opacity)
     with note:
         st.caption(DIFFERENCE)

@@ -38,3 +38,28 @@ def settled_box(locator, timeout_ms: int = 30_000) -> dict:
             return box
         locator.page.wait_for_timeout(100)
     raise AssertionError(f"{locator} never settled on the page")
+
+
+#: The lens roots of the page, in page order: st.components.v2 mounts each in a shadow root, which
+#: document.querySelectorAll does not enter (Playwright's locators do).
+LENSES_JS = """() => [document, ...[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot)]
+    .flatMap(r => [...r.querySelectorAll('.a2lens')])"""
+
+
+def wait_lens(page, signature: str | None = None, timeout_ms: int = 120_000) -> str:
+    """Wait until a lens is drawn with maps other than ``signature``'s (a previous photo's) → its signature."""
+    page.wait_for_function(
+        f"s => {{ const l = ({LENSES_JS})()[0]; return l && l.dataset.frames && l.dataset.signature !== s; }}",
+        arg=signature, timeout=timeout_ms)
+    return page.locator(".a2lens").first.get_attribute("data-signature")
+
+
+class SentFrames:
+    """Counts the websocket frames the page sends to Streamlit (every rerun request is one); attach before goto."""
+
+    def __init__(self, page) -> None:
+        self.count = 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._sent) if "_stcore/stream" in ws.url else None)
+
+    def _sent(self, _payload) -> None:
+        self.count += 1

@@ -39,11 +39,17 @@ STARTUP_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
+def weights_root(tmp_path_factory):
+    """The weights folder the server runs on (laid out as ``assets/weights``); None: the shipped weights."""
+    return None if DOCS_ZOO else weights_folder(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, weights_root) -> str:
     """Base URL of a running A²Lens server (no trailing slash): on both zoos (see above), or on the shipped
     weights when this run makes the docs' screenshots."""
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    weights = None if DOCS_ZOO else weights_folder(tmp_path_factory.mktemp("weights"))
+    weights = weights_root
     with serve(timeout_s=STARTUP_TIMEOUT_S, xsrf_protection=True, log=log, weights=weights) as server:
         yield server.url
 

@@ -9,7 +9,8 @@
 //
 // For tests and benchmarks, each card writes what it drew: data-cell ("row,col"), data-values (its
 // position-dependent map, row-major) and, for A², data-weights (v_j); the root counts its redraws
-// (data-frames) and the last hover's latency from the event to the painted frame (data-latency, ms).
+// (data-frames), the last hover's latency from the event to the painted frame (data-latency, ms, for the redraw
+// data-latency-frame) and the maps' signature (data-signature, new for each photo, block or model set).
 
 const SEND_DELAY_MS = 300; // arrow keys: the pinned position goes to Python once the keys rest
 const views = new WeakMap(); // parentElement → its view, so a re-render with new data reuses the DOM
@@ -141,13 +142,14 @@ class Card {
     for (const [name, p] of card.prediction || []) element("div", "prediction", this.box, `${name} ${(100 * p).toFixed(1)} %`);
     if (card.note) element("div", "note", this.box, card.note);
     const px = explore ? lens.data.map_px : lens.data.card_px;
+    if (!explore) this.box.style.width = `${px + 18}px`; // cards of one width wrap into even rows
     const row = element("div", "row", this.box);
     if (card.kind === "channel") {
       this.bars = new Bars(lens, row, { title: "channel weights s, sorted", height: 150 });
       const order = topIndices(card.channel, card.channel.length);
       const highlight = new Set(order.slice(0, lens.data.top).map((_, rank) => rank));
       this.bars.draw(order.map((c) => card.channel[c]), order.map((c) => `ch ${c}`), highlight, undefined,
-        (rank, v) => `ch ${order[rank]}<br>weight ${fixed5(v)}`);
+        (rank, v) => `ch ${order[rank]}: ${v.toFixed(4)}`);
     } else {
       this.map = new MapView(lens, row, { px, label: card.label, title: card.map_title || "" });
     }
@@ -236,6 +238,7 @@ class Lens {
     this.pinned = data.position;
     this.hovered = null;
     this.signature = data.signature;
+    this.root.dataset.signature = data.signature;
     this.redraw();
   }
 
@@ -263,9 +266,11 @@ class Lens {
     this.redraw();
     this.tooltip(event, map.tip(this.hovered));
     const start = event.timeStamp;
+    const frame = this.frames;
     // After the frame that shows the new maps is painted: the latency a student sees.
     requestAnimationFrame(() => setTimeout(() => {
       this.root.dataset.latency = (performance.now() - start).toFixed(2);
+      this.root.dataset.latencyFrame = String(frame);
     }, 0));
   }
 
