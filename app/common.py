@@ -3,18 +3,17 @@ models and forward passes, and the clicked position.
 
 Pages only lay things out; the tensors come from :mod:`a2core.probe.maps` and the
 figures from :mod:`a2core.figures`. A page asks :func:`model_source` which
-models it shows and passes ``source.path(arch)`` to the cached loaders, so the
-caches are keyed by weight file, whatever zoo (or other source) it belongs to.
+models it shows (the sources, :mod:`app.sources`: the zoos and "your model") and passes
+``source.path(arch)`` to the cached loaders, so the caches are keyed by weight file or
+model spec, whatever source it belongs to.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.runtime.state.session_state import SessionState
@@ -22,13 +21,16 @@ from streamlit.runtime.state.session_state import SessionState
 from a2core.images import ImageError, load_image
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
-from a2core.weights import load_pretrained, read_meta, zoo_dir
-from app import own_model
+from a2core.weights import load_pretrained
+from app.sources import SAMPLES_DIR, ModelSource, ZooView
+from app.sources import own as own_source
+from app.sources.zoo import MAIN_ARCH, ZOO_VIEWS, weights_dir, zoo_source
 
 __all__ = [
     "A2Block",
     "BlockMaps",
     "FIT_THRESHOLD",
+    "IMAGE_MAX_MB",
     "ImageMaps",
     "MAIN_ARCH",
     "ModelSource",
@@ -47,119 +49,12 @@ __all__ = [
     "zoo_source",
 ]
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
-#: The app's own model: a zoo is the default only when it has this arch's weights.
-MAIN_ARCH = "a2_resnet"
+#: The largest photo upload: the weights of "your model" may be larger (server.maxUploadSize allows them).
+IMAGE_MAX_MB = 20
 _POSITION_KEY = "a2lens_position"
 #: The source the user last picked, shared by the pages (each page's picker has its own widget key).
 _SOURCE_KEY = "a2lens_zoo"
-
-
-@dataclass(frozen=True)
-class ZooView:
-    """How the app shows one zoo: its name, its samples and its resolution choices.
-
-    sizes: the input sizes offered, the trained size first; Compare offers the first three.
-    """
-
-    zoo: str
-    label: str
-    #: the plain ResNet's name, and how the zoo's models are built and placed (for the zoo table)
-    backbone: str
-    about: str
-    sizes: tuple[int, ...]
-    samples: Path
-    sample_label: str
-    default_sample: str
-    #: said of the zoo while its weights are missing, e.g. "in training"
-    pending: str = ""
-
-
-#: The zoos in the picker's order: the first with weights for :data:`MAIN_ARCH` is the default.
-ZOO_VIEWS: dict[str, ZooView] = {
-    "imagenette": ZooView(
-        zoo="imagenette", label="Photos: Imagenette (10 classes, 160 px)", backbone="ResNet-18",
-        about="Every model is the same ResNet-18 layout (stride-4 stem, four stages of two blocks, narrowed to "
-        "32–256 channels) with one attention design placed where its paper places it in ImageNet ResNets (A² and "
-        "Non-local in res3 and res4), trained on Imagenette at 160 px with one recipe, so the columns compare. "
-        "Model card: `assets/weights/imagenette/MODEL_CARD.md`.",
-        # every choice keeps the finest A² map (stride 8) at 20×20 or finer
-        sizes=(160, 192, 224, 256, 320), samples=SAMPLES_DIR / "imagenette", sample_label="Imagenette validation",
-        default_sample="English_springer · val_00008162", pending="in training",
-    ),
-    "cifar10": ZooView(
-        zoo="cifar10", label="CIFAR-10 (10 classes, 32 px)", backbone="ResNet-20",
-        about="Every model is the same CIFAR ResNet-20 with one attention design on the last block of stages 2 "
-        "and 3, trained with the same recipe, so the columns compare. Model card: `assets/weights/MODEL_CARD.md`.",
-        sizes=(32, 64, 96, 128),
-        samples=SAMPLES_DIR, sample_label="CIFAR-10 validation", default_sample="cat · val_0000",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """The models a page shows, as the sidebar's picker chose them: one zoo's weight files.
-
-    ``weights`` maps each arch that has a file to that file; ``classes`` and
-    ``input_size`` come from the files' metadata. Another kind of source (a
-    user's own weight file) is a ModelSource with its own key, label and
-    ``weights``, offered through :func:`model_source`'s ``extra``.
-    """
-
-    key: str
-    label: str
-    zoo: str
-    weights: dict[str, Path]
-    classes: tuple[str, ...]
-    input_size: int
-    view: ZooView
-    #: the folder whose <arch>.safetensors make the zoo table, None for a source without one
-    folder: Path | None = None
-    samples: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def archs(self) -> tuple[str, ...]:
-        return tuple(self.weights)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.view.sizes
-
-    def path(self, arch: str) -> str:
-        """The weight file of ``arch`` as a string (a cache key); KeyError when this source has none."""
-        return str(self.weights[arch])
-
-
-def weights_dir(zoo: str = "cifar10") -> Path:
-    """Where the app finds a zoo's ``<arch>.safetensors``.
-
-    ``$A2LENS_WEIGHTS`` replaces the shipped ``assets/weights`` and has its layout: the CIFAR-10
-    zoo's files in it, the photo zoo's in its ``imagenette/`` folder.
-    """
-    return zoo_dir(zoo, root=os.environ.get("A2LENS_WEIGHTS"))
-
-
-def _sample_name(path: Path) -> str:
-    # "cat · val_0000"; Imagenette's "ILSVRC2012_val_00008162" loses the data set's prefix.
-    return f"{path.parent.name} · {path.stem.removeprefix('ILSVRC2012_')}"
-
-
-def _samples(folder: Path) -> dict[str, Path]:
-    return {_sample_name(p): p for p in sorted(folder.glob("*/*.jpg"))}
-
-
-def zoo_source(zoo: str) -> ModelSource:
-    """The zoo's weight files that exist now (read on every run: weights that land show up at once)."""
-    view, folder = ZOO_VIEWS[zoo], weights_dir(zoo)
-    weights = {arch: folder / f"{arch}.safetensors" for arch in ARCHS if (folder / f"{arch}.safetensors").is_file()}
-    meta = read_meta(next(iter(weights.values()))) if weights else None
-    return ModelSource(
-        key=zoo, label=view.label, zoo=zoo, weights=weights, view=view, folder=folder,
-        classes=tuple(meta.classes) if meta else (), input_size=meta.input_size if meta else view.sizes[0],
-        samples=_samples(view.samples),
-    )
 
 
 def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[ModelSource] = (),
@@ -167,15 +62,16 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
     """The model source picker in the sidebar → the chosen :class:`ModelSource`, or None when none has weights.
 
     Offered: every zoo with weights for all of ``needs`` (any weights when ``needs`` is empty), then
-    ``extra``, then, with ``own``, "your model" (a timm or torchvision model: :mod:`app.own_model`, whose
-    inputs appear below the picker when it is chosen; None while they do not name a loadable model). It opens on the user's last choice on any page, else ``?zoo=`` of the URL, else the first
+    ``extra``, then, with ``own``, "your model" (a timm or torchvision model with uploaded weights:
+    :mod:`app.sources.own`, whose inputs appear below the picker when it is chosen; None while they do not
+    name a loadable model). It opens on the user's last choice on any page, else ``?zoo=`` of the URL, else the first
     zoo with weights for :data:`MAIN_ARCH` (the photo zoo once its A²-ResNet is there). A zoo not
     offered is named with the archs it lacks. ``key`` keeps the pages' widgets apart.
     """
     zoos = [zoo_source(zoo) for zoo in ZOO_VIEWS]
     offered = {s.key: s for s in zoos if s.weights and all(a in s.weights for a in needs)}
     offered.update({s.key: s for s in extra})
-    labels = {k: s.label for k, s in offered.items()} | ({own_model.KEY: own_model.LABEL} if own else {})
+    labels = {k: s.label for k, s in offered.items()} | ({own_source.KEY: own_source.LABEL} if own else {})
     widget = f"{key}_zoo"
     with st.sidebar:
         st.subheader("Models")
@@ -190,8 +86,8 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
         chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
                           help="Both zoos hold the same seven designs, trained on different pictures.")
         st.session_state[_SOURCE_KEY] = chosen
-        if chosen == own_model.KEY:
-            return own_model.source(key)
+        if chosen == own_source.KEY:
+            return own_source.source(key, load_model)
         for zoo in zoos:
             if zoo.key not in offered:
                 lacking = [a for a in (needs or ARCHS) if a not in zoo.weights]
@@ -224,16 +120,30 @@ def a2_blocks(zoo: str) -> tuple[A2Block, ...]:
                  for name, stride in strides.items())
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model…")
-def load_model(arch: str, path: str):
-    """The pretrained ``arch`` from the weight file ``path`` (eval mode, ``model.meta`` set), loaded once per
-    server.
+#: How long a result stays cached without being used: a lesson.
+CACHE_TTL_S = 3600
+#: How many models of uploaded weights the server keeps loaded (the zoos' and the operator's stay loaded).
+UPLOADED_MODELS_KEPT = 4
 
-    Every session shares this module, so its probe taps go on here, before any
-    session runs it (probes never change the model afterwards: a2core.probe).
+
+def load_model(arch: str, path: str, _weights: bytes | None = None):
+    """The pretrained ``arch`` from ``path`` (eval mode, ``model.meta`` set), loaded once per server.
+
+    ``path`` is a zoo's weight file, or for "your model" (``library:arch``) its spec serialised
+    (:func:`app.sources.own.spec_key`), which names uploaded weights by their SHA-256: ``_weights`` are
+    those bytes, needed only the first time (leading underscore: Streamlit does not hash them).
     """
-    # "your model" (``library:arch``) is named by its spec, serialised: app.own_model
-    model = own_model.load(path) if own_model.is_own(arch) else load_pretrained(arch, path)
+    if own_source.is_own(arch) and own_source.is_uploaded(path):
+        return _load_uploaded(arch, path, _weights)
+    return _load_served(arch, path)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model…")
+def _load_served(arch: str, path: str):
+    # The server's own files, the zoos' and the operator's: loaded once, kept for the server's life.
+    model = own_source.load(path) if own_source.is_own(arch) else load_pretrained(arch, path)
+    # Every session shares this model, so its probe taps go on here, before any session runs it
+    # (probes never change the model afterwards: a2core.probe).
     install_taps(model)
     # Streamlit collects garbage after every script run (runner.postScriptGC): a full collection over
     # the ~350k objects of torch, plotly, Streamlit and the models took ~370 ms here, most of what a click
@@ -243,8 +153,21 @@ def load_model(arch: str, path: str):
     return model
 
 
-#: How long a result stays cached without being used: a lesson.
-CACHE_TTL_S = 3600
+@st.cache_resource(show_spinner="Loading your model…", max_entries=UPLOADED_MODELS_KEPT, ttl=CACHE_TTL_S)
+def _load_uploaded(arch: str, path: str, _weights: bytes | None):
+    # One model per uploaded content, however many sessions upload it; a few at most, each for an hour
+    # unused, so uploads cannot fill the server's memory. Not frozen (see above): an evicted one is collected.
+    model = own_source.load(path, _weights)
+    install_taps(model)
+    return model
+
+
+def _clear_models() -> None:
+    _load_served.clear()
+    _load_uploaded.clear()
+
+
+load_model.clear = _clear_models
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64, ttl=CACHE_TTL_S)
@@ -285,7 +208,7 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
         sample = st.selectbox(f"Sample ({source.view.sample_label})", names, index=default,
                               key=f"{key}_sample_{source.key}") if names else None
         upload = st.file_uploader(
-            "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload",
+            "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload", max_upload_size=IMAGE_MAX_MB,
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
         )
         photo = None
@@ -294,6 +217,9 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     chosen = photo or upload
     if chosen is None:
         return (samples[sample].read_bytes(), f"sample {sample}") if sample else None
+    if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
+        st.error(f"**{chosen.name}** cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
+        return None
     data = chosen.getvalue()
     error = _check(data)
     if error is not None:

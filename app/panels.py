@@ -163,22 +163,19 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         st.caption(DIFFERENCE)
 
 
-def prediction_panel(probe, arch: str, size_note: str, trained_size: int, max_width: int | None = None,
-                     warn: bool = True) -> None:
-    """The model's view, its top-5 and, with ``warn``, the note for a picture that fits none of its classes.
+def prediction_panel(probe, arch: str, size_note: str, trained_size: int) -> None:
+    """The model's view, its top-5 and the note for a picture that fits none of its classes (:func:`fit_note`).
 
-    ``size_note`` is said of the model when the view is not ``trained_size`` px; ``max_width`` caps the
-    picture's width (None: its own).
+    ``size_note`` is said of the model when the view is not ``trained_size`` px.
     """
     st.markdown("#### Prediction")
     # Whole pixels, shown at their own width so the browser does not smooth them: a 32-px view as 5×5
     # blocks, a 160-px view pixel for pixel.
     shown = figures.crisp(probe.image, min_side=150)
-    st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)",
-             width=shown.shape[1] if max_width is None else min(shown.shape[1], max_width))
+    st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=shown.shape[1])
     st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
                     config={"displayModeBar": False})
-    if warn and (note := fit_note(probe)) is not None:
+    if (note := fit_note(probe)) is not None:
         st.warning(note, icon=":material/help:")
     st.caption(f"{arch} at {probe.size} px" + (f" ({size_note})" if probe.size != trained_size else ""))
 

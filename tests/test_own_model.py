@@ -5,6 +5,10 @@ The models are randomly initialised and saved to safetensors by the tests: nothi
 
 from __future__ import annotations
 
+import json
+import pickle
+import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +17,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save as save_file_bytes
 from safetensors.torch import save_file
 
 import a2core  # first: its torchvision shim lets timm import
 from a2core.probe import maps as maps_cli
 from a2core._compat import import_torchvision
-from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model
+from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model, read_header
 from a2core.weights import WeightsError
 from tests.image_cases import encode, picture
 
@@ -161,3 +166,62 @@ def test_cli_with_a_torchvision_model_as_a_module(photo, tmp_path):
     assert "torchvision:mobilenet_v3_small: 9 attention modules (SqueezeExcitation)" in done.stdout
     data = np.load(out / "maps.npz", allow_pickle=False)
     assert int(data["gradcam_class"][0]) == 2 and str(data["gradcam_layer"]) == "features.11"
+
+
+def _header(entries: dict) -> bytes:
+    text = json.dumps(entries).encode()
+    return struct.pack("<Q", len(text)) + text
+
+
+def test_the_header_is_checked_against_the_bytes_before_anything_is_allocated(eca, tmp_path):
+    original, weights, _ = eca
+    data = weights.read_bytes()
+    shapes, _ = read_header(data)
+    assert shapes == {k: tuple(v.shape) for k, v in original.state_dict().items()}
+    assert read_header(weights) == read_header(data)  # a path reads only its header
+    pickled = tmp_path / "model.pth"
+    torch.save(original.state_dict(), pickled)
+    huge = {"w": {"dtype": "F32", "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]}}
+    cases = {
+        b"ab": "not a safetensors file: 2 bytes, too short for its header",
+        data[:100]: "not a safetensors file, or a truncated one: its header would be",
+        data[: len(data) - 1]: "a truncated safetensors file: tensor",
+        _header(huge) + bytes(16): "tensor 'w' ends at byte 4,000,000,000,000 of a data section of 16 bytes",
+        _header({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}) + bytes(8):
+            "tensor 'w' of shape (4,) (F32) needs 16 bytes, its offsets hold 8",
+        _header({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}): "has no valid dtype, shape",
+        _header({"w": {"dtype": "Q7", "shape": [1], "data_offsets": [0, 1]}}) + bytes(1): "dtype 'Q7'",
+        _header([1, 2]): "its header is not JSON",
+        struct.pack("<Q", 3) + b"{{{": "its header is not JSON",
+        pickled.read_bytes(): "this is a pickle (PyTorch's torch.save format), not safetensors",
+        pickle.dumps({"a": 1}): "this is a pickle",
+    }
+    for bad, message in cases.items():
+        with pytest.raises(WeightsError, match=re.escape(message)):
+            read_header(bad)
+        with pytest.raises(WeightsError, match=re.escape(message)):
+            load_own_model(ModelSpec("timm", "ecaresnet26t", bad))
+
+
+def test_weights_that_do_not_fit_are_refused_before_the_model_is_built(eca, monkeypatch):
+    _, weights, _ = eca
+    import a2core.models.own as own
+
+    built = []
+    build = own._build
+
+    def spy(*args, **kwargs):
+        built.append(torch.empty(0).device.type)  # the device a model built now would live on
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(own, "_build", spy)
+    with pytest.raises(WeightsError, match="do not fit timm:seresnet18"):
+        load_own_model(ModelSpec("timm", "seresnet18", weights))
+    assert built and set(built) == {"meta"}  # never for real: no memory for a model the file does not fit
+    # a classifier whose input size does not fit is refused as it is read, not built with that many classes
+    head = save_file_bytes({"fc.weight": torch.zeros(10**7, 1, dtype=torch.uint8)})
+    with pytest.raises(WeightsError, match=re.escape("fc.weight: file (10000000, 1) vs model (1000, 2048)")):
+        load_own_model(ModelSpec("timm", "ecaresnet26t", head))
+    built.clear()
+    load_own_model(ModelSpec("timm", "ecaresnet26t", weights))
+    assert built == ["meta", "meta", "cpu"]  # the fitting file: on meta at 1000 then 3 classes, then built once

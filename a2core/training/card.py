@@ -161,7 +161,8 @@ ZOO_CARD: dict[str, ZooCardText] = {
         budget=("The backbone (ResNet-18 layout, 32-64-128-256 channels, 160-pixel photos) and the number of "
                 "epochs were chosen for a budget of six hours of a 2-core machine for the whole zoo, that is "
                 "twelve hours of one core. Not in the table below: the first `a2_resnet` run (PyTorch's default "
-                "init of θ and ρ, stopped after 33 of its 40 epochs, 2.40 one-core hours in float32; see *Targets*) "
+                "init of θ and ρ, stopped after 33 of its 40 epochs, 2.40 one-core hours in float32, its log "
+                "`logs/a2_resnet_default_init.jsonl`; see *Targets*) "
                 "and the short pilots that chose the backbone and that init (about 1.2 one-core hours by their "
                 "wall times)."),
         limitations=("- Ten ImageNet classes only: any photo gets one of the ten labels, however little it "

@@ -25,7 +25,7 @@ from a2core.training.measure import count_params
 from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.zoo_weights import weights_folder
-from app.own_model import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
+from app.sources.own import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 PHOTO_SAMPLES = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))
