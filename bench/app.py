@@ -31,6 +31,7 @@ the browser's rendering are not included. Images: the zoo's bundled sample the p
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ from PIL import Image
 
 import a2core
 from a2core.figures import explore as figures
+from a2core.figures import lens
 from a2core.probe import analysis
 from a2core.images import load_image
 from a2core.models import ZOOS
@@ -117,12 +119,9 @@ def serialised(fig) -> str:
 
 
 def view_figures(image, a: dict) -> list[str]:
-    """The distribution view a click changes: the cell's weights as bars and what the cell receives."""
-    return [
-        serialised(figures.heatmap_over_image(image, a["receives"], opacity=OPACITY, colorscale=COLORSCALE,
-                                              position=a["cell"], clickable=True, label="receives", size=320)),
-        serialised(figures.distribution_bars(a["v_j"], highlight=a["top"], height=330)),
-    ]
+    """The lens a pin sends again (what a hover redraws in the browser): the block's maps, as JSON."""
+    card = lens.a2_card(a["gather"], a["distribute"])
+    return [json.dumps(lens.lens_data(image, [card], colorscale=COLORSCALE, opacity=OPACITY, layout="explore"))]
 
 
 def page_figures(probe, a: dict) -> list[str]:
@@ -143,12 +142,12 @@ def page_figures(probe, a: dict) -> list[str]:
 
 
 def click_view(probe, block_name: str, position=(0.3, 0.7)) -> list[str]:
-    """A click: the new cell's weights and implied attention, and the two figures that show them."""
+    """A pin (a click on the lens): the new cell's weights and implied attention, and the lens sent again."""
     block = probe.double_attention_blocks()[block_name]
     gather, distribute = block.arrays["gather"], block.arrays["distribute"]
     cell = analysis.position_index(position, block.feature_size)
     a = {"cell": cell, "v_j": distribute[:, cell[0], cell[1]], "top": analysis.top_descriptors(distribute, cell, k=3),
-         "receives": analysis.implied_attention(gather, distribute, cell)}
+         "receives": analysis.implied_attention(gather, distribute, cell), "gather": gather, "distribute": distribute}
     return view_figures(probe.image, a)
 
 

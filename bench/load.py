@@ -1,20 +1,23 @@
-"""A class on one server: N concurrent sessions each open Explore, upload their own photo and click.
+"""A class on one server: N concurrent sessions each open Explore, upload their own photo and pin positions.
 
-    python -m bench.load                  # 30 sessions, 3 clicks each (~1–2 min)
+    python -m bench.load                  # 30 sessions, 3 pins each (~1–2 min)
     python -m bench.load --sessions 8     # fewer
-    python -m bench.load --quick          # 4 sessions, 1 click (CI smoke test)
+    python -m bench.load --quick          # 4 sessions, 1 pin (CI smoke test)
+    python -m bench.load --root DIR       # another checkout's app, whose Explore map takes plotly clicks
 
 A real ``streamlit run app/main.py`` on loopback, driven through Streamlit's
 websocket protocol (bench/sessions.py: one thread and one websocket per
 session, which is what fits 30 "browsers" on two cores). All sessions start
 together (a barrier), as a class does when the teacher says "now upload";
 each uploads a different photo (a bundled sample, enlarged, then a synthetic
-one) and clicks the map at different places. Latency is from the request to
+one) and pins the lens at different places (a click; hovers never reach the
+server, so they cost it nothing: an older checkout's page (``--root``) is clicked instead). Latency is from the request to
 ``script_finished``: what the server costs a student, without the browser's
 drawing (bench/browser.py measures that). Errors are exceptions and error
 messages on any page, failed runs, timeouts and protocol failures. The whole
 run is bounded by ``--deadline`` seconds. Peak resident memory is the
-server's VmHWM.
+server's VmHWM; its CPU time over the class (from /proc) is divided by the
+interactions that reached it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bench.memory import photo
 from bench.sessions import QUERY, ROOT, Session, percentile, serve
 
 SAMPLES = sorted((ROOT / "assets" / "samples").glob("*/*.jpg"))
+LENS = "explore_lens_" + QUERY.split("=")[1]  # the lens of Explore on the zoo the sessions open
 
 
 def student_photo(k: int) -> tuple[str, bytes]:
@@ -49,7 +53,8 @@ def student_photo(k: int) -> tuple[str, bytes]:
     return f"student_{k:02d}.jpg", photo(k)
 
 
-def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: float, out: list) -> None:
+def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: float, out: list,
+            plotly: bool = False) -> None:
     session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()), query=QUERY)
     failures: list[str] = []
     try:
@@ -61,8 +66,12 @@ def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: f
             if time.monotonic() > deadline:
                 failures.append("deadline reached before all clicks")
                 break
-            # Click a different cell each time: x, y in the model view's pixels (32 px by default).
-            session.click("explore_click", x=(5 + 7 * k + 11 * c) % 32, y=(3 + 5 * k + 13 * c) % 32)
+            # A different cell each time, of the model view's 32 pixels.
+            row, col = (3 + 5 * k + 13 * c) % 32, (5 + 7 * k + 11 * c) % 32
+            if plotly:  # an older page: its map is a plotly chart that takes clicks
+                session.click("explore_click", x=col, y=row)
+            else:
+                session.pin(LENS, y=(row + 0.5) / 32, x=(col + 0.5) / 32)
     except Exception as error:  # noqa: BLE001 (every failure is counted, not raised)
         failures.append(f"{type(error).__name__}: {error}")
     finally:
@@ -70,17 +79,17 @@ def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: f
     out.append({"session": k, "runs": session.runs, "errors": session.errors + failures})
 
 
-def run(sessions: int, clicks: int, deadline_s: float) -> dict:
-    with serve() as server:
+def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None) -> dict:
+    with serve(root=root) as server:
         # One warm-up visit loads the model, as the teacher's own visit does before the class joins.
         warm = Session(server.url, query=QUERY)
         warm.open()
         warm.close()
-        rss_before = server.rss()
+        rss_before, cpu_before = server.rss(), server.cpu_seconds()
         results: list[dict] = []
         start = threading.Barrier(sessions)
         deadline = time.monotonic() + deadline_s
-        threads = [threading.Thread(target=student, args=(server.url, k, clicks, start, deadline, results))
+        threads = [threading.Thread(target=student, args=(server.url, k, clicks, start, deadline, results, root is not None))
                    for k in range(sessions)]
         t0 = time.perf_counter()
         for t in threads:
@@ -89,7 +98,7 @@ def run(sessions: int, clicks: int, deadline_s: float) -> dict:
             t.join(timeout=max(1.0, deadline - time.monotonic() + 30))
         wall = time.perf_counter() - t0
         hung = sum(t.is_alive() for t in threads)
-        peak, rss_after = server.peak_rss(), server.rss()
+        peak, rss_after, cpu = server.peak_rss(), server.rss(), server.cpu_seconds() - cpu_before
     errors = [f"session {r['session']}: {e}" for r in results for e in r["errors"]]
     errors += [f"{hung} sessions still running at the deadline"] * bool(hung)
     errors += [f"{sessions - len(results) - hung} sessions never reported"] * bool(sessions - len(results) - hung)
@@ -104,6 +113,7 @@ def run(sessions: int, clicks: int, deadline_s: float) -> dict:
                           "max": max(v)} for a, v in by_action.items()},
         "session_total_s": {"p50": percentile(per_session, 50), "p90": percentile(per_session, 90),
                             "max": max(per_session, default=float("nan"))},
+        "server_cpu_s": cpu, "interactions": sum(len(r["runs"]) for r in results), "root": str(root) if root else None,
         "server_rss_before": rss_before, "server_rss_after": rss_after, "server_peak_rss": peak,
     }
 
@@ -118,6 +128,8 @@ def show(result: dict) -> None:
           f"per session total p50 {s['p50']:.1f} s, p90 {s['p90']:.1f} s, max {s['max']:.1f} s")
     print(f"server RSS {result['server_rss_before'] / 2**20:.0f} MiB before, {result['server_rss_after'] / 2**20:.0f} "
           f"MiB after, peak {result['server_peak_rss'] / 2**20:.0f} MiB; errors: {len(result['errors'])}")
+    print(f"server CPU {result['server_cpu_s']:.1f} s for {result['interactions']} interactions that reached it: "
+          f"{1e3 * result['server_cpu_s'] / max(1, result['interactions']):.0f} ms each (hovers: none reach it)")
     for error in result["errors"][:10]:
         print("  ", error)
 
@@ -125,13 +137,14 @@ def show(result: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=30)
-    p.add_argument("--clicks", type=int, default=3)
+    p.add_argument("--clicks", type=int, default=3, help="pins (or, with --root, clicks) per session")
+    p.add_argument("--root", type=Path, default=None, help="serve this checkout's app instead")
     p.add_argument("--deadline", type=float, default=180.0, help="seconds for the whole class (default 180)")
     args = p.parse_args(argv)
     sessions, clicks = (4, 1) if args.quick else (args.sessions, args.clicks)
-    result = run(sessions, clicks, args.deadline)
+    result = run(sessions, clicks, args.deadline, args.root)
     show(result)
-    path = write_json("load", result, args.out, args.quick)
+    path = write_json("load" + ("_root" if args.root else ""), result, args.out, args.quick)
     print(f"\nwrote {path}")
     return 1 if result["errors"] else 0
 

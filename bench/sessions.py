@@ -78,6 +78,11 @@ class Server:
         """The most resident memory the server process has held, in bytes."""
         return _status_kib(self.process.pid, "VmHWM") * 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far, in seconds."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def probe(self, label: str, timeout_s: float = 120.0) -> dict:
         """bench/memhook.py's report from inside the server (serve(hook=...) only)."""
         (self.hook / f"{label}.req").write_text("")
@@ -169,6 +174,7 @@ class Session:
     widgets: dict[str, str] = field(default_factory=dict)  # user key → widget id
     fragments: dict[str, str] = field(default_factory=dict)  # widget id → id of the fragment it lives in
     charts: dict[str, dict] = field(default_factory=dict)  # user key → the plotly figure sent
+    lenses: dict[str, dict] = field(default_factory=dict)  # user key → the data sent to a lens (components v2)
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value the "browser" holds
     _ws: object = None
     _present: set = field(default_factory=set)  # widget ids of the latest run
@@ -231,6 +237,13 @@ class Session:
         self._present.add(state.id)
         return self._rerun(f"click {key}", fragment_id=self.fragments.get(state.id, ""))
 
+    def pin(self, key: str, y: float, x: float) -> Run:
+        """A click on the lens (``app/lens.py``): the component state it sends, the position as fractions."""
+        state = WidgetState(id=self.widgets[key], json_value=json.dumps({"position": [y, x]}))
+        self.states[state.id] = state
+        self._present.add(state.id)
+        return self._rerun(f"pin {key}", fragment_id=self.fragments.get(state.id, ""))
+
     # ------------------------------------------------------------ protocol
 
     def _receive(self) -> ForwardMsg:
@@ -290,6 +303,8 @@ class Session:
                     self.fragments[widget_id] = fragment_id
                 if kind == "plotly_chart":
                     self.charts[user_key] = json.loads(proto.spec)
+                elif kind == "bidi_component":
+                    self.lenses[user_key] = json.loads(proto.json)
         return []
 
 

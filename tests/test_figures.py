@@ -80,17 +80,12 @@ def test_heatmap_options_and_exact_hover(image, maps):
     assert fig.layout.title.text == "t"
 
 
-def test_clickable_heatmap_has_one_point_per_cell_with_its_weight(image, maps):
-    fig = figures.heatmap_over_image(image, maps[2], clickable=True, position=(3, 5))
-    cells, marker = traces(fig, "scatter")
-    assert len(cells.x) == 16 * 16
-    data = np.asarray(cells.customdata)
-    k = 3 * 16 + 5
-    assert tuple(data[k, :2]) == (3, 5)
-    assert data[k, 2] == pytest.approx(maps[2][3, 5], rel=1e-6)  # sent as float32
-    assert (cells.x[k], cells.y[k]) == (5 * 2 + 0.5, 3 * 2 + 0.5)  # the cell's centre in pixels
-    assert (marker.x[0], marker.y[0]) == (cells.x[k], cells.y[k])
-    assert fig.layout.clickmode == "event+select"
+def test_heatmap_marks_the_position_on_its_cell_centre(image, maps):
+    fig = figures.heatmap_over_image(image, maps[2], position=(3, 5))
+    (marker,) = traces(fig, "scatter")
+    assert (marker.x[0], marker.y[0]) == (5 * 2 + 0.5, 3 * 2 + 0.5)  # the cell's centre in pixels
+    (heat,) = traces(fig, "heatmap")
+    assert "%{z:.5f}" in heat.hovertemplate  # each cell's exact weight on hover
 
 
 def test_gathering_grid_order_titles_and_highlight(image, maps):

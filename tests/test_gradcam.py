@@ -112,9 +112,9 @@ def test_figure_is_the_attention_heatmap_with_its_colour_scale_and_marker():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
     cam = rng.random((8, 8)).astype(np.float32)
-    fig = gradcam_over_image(image, cam, class_name="cat", layer="layer3.2", position=(2, 5), clickable=True,
+    fig = gradcam_over_image(image, cam, class_name="cat", layer="layer3.2", position=(2, 5),
                              colorscale="Inferno", opacity=0.4)
-    attention = figures.heatmap_over_image(image, cam, position=(2, 5), clickable=True, colorscale="Inferno",
+    attention = figures.heatmap_over_image(image, cam, position=(2, 5), colorscale="Inferno",
                                            opacity=0.4, label="Grad-CAM")
     heat, ref = (next(t for t in f.data if isinstance(t, go.Heatmap)) for f in (fig, attention))
     assert heat.colorscale == ref.colorscale and heat.zmin == 0 and heat.zmax == pytest.approx(cam.max())

@@ -1,11 +1,11 @@
-"""A small class on one real server: concurrent sessions upload different photos and click, with no error.
+"""A small class on one real server: concurrent sessions upload different photos and pin positions, with no error.
 
 The full 30-session run is ``python -m bench.load`` (run with any training paused; numbers in the README).
 """
 
 from __future__ import annotations
 
-from bench.load import run, student_photo
+from bench.load import LENS, run, student_photo
 from bench.sessions import QUERY, Session, serve
 
 
@@ -13,22 +13,27 @@ def test_four_concurrent_sessions_upload_and_click_without_errors():
     result = run(sessions=4, clicks=2, deadline_s=240)
     assert result["errors"] == []
     latency = result["latency_s"]
-    assert latency["open"]["n"] == latency["upload"]["n"] == 4 and latency["click"]["n"] == 8
+    assert latency["open"]["n"] == latency["upload"]["n"] == 4 and latency["pin"]["n"] == 8
     assert all(0 < v["p50"] <= v["max"] for v in latency.values())
     assert result["server_peak_rss"] >= result["server_rss_before"] > 0
 
 
-def test_a_session_sees_its_own_upload_and_click():
+def test_a_session_sees_its_own_upload_and_pin():
     # The driver is only worth its numbers if the server really ran the page for it.
     with serve() as server:
         session = Session(server.url, query=QUERY)
         session.open()
         name, data = student_photo(3)
         session.upload(name, data)
-        bars = session.charts["explore_bars"]["layout"]["title"]["text"]
-        assert bars.startswith("v_j at cell (8, 8)")  # the default: the centre
-        session.click("explore_click", x=30.0, y=1.0)  # top right of the 32-pixel view
-        assert session.charts["explore_bars"]["layout"]["title"]["text"].startswith("v_j at cell (0, 15)")
+        assert session.lenses[LENS]["position"] == [0.5, 0.5]  # the default: the centre
+        signature = session.lenses[LENS]["signature"]
+        session.pin(LENS, y=1.5 / 32, x=30.5 / 32)  # top right of the 32-pixel view
+        assert session.lenses[LENS]["position"] == [1.5 / 32, 30.5 / 32]
+        assert session.lenses[LENS]["signature"] == signature  # the same maps, a new pinned position
+        # The server's panels follow the pin: the Grad-CAM's ✕ sits on cell (0, 15) of its 16×16 map (2 px a cell).
+        (marker,) = [t for t in session.charts[f"explore_gradcam_{LENS.rsplit('_', 1)[1]}"]["data"]
+                     if t.get("name") == "position"]
+        assert (marker["y"][0] // 2, marker["x"][0] // 2) == (0, 15)
         # A click on the third tile of the gathering grid enlarges that tile's descriptor.
         grid = session.charts["explore_grid"]
         tiles = next(i for i, t in enumerate(grid["data"]) if t.get("name") == "tiles")
@@ -39,4 +44,4 @@ def test_a_session_sees_its_own_upload_and_click():
         assert enlarged == f"{third} gathers from", (enlarged, third)
         session.close()
         assert session.errors == []
-        assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "click", "click"]
+        assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "pin", "click"]

@@ -28,7 +28,8 @@ import plotly.graph_objects as go
 COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
 HIGHLIGHT = "#d1495b"
 MUTED = "#9aa5b1"
-MAX_CLICK_CELLS = 1024
+#: Maps with more cells get no per-cell hover text (its strings would outweigh the map).
+MAX_HOVER_CELLS = 1024
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
 #: Figures are built from known-good values, so plotly's per-property validation (two thirds of the
 #: build time of a page's figures) is skipped; ``FAST`` goes to every trace and figure constructor.
@@ -98,7 +99,7 @@ def _image_trace(image: np.ndarray) -> go.Image:
 def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
     h, w = weights.shape
     (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
-    if hover and h * w <= MAX_CLICK_CELLS:
+    if hover and h * w <= MAX_HOVER_CELLS:
         # The cell's (row, col) as text: one short string per cell, affordable on small maps only.
         rows, cols = np.indices((h, w))
         text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
@@ -112,22 +113,6 @@ def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, sho
         hoverinfo=None if hover else "skip", **FAST,
         # Under the map, not beside it: a narrow column then shrinks the bar, not the map.
         colorbar=dict(orientation="h", thickness=10, len=0.9, y=-0.02, yanchor="top", xanchor="center", x=0.5),
-    )
-
-
-def _click_targets(image, weights, *, label, meta=None) -> go.Scatter:
-    # Heatmaps cannot be selected in plotly; an invisible marker per cell makes every cell clickable.
-    ys, xs = _cell_centres(image, weights.shape)
-    yy, xx = np.meshgrid(ys, xs, indexing="ij")
-    rows, cols = np.indices(weights.shape)
-    size = max(4.0, 360 / max(weights.shape))
-    return go.Scatter(
-        x=xx.ravel().astype(np.float32), y=yy.ravel().astype(np.float32), mode="markers", meta=meta, name="cells",
-        marker=dict(size=size, symbol="square", opacity=0, color="white"),
-        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        customdata=np.stack([rows.ravel(), cols.ravel(), weights.ravel()], axis=1).astype(np.float32),
-        hovertemplate=f"cell (%{{customdata[0]}}, %{{customdata[1]}})<br>{label} %{{customdata[2]:.5f}}<extra></extra>",
-        showlegend=False, **FAST,
     )
 
 
@@ -149,20 +134,16 @@ def heatmap_over_image(
     title: str | None = None,
     label: str = "weight",
     position: tuple[int, int] | None = None,
-    clickable: bool = False,
     size: int = 420,
 ) -> go.Figure:
     """One (h, w) map over the (S, S, 3) image; hover shows each cell's exact weight.
 
-    ``position`` (row, col) marks a cell; ``clickable`` adds a selectable point per
-    cell, so ``st.plotly_chart(..., on_select="rerun", selection_mode="points")``
-    reports clicks as points whose ``customdata`` is (row, col, weight).
+    ``position`` (row, col) marks a cell. Maps that follow a hovered position are the lens's
+    (:mod:`a2core.figures.lens`), drawn in the browser; this figure is a fixed one.
     """
     weights = np.asarray(weights, dtype=np.float64)
     traces = [_image_trace(image), _heatmap_trace(
-        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True, hover=not clickable)]
-    if clickable:
-        traces.append(_click_targets(image, weights, label=label))
+        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True)]
     if position is not None:
         traces.append(_marker_trace(image, weights.shape, position))
     s_h, s_w = image.shape[:2]

@@ -35,19 +35,17 @@ def gradcam_over_image(
     class_name: str = "",
     layer: str = "",
     position: tuple[int, int] | None = None,
-    clickable: bool = False,
     opacity: float = 0.6,
     colorscale: str = "Viridis",
     title: str | None = None,
     size: int = 320,
 ) -> go.Figure:
     """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.explore.heatmap_over_image`):
-    the same colour scale from 0 to the map's maximum, the same ✕ at ``position`` (row, col on the map's grid)
-    and, with ``clickable``, the same per-cell click targets."""
+    the same colour scale from 0 to the map's maximum and the same ✕ at ``position`` (row, col on the map's grid)."""
     if title is None and class_name:
         title = gradcam_title(class_name, layer) if layer else f"Grad-CAM of “{class_name}”"
     return heatmap_over_image(image, cam, opacity=opacity, colorscale=colorscale, title=title, label="Grad-CAM",
-                              position=position, clickable=clickable, size=size)
+                              position=position, size=size)
 
 
 def gradcam_matplotlib(image: np.ndarray, cam: np.ndarray, *, title: str = "", colormap: str = "viridis",

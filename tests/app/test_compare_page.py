@@ -1,4 +1,4 @@
-"""The Compare page through Streamlit's AppTest: columns, the shared clicked position, the zoo table."""
+"""The Compare page through Streamlit's AppTest: the lens's cards, the shared pinned position, the zoo table."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from a2core.figures import lens as figure_lens
 from a2core.figures.compare import ARCH_LABELS, ARCH_SHORT
 from a2core.models import ARCHS, build
 from a2core.weights import WEIGHTS_DIR, read_meta
@@ -42,42 +43,48 @@ def captions_with(at, prefix: str) -> list[str]:
     return [c.value for c in at.caption if c.value.startswith(prefix)]
 
 
+def lens_cards(at) -> list[dict]:
+    """The cards the page gave its lens (one per model shown, drawn in the browser: a2core/figures/web/lens.js)."""
+    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
+    return json.loads(lens.proto.json)["cards"]
+
+
 def test_default_columns_render_with_predictions(at):
-    headers = [s.value for s in at.subheader]
-    for arch in ("se_resnet", "nl_resnet", "a2_resnet"):
-        assert ARCH_LABELS[arch] in headers
-    top3 = [c for c in charts(at) if any(t.get("name") == "top-k" for t in c["data"])]
-    assert len(top3) == 3
-    assert all(len(c["data"][0]["y"]) == 3 for c in top3)
-    assert any(t.get("name") == "channel weights" for c in charts(at) for t in c["data"]), "SE's bars"
+    cards = lens_cards(at)
+    assert [c["title"] for c in cards] == [ARCH_LABELS[a] for a in ("se_resnet", "nl_resnet", "a2_resnet")]
+    assert [c["kind"] for c in cards] == ["channel", "nonlocal", "a2"]
+    assert all(len(c["prediction"]) == 3 and c["prediction"][0][1] >= c["prediction"][1][1] for c in cards)
+    # SE's weights: one per channel of layer2.2's 32; Non-local's full 256 × 256 attention at 16×16.
+    assert figure_lens.unpack(cards[0]["channel"]).shape == (32,)
+    attention = figure_lens.unpack(cards[1]["attention"])
+    assert attention.shape == (256, 256) and abs(float(attention.astype("float64").sum(axis=1).mean()) - 1) < 1e-2
 
 
 def test_picking_columns(at):
     picked = ["resnet", "gc_resnet", "eca_resnet", "gsop_resnet"]
     at.multiselect(key="cmp_archs_cifar10").set_value(picked).run()
     assert not at.exception
-    headers = [s.value for s in at.subheader]
-    assert [h for h in headers if h in ARCH_LABELS.values()] == [ARCH_LABELS[a] for a in picked]
-    assert ARCH_LABELS["a2_resnet"] not in headers
-    assert captions_with(at, "No attention block"), "the plain ResNet says it has no block"
-    assert captions_with(at, "global context map"), "GC shows its context map"
-    # GSoP's covariance is a square heatmap of c' = c/2 channels (16 at layer2)
+    cards = lens_cards(at)
+    assert [c["title"] for c in cards] == [ARCH_LABELS[a] for a in picked]
+    assert [c["kind"] for c in cards] == ["plain", "context", "channel", "channel"]
+    assert cards[0]["caption"].startswith("No attention block"), "the plain ResNet says it has no block"
+    assert cards[1]["map_title"] == "global context map", "GC shows its context map"
+    # GSoP's covariance is a square heatmap of c' = c/2 channels (16 at layer2), drawn by the server
     squares = [t for c in charts(at) for t in c["data"]
                if t["type"] == "heatmap" and t.get("colorscale") and "ch %{y}" in t.get("hovertemplate", "")]
     assert squares and arr(squares[0]["z"]).shape == (16, 16)
 
 
-def test_one_click_moves_every_model(at):
+def test_one_pin_moves_every_model(at):
     before = query_cell(at)
-    nl_before = captions_with(at, "attention row of the clicked cell")
     at.session_state["a2lens_position"] = {"shared": (0.05, 0.95)}  # top right
     at.run()
     assert not at.exception
     after = query_cell(at)
     assert after != before and after == (0, 15)
-    nl = captions_with(at, "attention row of the clicked cell")
-    a2 = captions_with(at, "implied attention of cell")
-    assert nl != nl_before and "(0, 15)" in nl[0] and "(0, 15)" in a2[0]
+    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
+    assert json.loads(lens.proto.json)["position"] == [0.05, 0.95]  # every card's query cell, in the browser
+    assert all("(0, 15)" in c for c in captions_with(at, "✕ at cell")) and captions_with(at, "✕ at cell")
 
 
 def test_block_picker_changes_the_feature_map(at):
@@ -85,17 +92,8 @@ def test_block_picker_changes_the_feature_map(at):
     assert not at.exception
     text = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
     assert "8×8 feature map of `layer3.2.attn`" in text
-    assert captions_with(at, "attention row of the clicked cell")[0].endswith("all 64 positions")
-
-
-def test_zoo_table_lists_every_model_with_its_cost(at):
-    (table,) = [d for d in at.dataframe if "params" in d.value.columns]
-    frame = table.value
-    assert list(frame["model"]) == [ARCH_LABELS[a] for a in ARCHS]
-    for arch, params, extra, top1 in zip(ARCHS, frame["params"], frame["extra params"], frame["top-1 (val)"]):
-        assert params == count_params(build(arch))
-        assert extra == count_params(build(arch)) - count_params(build("resnet"))
-        assert top1 == pytest.approx(100 * read_meta(WEIGHTS_DIR / f"{arch}.safetensors").val_accuracy)
+    nl = next(c for c in lens_cards(at) if c["kind"] == "nonlocal")
+    assert nl["shape"] == [8, 8] and figure_lens.unpack(nl["attention"]).shape == (64, 64)
 
 
 def test_a_weights_folder_without_some_models(tmp_path, monkeypatch):
@@ -167,7 +165,9 @@ def test_all_seven_models_leave_no_empty_card(at):
     at.multiselect(key="cmp_archs_cifar10").set_value(list(ARCHS)).run()
     assert not at.exception
     cards = list(bordered_blocks(at.main))
-    # a card of maps and a card in the Grad-CAM row per model
-    assert len(cards) == 2 * len(ARCHS) and all(card.children for card in cards)
+    # a lens card per model (in the browser), and server-drawn cards: the channel designs' insides, Grad-CAM
+    assert len(lens_cards(at)) == len(ARCHS)
+    channel_designs = ("se_resnet", "eca_resnet", "gsop_resnet")
+    assert len(cards) == len(channel_designs) + len(ARCHS) and all(card.children for card in cards)
     # the picker's chips are short names, so none is cut in the sidebar
     assert all(len(label) <= 10 for label in at.multiselect(key="cmp_archs_cifar10").options)

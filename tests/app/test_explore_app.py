@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from a2core.figures import lens as figure_lens
 from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, ODD, encode, mime, picture
@@ -110,19 +111,30 @@ def test_block_picker_changes_the_maps(at):
     assert arr(heat["z"]).shape == (8, 8) and arr(heat["z"]).sum() == pytest.approx(1, abs=1e-4)
 
 
-def test_clicked_position_reslices_without_a_new_forward_pass(at):
-    # A click stores the position as fractions of the image; the page re-slices the cached maps.
+def lens_data(at) -> dict:
+    """The data the page gave its lens (the browser-side view, a2core/figures/web/lens.js)."""
+    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
+    return json.loads(lens.proto.json)
+
+
+def test_the_lens_gets_the_blocks_maps_and_the_pinned_position(at):
+    # The lens draws in the browser from the block's own float32 maps, exactly; a pinned position (the
+    # shared fraction of the image) is passed in, and the server's panels (Grad-CAM's ✕) follow it.
+    data = lens_data(at)
+    (card,) = data["cards"]
+    assert card["kind"] == "a2" and card["shape"] == [16, 16] and card["n"] == 8
+    gather = figure_lens.unpack(card["gather"])
+    assert gather.shape == (8, 16, 16) and gather.dtype == np.float32
+    np.testing.assert_allclose(gather.reshape(8, -1).sum(axis=1), 1, atol=1e-5)  # a softmax over positions
+    assert data["position"] == [0.5, 0.5] and "✕ at cell (8, 8)" in gradcam_caption(at)
     at.session_state["a2lens_position"] = {"shared": (0.01, 0.99)}
     at.run()
-    bars = chart_with_trace(at, "distribution")
-    assert bars["layout"]["title"]["text"].startswith("v_j at cell (0, 15)")
-    (bar,) = bars["data"]
-    assert arr(bar["y"]).sum() == pytest.approx(1, abs=1e-4)
-    at.session_state["a2lens_position"] = {"shared": (0.99, 0.01)}
-    at.run()
-    (bar2,) = chart_with_trace(at, "distribution")["data"]
-    assert chart_with_trace(at, "distribution")["layout"]["title"]["text"].startswith("v_j at cell (15, 0)")
-    assert not np.allclose(arr(bar2["y"]), arr(bar["y"]))
+    assert lens_data(at)["position"] == [0.01, 0.99] and "✕ at cell (0, 15)" in gradcam_caption(at)
+    assert lens_data(at)["signature"] == data["signature"]  # the same maps: the browser keeps its arrays
+
+
+def gradcam_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("✕ at cell"))
 
 
 def test_distribution_maps_of_all_descriptors_on_demand(at):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import CHARTS, settled_box, wait_idle
+from tests.e2e.browser import CHARTS, settled_box, wait_idle, wait_lens
 
 FIRST_RENDER_MS = 600_000
 
@@ -13,7 +13,7 @@ FIRST_RENDER_MS = 600_000
 def _open(page, app_url: str, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{app_url}/?zoo=cifar10")  # the CIFAR-10 zoo's block names and sizes below
-    page.get_by_text("Click a position").wait_for(timeout=FIRST_RENDER_MS)
+    wait_lens(page, timeout_ms=FIRST_RENDER_MS)
     wait_idle(page)
 
 
@@ -83,13 +83,19 @@ def test_layout_holds_at_classroom_widths(app_url, page, width, tmp_path):
     assert len(titles) >= 8
     assert not [(a, b) for i, a in enumerate(titles) for b in titles[i + 1:] if _overlap(a, b)]
 
-    # The clickable map keeps a usable size, and its colour bar does not dwarf it.
-    clickable = page.locator(CHARTS).first
-    plot = settled_box(clickable.locator(".nsewdrag").first)
-    assert plot["width"] >= 180 and plot["height"] >= 180, plot
+    # The lens's map keeps a usable size; the lens stays beside the prediction, its bars and descriptor
+    # tiles inside the page.
+    stage = page.locator(".a2lens .stage").first.bounding_box()
+    assert stage["width"] >= 180 and stage["height"] >= 180, stage
+    lens = page.locator(".a2lens").first.bounding_box()
+    prediction = page.get_by_text("The model's view").first.bounding_box()
+    assert lens["x"] + lens["width"] <= prediction["x"] + 1, (lens, prediction)
+    for part in (".a2lens .bars", ".a2lens .tiles"):
+        box = page.locator(part).first.bounding_box()
+        assert box["width"] > 100 and box["x"] + box["width"] <= width, (part, box)
 
     # The most probable class's percentage is shown whole, inside its chart.
-    top5 = page.locator(CHARTS).filter(has=page.locator(".bars")).nth(1)
+    top5 = page.locator(CHARTS).filter(has=page.locator(".bars")).first
     chart = settled_box(top5)
     labels = top5.locator(".bars text")
     texts = [labels.nth(i).text_content() for i in range(labels.count())]

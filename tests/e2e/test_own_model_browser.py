@@ -1,5 +1,5 @@
 """"Your model" in a real browser: a random timm GC-ResNet saved to safetensors by the test, named to the
-server by $A2LENS_MODEL*, opens in Explore with its context map and Grad-CAM; a click on the Grad-CAM
+server by $A2LENS_MODEL*, opens in Explore with its context map and Grad-CAM; a click on the lens
 moves the shared ✕."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 import a2core  # noqa: F401  (first: its torchvision shim lets timm import)
 from bench.sessions import serve
-from tests.e2e.browser import CHARTS, settled_box, wait_idle
+from tests.e2e.browser import CHARTS, wait_idle, wait_lens
 from tests.e2e.conftest import STARTUP_TIMEOUT_S
 
 import timm  # noqa: E402
@@ -43,15 +43,15 @@ def test_your_model_in_explore_with_gradcam_and_a_click(own_url, page, tmp_path)
     wait_idle(page)
     titles = page.eval_on_selector_all(f"{CHARTS} .gtitle", "els => els.map(e => e.textContent)")
     assert any(re.fullmatch(r"Grad-CAM of “(cat|dog|fox)” at stages\.3\.1", t) for t in titles), titles
-    # the context map and the Grad-CAM are drawn as heatmaps over the photo
-    assert page.locator(f"{CHARTS} .heatmaplayer image").count() >= 2
+    # the Grad-CAM is drawn over the photo by plotly, the context map by the lens
+    assert page.locator(f"{CHARTS} .heatmaplayer image").count() >= 1
+    wait_lens(page)
+    card = page.locator(".a2lens .card").first
+    assert card.get_attribute("data-kind") == "context" and card.get_attribute("data-cell") == "4,4"
 
-    # Click the Grad-CAM's top-left cell (its first, invisible, selectable marker is cell (0, 0)).
-    chart = page.locator(CHARTS).filter(has=page.locator(".gtitle", has_text="Grad-CAM of")).first
-    box = settled_box(chart.locator(".scatterlayer .point").first)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(500)  # plotly selects the hovered point: hover first, as a user does
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Click the lens's top-left cell: the position is pinned, and the server's Grad-CAM ✕ follows.
+    box = page.locator(".a2lens .stage").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 16, box["y"] + box["height"] / 16)
     page.get_by_text(re.compile(r"✕ at cell \(0, 0\) of the 8×8 map")).wait_for(timeout=120_000)
     wait_idle(page)
     page.screenshot(path=str(tmp_path / "explore_own.png"))

@@ -1,4 +1,4 @@
-"""The Compare and Learn pages in a real browser: one click moves every model, the lecture tabs (each on
+"""The Compare and Learn pages in a real browser: one hover or click moves every model, the lecture tabs (each on
 both zoos), and the screenshots docs/compare.png and docs/learn.png (see tests/e2e/conftest.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from tests.e2e.browser import CHARTS, screenshot, settled_box, wait_idle
+from tests.e2e.browser import CHARTS, screenshot, wait_idle, wait_lens
 
 QUERY = r"Query position: cell \((\d+), (\d+)\)"
 
@@ -39,34 +39,23 @@ def test_compare_click_moves_every_model_and_screenshot(app_url, page, zoo, tmp_
     _open(page, app_url, "compare", zoo)
     page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
     page.get_by_text("Non-local (spatial)").first.wait_for()
-    # the picker, SE's 3 feature maps, Non-local's row, A²'s implied map and 3 gathering maps
-    _wait_heatmaps(page, 9)
+    wait_lens(page, timeout_ms=300_000)
+    _wait_heatmaps(page, 3)  # SE's 3 feature maps, drawn by the server
     wait_idle(page)
     assert page.get_by_text("A² (double attention)").count() >= 1
     side = {"cifar10": 16, "imagenette": 20}[zoo]  # the finest A² map: layer2's at 32 or 160 px
     assert _query_cell(page) == (side // 2, side // 2)
     assert f"{side}×{side} feature map" in page.locator("body").inner_text()
 
-    # Click the top-left cell of the position picker (the page's first chart): its first,
-    # invisible, selectable marker is cell (0, 0).
-    cell = page.locator(CHARTS).first.locator(".scatterlayer .point").first
-    box = settled_box(cell)
-    # plotly selects the hovered point, so hover first, then click
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(500)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function(
-        "() => /Query position: cell \\((0|1), (0|1)\\)/.test(document.body.innerText)", timeout=60_000
-    )
+    # Click the top-left cell of Non-local's map: every model's card follows, and so does the server.
+    cards = page.locator(".a2lens .card")
+    box = cards.nth(1).locator(".stage").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / (2 * side), box["y"] + box["height"] / (2 * side))
+    page.wait_for_function("() => /Query position: cell \\(0, 0\\)/.test(document.body.innerText)", timeout=60_000)
     wait_idle(page)
-    row, col = _query_cell(page)
-    # Non-local's row and A²'s implied attention now describe the same clicked cell.
-    # (the columns below the query line update later in the same rerun, so wait for them)
-    page.wait_for_function(
-        "([a, b]) => document.body.innerText.includes(a) && document.body.innerText.includes(b)",
-        arg=[f"attention row of the clicked cell ({row}, {col})", f"implied attention of cell ({row}, {col})"],
-        timeout=120_000,
-    )
+    assert [cards.nth(i).get_attribute("data-cell") for i in (1, 2)] == ["0,0", "0,0"]
+    assert "attention row of cell (0, 0)" in cards.nth(1).inner_text()
+    assert "What cell (0, 0) receives" in cards.nth(2).inner_text()
 
     page.set_viewport_size({"width": 1600, "height": 1500})
     page.wait_for_timeout(1500)
@@ -112,10 +101,6 @@ HEADINGS = {"": "Explore the double attention", "compare": "Compare attention de
 def _slider(page, label: str):
     # Streamlit's sliders are react-aria ones: a visually hidden range input carries the value and the keys.
     return page.locator('[data-testid="stSlider"]').filter(has_text=label).locator('input[type="range"]')
-
-
-def _values(thumbs) -> list[float]:
-    return [float(t.input_value()) for t in thumbs]
 
 
 def _katex_overflow(page) -> list:
@@ -165,33 +150,6 @@ def test_compare_block_choice_survives_an_input_size_change(app_url, page):
     wait_idle(page)
     assert radios.nth(1).is_checked()
     assert "16×16 feature map of layer3.2.attn" in page.locator("body").inner_text()
-
-
-def test_toy_reset_moves_the_sliders_back(app_url, page):
-    _open(page, app_url, "learn")
-    page.get_by_role("tab", name="3 · Toy to drive by hand").click(timeout=300_000)
-    page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).wait_for()
-    wait_idle(page)
-    default = page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).inner_text()
-    pushed = [_slider(page, "ρ: ball asks for g2"), _slider(page, "ρ: bat asks for g1")]
-    for thumb in pushed:
-        thumb.focus()
-        thumb.press("Home")  # −5.00
-        page.wait_for_timeout(300)
-        wait_idle(page)
-    assert _values(pushed) == [-5, -5]
-    assert page.get_by_text(re.compile(r"The ball at cell \(1, 1\) receives")).inner_text() != default
-    page.get_by_role("button", name="Reset θ and ρ").click()
-    page.wait_for_function("() => [...document.querySelectorAll('input[type=range]')].every(s => s.value !== '-5')",
-                           timeout=30_000)
-    wait_idle(page)
-    assert _values(pushed) == [4, 4]
-    other = _slider(page, "θ: gather where grass").first
-    other.focus()
-    other.press("ArrowRight")  # the next move must not bring the −5 back
-    page.wait_for_timeout(500)
-    wait_idle(page)
-    assert _values(pushed) == [4, 4]
 
 
 def _shot(page, name: str) -> Path:
@@ -244,6 +202,6 @@ def test_pages_at_projector_and_laptop_widths(app_url, page):
         _shot(page, f"compare_{width}")
 
         page.goto(f"{app_url}/?zoo=cifar10")
-        page.get_by_text("Click a position").wait_for(timeout=300_000)
+        wait_lens(page, timeout_ms=300_000)
         wait_idle(page)
         _shot(page, f"explore_{width}")

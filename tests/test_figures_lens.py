@@ -1,0 +1,81 @@
+"""The lens's data (a2core.figures.lens): what the browser gets is a2core's numbers, exactly, and a notebook
+gets the same script."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from a2core.figures import explore, lens, web
+
+
+@pytest.fixture
+def a2():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 6, 6))
+    gather = np.exp(logits) / np.exp(logits).sum(axis=(1, 2), keepdims=True)
+    distribute = np.exp(logits) / np.exp(logits).sum(axis=0, keepdims=True)
+    return gather.astype(np.float32), distribute.astype(np.float32)
+
+
+def test_pack_round_trips_float32_exactly_and_float16_within_its_precision():
+    values = np.random.default_rng(1).random((3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(lens.unpack(lens.pack(values)), values)
+    half = lens.unpack(lens.pack(values, "float16"))
+    assert half.dtype == np.float16 and half.shape == (3, 5)
+    np.testing.assert_allclose(half, values, rtol=2 ** -11)
+    with pytest.raises(ValueError, match="float32 or float16"):
+        lens.pack(values, "float64")
+
+
+def test_a2_card_carries_the_blocks_maps(a2):
+    gather, distribute = a2
+    card = lens.a2_card(gather, distribute, title="A²", prediction=[("cat", 0.7), ("dog", 0.2)])
+    assert card["kind"] == "a2" and card["shape"] == [6, 6] and card["n"] == 4
+    np.testing.assert_array_equal(lens.unpack(card["gather"]), gather)
+    np.testing.assert_array_equal(lens.unpack(card["distribute"]), distribute)
+    assert card["prediction"] == [["cat", 0.7], ["dog", pytest.approx(0.2)]]
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        lens.a2_card(gather, distribute[:2])
+
+
+def test_block_card_reads_each_design():
+    rng = np.random.default_rng(2)
+    attention = rng.random((16, 16))
+    block = lambda kind, **arrays: SimpleNamespace(kind=kind, arrays=arrays, feature_size=(4, 4))  # noqa: E731
+    assert lens.block_card(block("NonLocal", attention=attention))["kind"] == "nonlocal"
+    assert lens.block_card(block("GlobalContext", context=rng.random(16), channel=rng.random(8)))["kind"] == "context"
+    for kind in ("SqueezeExcitation", "EfficientChannelAttention", "GlobalSecondOrderPooling"):
+        assert lens.block_card(block(kind, channel=rng.random(8)))["kind"] == "channel"
+    with pytest.raises(ValueError, match="L = 16"):
+        lens.nonlocal_card(attention[:8], (4, 4))
+    with pytest.raises(ValueError, match="no lens card"):
+        lens.block_card(block("CBAM"))
+
+
+def test_lens_data_signature_ignores_the_position_only(a2):
+    image = np.zeros((24, 24, 3), np.uint8)
+    cards = [lens.a2_card(*a2)]
+    a = lens.lens_data(image, cards, position=(0.1, 0.2))
+    b = lens.lens_data(image, cards, position=(0.9, 0.5))
+    c = lens.lens_data(image, cards, colorscale="Inferno")
+    assert a["signature"] == b["signature"] != c["signature"]
+    assert a["position"] == [0.1, 0.2] and a["colors"] == explore.colormap("Viridis").tobytes().hex()
+    assert len(a["colors"]) == 256 * 6
+    json.dumps(a)  # JSON-ready as it is
+    assert lens.payload_bytes(a) == len(json.dumps(a, separators=(",", ":")))
+    with pytest.raises(ValueError, match="layout"):
+        lens.lens_data(image, cards, layout="grid")
+
+
+def test_the_notebook_view_embeds_the_apps_script(a2, tmp_path):
+    data = lens.lens_data(np.zeros((24, 24, 3), np.uint8), [lens.a2_card(*a2, title="</script><b>")])
+    html = lens.LensView(data)._repr_html_()
+    assert web.script("lens") in html and web.style("lens") in html
+    assert "export default function lens" in web.script("lens") and "function paintMap" in web.script("lens")
+    assert html.count("</script>") == 1  # a title cannot close the script early
+    lens.LensView(data).save(tmp_path / "lens.html")
+    assert (tmp_path / "lens.html").read_text(encoding="utf-8").startswith("<!doctype html>")
