@@ -74,14 +74,6 @@ def test_maps_grid_and_matrix_heatmap_show_the_values():
         fl.maps_grid(np.zeros((3, 3)))
 
 
-def test_bilinear_figure_sums_the_outer_products():
-    rng = np.random.default_rng(1)
-    a, b = rng.random((3, 10)), rng.random((2, 10))
-    fig = fl.bilinear_figure(a, b, [0, 4])
-    np.testing.assert_allclose(fig.data[1].z, np.outer(a[:, 4], b[:, 4]))
-    np.testing.assert_allclose(fig.data[-1].z, a @ b.T)
-
-
 def test_orders_figure_uses_the_costs():
     costs = double_attention_costs(c=8, m=4, n=2, t=1, h=10, w=10)
     fig = fl.orders_figure(costs)

@@ -126,3 +126,67 @@ def test_bad_toy_arguments_raise():
         toy_steps(torch.zeros(2, 3), torch.zeros(3, 3))
     with pytest.raises(ValueError):
         toy_feature_map(3)
+
+
+# ---------------------------------------------------------------- the toy as plain numbers, for the browser view
+
+
+def test_toy_scene_is_plain_numbers_of_the_toy():
+    import json
+
+    from a2core.lessons.toy import TOY_N, WEIGHT_RANGE, toy_scene
+
+    scene = toy_scene()
+    assert json.loads(json.dumps(scene)) == scene
+    assert scene["x"] == toy_feature_map().tolist() and scene["range"] == list(WEIGHT_RANGE)
+    for n in TOY_N:
+        assert scene["defaults"][str(n)] == {"theta": default_theta(n).tolist(), "rho": default_rho(n).tolist()}
+
+
+def test_toy_steps_in_float64_agree_with_float32():
+    s32 = toy_steps(default_theta(3), default_rho(3))
+    s64 = toy_steps(default_theta(3), default_rho(3), dtype=torch.float64)
+    assert s32.z.dtype == torch.float32 and s64.z.dtype == s64.gather.dtype == torch.float64
+    torch.testing.assert_close(s64.z.float(), s32.z)
+
+
+def test_strongest_terms_rank_the_bilinear_terms_and_keep_ties_in_position_order():
+    from a2core.lessons.toy import strongest_terms
+
+    s = toy_steps(default_theta(2), default_rho(2), dtype=torch.float64)
+    # the bat's top cell (0, 4) and the ball's (1, 1), (1, 2) tie exactly: position order decides
+    assert strongest_terms(s) == [4, 7, 8] == strongest_terms(toy_steps(default_theta(2), default_rho(2)))
+    theta = default_theta(2)
+    theta[0] = torch.tensor([0.0, 0.0, 5.0])  # g1 now gathers the grass: 6 cells, each weight below the bat's
+    assert strongest_terms(toy_steps(theta, default_rho(2)), k=4) == [4, 10, 16, 22]
+
+
+@pytest.mark.parametrize("state", [None, "x", {"n": 4}, {"n": 2, "theta": [[0, 0, 0]], "rho": [[0, 0, 0]] * 2},
+                                   {"n": 2, "theta": [[float("inf"), 0, 0]] * 2, "rho": [[0, 0, 0]] * 2},
+                                   {"n": 2, "theta": [["a", 0, 0]] * 2, "rho": [[0, 0, 0]] * 2}])
+def test_toy_weights_from_the_browser_fall_back_to_the_defaults(state):
+    from a2core.figures.toy import toy_weights
+    from a2core.lessons.toy import toy_scene
+
+    assert toy_weights(state, toy_scene()) == {"n": 2, **toy_scene()["defaults"]["2"]}
+
+
+def test_toy_weights_are_clipped_to_the_sliders_and_their_step():
+    from a2core.figures.toy import toy_weights
+    from a2core.lessons.toy import toy_scene
+
+    state = {"n": 3, "theta": [[9, -9, 1.2]] * 3, "rho": [[0.3, 0, 4]] * 3}
+    assert toy_weights(state, toy_scene()) == {"n": 3, "theta": [[5.0, -5.0, 1.0]] * 3, "rho": [[0.5, 0.0, 4.0]] * 3}
+
+
+def test_toy_view_embeds_the_one_toy_script():
+    from a2core.figures import web
+    from a2core.figures.toy import ToyView, toy_data
+    from a2core.lessons.toy import toy_scene
+
+    data = toy_data(toy_scene())
+    assert set(data["colors"]) == {"x", "maps"} and all(len(c) == 256 * 6 for c in data["colors"].values())
+    page = ToyView(data)._repr_html_()
+    assert web.script("toy") in page and web.style("toy") in page
+    assert "export default function toy(component)" in web.script("toy")
+    assert page.count("</script>") == 1

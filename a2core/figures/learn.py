@@ -1,4 +1,4 @@
-"""Figures of the Learn page: tensors as heatmaps, bilinear pooling, the cost of the two orders.
+"""Figures of the Learn page: tensors as heatmaps, the cost of the two orders.
 
 Pure functions from tensors/arrays to plotly figures, so the same pictures
 work in a notebook or on slides:
@@ -6,6 +6,8 @@ work in a notebook or on slides:
     from a2core.lessons.toy import toy_steps, default_theta, default_rho
     steps = toy_steps(default_theta(2), default_rho(2))
     maps_grid(steps.as_maps(steps.gather), titles=["b̄₁", "b̄₂"]).show()
+
+The toy's own view (sliders, and bilinear pooling term by term) is drawn in the browser: :mod:`a2core.figures.toy`.
 """
 
 from __future__ import annotations
@@ -134,36 +136,6 @@ def maps_grid(
         plot_bgcolor="rgba(0,0,0,0)",
     )
     fig.update_annotations(font_size=14)
-    return fig
-
-
-def bilinear_figure(a, gather, positions: Sequence[int], labels: Sequence[str] | None = None) -> go.Figure:
-    """Bilinear pooling, term by term: a few outer products a_j b̄_jᵀ and their sum over all j, G.
-
-    a: (m, L); gather: (n, L) the softmaxed gathering maps; positions: the j to show.
-    """
-    a_, b_ = _array(a), _array(gather)
-    terms = [np.outer(a_[:, j], b_[:, j]) for j in positions]
-    total = a_ @ b_.T
-    titles = [f"a<sub>{j}</sub> b̄<sub>{j}</sub>ᵀ" for j in positions] + ["Σ<sub>j</sub> a<sub>j</sub> b̄<sub>j</sub>ᵀ = G"]
-    fig = make_subplots(rows=1, cols=len(terms) + 1, subplot_titles=titles, horizontal_spacing=0.04)
-    hi = float(total.max())
-    m, n = total.shape
-    y = list(labels) if labels is not None else [str(i + 1) for i in range(m)]
-    x = [f"g{i + 1}" for i in range(n)]
-    for col, z in enumerate(terms + [total], start=1):
-        fig.add_trace(
-            go.Heatmap(
-                z=z, x=x, y=y, zmin=0, zmax=hi, colorscale="Viridis", showscale=col == len(terms) + 1,
-                texttemplate="%{z:.2f}", hovertemplate="%{y} · %{x}: %{z:.4f}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-        )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    fig.update_layout(font=_FONT, height=120 + 45 * m, margin=dict(l=10, r=10, t=50, b=10))
-    fig.update_annotations(font_size=15)
     return fig
 
 

@@ -9,13 +9,26 @@ May import torch, :mod:`a2core.blocks` and :mod:`a2core.probe`; never figures, t
 from .cost import OrderCost, double_attention_costs, non_local_cost, pointwise_flops, positions
 from .orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
 from .steps import DoubleAttentionSteps, bilinear_terms, block_inputs, block_steps, double_attention_steps
-from .toy import TOY_CHANNELS, WEIGHT_RANGE, bilinear_check, default_rho, default_theta, toy_steps
+from .toy import (
+    TOY_CHANNELS,
+    TOY_N,
+    WEIGHT_RANGE,
+    WEIGHT_STEP,
+    bilinear_check,
+    default_rho,
+    default_theta,
+    strongest_terms,
+    toy_scene,
+    toy_steps,
+)
 
 __all__ = [
     "MAX_MEASURE_FLOPS",
     "MAX_PAIRWISE_BYTES",
     "TOY_CHANNELS",
+    "TOY_N",
     "WEIGHT_RANGE",
+    "WEIGHT_STEP",
     "DoubleAttentionSteps",
     "OrderCost",
     "bilinear_check",
@@ -32,5 +45,7 @@ __all__ = [
     "non_local_cost",
     "pointwise_flops",
     "positions",
+    "strongest_terms",
+    "toy_scene",
     "toy_steps",
 ]

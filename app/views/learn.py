@@ -2,7 +2,8 @@
 by hand, and the cost of the two computation orders. Made to be projected for a lecture.
 
 Layout only: the tensors come from a2core.lessons (steps, toy), the costs from a2core.lessons
-(cost, orders), the figures from a2core.figures (explore, learn).
+(cost, orders), the figures from a2core.figures (explore, learn; the toy's sliders and figures are
+the browser view a2core.figures.toy, web/toy.js).
 """
 
 from __future__ import annotations
@@ -14,27 +15,28 @@ import torch
 
 from a2core.figures import explore as figures
 from a2core.figures import learn as fl
+from a2core.figures.toy import toy_data, toy_weights
 from a2core.images import load_image, model_view, to_tensor
 from a2core.lessons import (
     MAX_MEASURE_FLOPS,
     MAX_PAIRWISE_BYTES,
-    TOY_CHANNELS,
-    WEIGHT_RANGE,
     bilinear_check,
     block_inputs,
     block_steps,
-    default_rho,
-    default_theta,
     double_attention_costs,
     measure_orders,
     measure_plan,
     measure_refusal,
     positions,
+    strongest_terms,
+    toy_scene,
     toy_steps,
 )
+from a2core.lessons.toy import TOY_SIZE
 from a2core.models import attention_blocks
 from a2core.probe import analysis
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
+from app.lens import component
 
 ARCH = MAIN_ARCH
 #: the article's example: a clip of 32 frames of 28×28, m = n = 512 (c = 1024).
@@ -47,6 +49,8 @@ CALC_MAX = 100_000
 MEASURE_MAX = dict(t=16, h=128, w=128, c=512, m=512, n=512)
 #: the model view is shown this wide, in whole pixels as on the other pages (never smoothed).
 VIEW_PX = 160
+#: the toy's browser component (its state: the weights {n, theta, rho} the sliders last rested on).
+TOY_KEY = "toy"
 
 
 @st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32)
@@ -232,83 +236,29 @@ def walkthrough(s: dict, channels: int) -> None:
 # ------------------------------------------------------------------ toy
 
 
-def toy_defaults(n: int) -> dict[str, float]:
-    """Session-state key → default value of every θ and ρ slider of the toy with n descriptors."""
-    theta0, rho0 = default_theta(n), default_rho(n)
-    return {
-        f"toy_{name}_{n}_{i}_{j}": float(weights[i, j])
-        for name, weights in (("theta", theta0), ("rho", rho0))
-        for i in range(n)
-        for j in range(len(TOY_CHANNELS))
-    }
-
-
-def reset_toy(n: int) -> None:
-    # Writing the values (not deleting the keys) is what makes the browser move the sliders back;
-    # deleted keys left the old positions on screen, to come back at the next slider move.
-    st.session_state.update(toy_defaults(n))
-
-
 def toy() -> None:
     st.markdown(
         "A 6×6 scene with three channels: a **ball** (top left), a **bat** (right) and **grass** (bottom row). "
         "φ is the identity, so a descriptor g tells how much ball, bat and grass it gathered. "
-        "Set **θ** (what each descriptor looks for) and **ρ** (which descriptor each kind of position asks for). "
+        "Set **θ** (what each descriptor looks for) and **ρ** (which descriptor each kind of position asks for): "
+        "the figures follow the sliders as they move, computed in the browser. "
         "The default is the article's example: the ball's positions ask for the bat."
     )
-    n = st.radio("Descriptors n", [2, 3], horizontal=True, key="toy_n")
-    st.button("Reset θ and ρ", key="toy_reset", on_click=reset_toy, args=(n,))
-    for key, value in toy_defaults(n).items():  # the sliders take their values from here, not from value=
-        st.session_state.setdefault(key, value)
-    theta, rho = np.zeros((n, 3)), np.zeros((n, 3))
-    cols = st.columns(n, border=True)
-    for i, col in enumerate(cols):
-        with col:
-            st.markdown(f"**descriptor g{i + 1}**")
-            gather_col, ask_col = st.columns(2)
-            for j, channel in enumerate(TOY_CHANNELS):
-                with gather_col:
-                    theta[i, j] = st.slider(f"θ: gather where {channel}", *WEIGHT_RANGE, step=0.5,
-                                            key=f"toy_theta_{n}_{i}_{j}")
-                with ask_col:
-                    rho[i, j] = st.slider(f"ρ: {channel} asks for g{i + 1}", *WEIGHT_RANGE, step=0.5,
-                                          key=f"toy_rho_{n}_{i}_{j}")
-    s = toy_steps(torch.tensor(theta), torch.tensor(rho))
-    g_names = [f"g{i + 1}" for i in range(n)]
-
-    # Each figure across the page: in half a column the 6×6 tiles shrank to strips with unreadable numbers.
-    st.markdown("**X**: the scene (3 channels)")
-    show(fl.maps_grid(s.x, list(TOY_CHANNELS), columns=3, show_values=True, colorscale="Greys", zmin=0, zmax=1,
-                      cell_px=260), "toy_x")
-    st.markdown("**softmax(B)**: gathering maps, each sums to 1 over the 36 positions")
-    show(fl.maps_grid(s.as_maps(s.gather), g_names, columns=3, show_values=True, zmin=0, cell_px=260), "toy_gather")
-    left, _ = st.columns([1, 1])
-    with left:
-        st.markdown("**G = A softmax(B)ᵀ**: what each descriptor gathered")
-        show(fl.matrix_heatmap(s.descriptors, x_labels=g_names, y_labels=list(TOY_CHANNELS), zmin=0, zmax=1),
-             "toy_g")
-    st.markdown("**softmax(V)**: distribution weights, at each position they sum to 1 over the descriptors")
-    show(fl.maps_grid(s.as_maps(s.distribute), g_names, columns=3, show_values=True, zmin=0, zmax=1, cell_px=260),
-         "toy_distribute")
-    st.markdown("**Z = G softmax(V)**: what every position receives, per channel (ball, bat, grass)")
-    show(fl.maps_grid(s.as_maps(s.z), [f"Z: {c}" for c in TOY_CHANNELS], columns=3, show_values=True, zmin=0,
-                      cell_px=260), "toy_z")
-    ball = (1, 1)
-    z_ball = s.as_maps(s.z)[:, ball[0], ball[1]]
-    st.info(
-        f"The ball at cell {ball} receives ball {z_ball[0]:.2f}, bat {z_ball[1]:.2f}, grass {z_ball[2]:.2f}: "
-        "long-range information in one step, which a 3×3 convolution could not see."
-    )
-
-    st.subheader("The bilinear pooling view")
-    st.latex(r"G = A\,\operatorname{softmax}(B)^\top = \sum_{j=1}^{L} \mathbf{a}_j\, \bar{\mathbf{b}}_j^\top")
+    # The sliders and every figure are toy.js (a2core.figures.toy): dragging reruns nothing here. The weights
+    # come back as the component state "weights" once the sliders rest, and the check below uses them.
+    scene = toy_scene()
+    stored = st.session_state.get(TOY_KEY)
+    state = component("toy")(key=TOY_KEY, data=toy_data(scene, stored.get("weights") if stored else None),
+                             default={"weights": None}, on_weights_change=lambda: None, height="content")
+    weights = toy_weights(state.get("weights"), scene)
+    s = toy_steps(np.array(weights["theta"]), np.array(weights["rho"]), dtype=torch.float64)
     check = bilinear_check(s)
-    strongest = np.argsort(-np.abs(s.a.numpy()).sum(0) * s.gather.numpy().max(0), kind="stable")[:3]
-    show(fl.bilinear_figure(s.a, s.gather, [int(j) for j in strongest], labels=list(TOY_CHANNELS)), "toy_bilinear")
+    cells = ", ".join(str(divmod(j, TOY_SIZE)) for j in strongest_terms(s))
     st.markdown(
-        f"Each position j adds the outer product of its features aⱼ and its gathering weights b̄ⱼ "
-        f"(the three largest terms shown, positions {', '.join(str(divmod(int(j), 6)) for j in strongest)}). "
-        f"Summed over all 36 positions: max |A softmax(B)ᵀ − Σⱼ aⱼ b̄ⱼᵀ| = **{check['max_abs_diff']:.1e}**."
+        f"Checked on the server (torch, float64) for the θ and ρ last set (n = {weights['n']}): summed over all "
+        f"{TOY_SIZE * TOY_SIZE} positions, max |A softmax(B)ᵀ − Σⱼ aⱼ b̄ⱼᵀ| = **{check['max_abs_diff']:.1e}**; "
+        f"the largest terms are at positions {cells}.",
+        help="Matrix products are associative up to round-off: bilinear pooling and the block's G are one sum.",
     )
 
 

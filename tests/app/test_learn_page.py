@@ -1,4 +1,7 @@
-"""The Learn page through Streamlit's AppTest: the walkthrough, the toy's sliders, the calculator."""
+"""The Learn page through Streamlit's AppTest: the walkthrough, the toy's component and its state, the calculator.
+
+The toy's sliders and figures are a browser component (a2core/figures/web/toy.js): AppTest sees its data
+and can set its state as the browser would; tests/e2e/test_toy_browser.py drives it in Chromium."""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import json
 import re
 
 import pytest
+import torch
 
 from a2core.figures.learn import human_bytes, human_count
+from a2core.figures.toy import toy_data
 from a2core.lessons.orders import measure_plan, measure_refusal
-from a2core.lessons.toy import default_rho, default_theta, toy_steps
+from a2core.lessons.toy import default_rho, default_theta, strongest_terms, toy_scene, toy_steps
 from tests.app.pages import open_page
 from tests.app.plotly_json import charts
 
@@ -32,9 +37,27 @@ def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def ball_line(at) -> tuple[float, float, float]:
-    text = next(i.value for i in at.info if i.value.startswith("The ball at cell"))
-    return tuple(float(v) for v in re.search(r"ball ([\d.]+), bat ([\d.]+), grass ([\d.]+)", text).groups())
+def toy_component(at):
+    """The toy's st.components.v2 element (AppTest does not know the type: an UnknownElement)."""
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", None) == "bidi_component" and child.proto.component_name == "a2lens.toy":
+                found.append(child)
+            walk(child)
+
+    walk(at._tree)
+    (element,) = found
+    return element
+
+
+def server_check(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("Checked on the server"))
+
+
+def cells(positions) -> str:
+    return ", ".join(str(divmod(j, 6)) for j in positions)
 
 
 def test_walkthrough_renders_every_step_with_real_shapes(at):
@@ -57,27 +80,41 @@ def test_block_picker_changes_the_tensors(at):
     assert "`64 × 8 × 8`" in shapes and "`32 × 16`" in shapes
 
 
-def test_toy_sliders_change_the_outputs(at):
-    default = ball_line(at)
-    expected = toy_steps(default_theta(2), default_rho(2))
-    z = expected.as_maps(expected.z)[:, 1, 1]
-    assert default == pytest.approx(tuple(round(float(v), 2) for v in z), abs=0.006)
+def test_toy_is_one_browser_component_with_no_server_widgets(at):
+    # the θ and ρ sliders, the n radio and the reset button were server widgets: each move reran the page
+    keys = [w.key for kind in (at.slider, at.radio, at.button) for w in kind]
+    assert not any(k and k.startswith("toy") for k in keys), keys
+    assert all(k not in at.session_state for k in ("toy_n", "toy_theta_2_0_0", "toy_rho_2_1_0"))
+    element = toy_component(at)
+    assert json.loads(element.proto.json) == toy_data(toy_scene())  # the scene and the default weights
+    s = toy_steps(default_theta(2), default_rho(2), dtype=torch.float64)
+    assert "(n = 2)" in server_check(at) and cells(strongest_terms(s)) in server_check(at)
 
-    # the ball stops asking for the bat (g2) and asks for the ball (g1) instead
-    at.slider(key="toy_rho_2_1_0").set_value(-4.0)
-    at.slider(key="toy_rho_2_0_0").set_value(4.0).run()
-    assert not at.exception
-    changed = ball_line(at)
-    rho = default_rho(2)
-    rho[1, 0], rho[0, 0] = -4.0, 4.0
-    s = toy_steps(default_theta(2), rho)
-    z = s.as_maps(s.z)[:, 1, 1]
-    assert changed == pytest.approx(tuple(round(float(v), 2) for v in z), abs=0.006)
-    assert changed[0] > changed[1] and default[1] > default[0], "from bat to ball"
 
-    at.radio(key="toy_n").set_value(3).run()
+def test_toy_weights_from_the_browser_reach_the_server(at):
+    theta, rho = default_theta(3), default_rho(3)
+    theta[0] = torch.tensor([0.0, 0.0, 5.0])  # g1 now gathers the grass
+    weights = {"n": 3, "theta": theta.tolist(), "rho": rho.tolist()}
+    at.session_state["toy"] = {"weights": weights}  # what setStateValue("weights", …) stores
+    at.run()
     assert not at.exception
-    assert any("g3" in s.value for s in at.markdown)
+    s = toy_steps(theta, rho, dtype=torch.float64)
+    assert "(n = 3)" in server_check(at) and cells(strongest_terms(s)) in server_check(at)
+    assert cells(strongest_terms(s)) != cells(strongest_terms(toy_steps(default_theta(3), default_rho(3))))
+    assert json.loads(toy_component(at).proto.json)["weights"] == weights  # a remounted view starts from them
+
+
+@pytest.mark.parametrize("weights", [
+    "θ", {"n": 7, "theta": [], "rho": []}, {"n": 2, "theta": [[1, 2]], "rho": [[1, 2]]},
+    {"n": 2, "theta": [["x", 0, 0], [0, 0, 0]], "rho": [[0, 0, 0], [0, 0, 0]]},
+    {"n": 2, "theta": [[float("nan"), 0, 0], [0, 0, 0]], "rho": [[0, 0, 0], [0, 0, 0]]},
+])
+def test_toy_state_that_is_not_weights_gives_the_defaults(at, weights):
+    at.session_state["toy"] = {"weights": weights}
+    at.run()
+    assert not at.exception
+    assert json.loads(toy_component(at).proto.json)["weights"]["theta"] == default_theta(2).tolist()
+    assert "(n = 2)" in server_check(at)
 
 
 def test_calculator_matches_a_direct_computation(at):
@@ -111,28 +148,6 @@ def test_measure_button_runs_both_orders(at):
     assert (frame["time (ms)"] > 0).all()
     assert (frame["max |Y − Y₁|"] < 1e-4).all()
     assert frame["predicted attention state"].iloc[1] == human_bytes(64 * 64 * 4)
-
-
-def test_toy_reset_puts_every_slider_back(at):
-    theta, rho = default_theta(2), default_rho(2)
-    defaults = {f"toy_{name}_2_{i}_{j}": float(w[i, j]) for name, w in (("theta", theta), ("rho", rho))
-                for i in range(2) for j in range(3)}
-    at.slider(key="toy_rho_2_0_0").set_value(-5.0)
-    at.slider(key="toy_rho_2_1_0").set_value(-5.0).run()
-    assert ball_line(at) != pytest.approx(default_ball_line(), abs=0.006)
-    at.button(key="toy_reset").click().run()
-    assert not at.exception
-    assert {k: at.slider(key=k).value for k in defaults} == defaults
-    # the browser moves a slider only when told its new value (set_value), not when the key is deleted
-    assert all(at.slider(key=k).proto.set_value for k in defaults)
-    assert ball_line(at) == pytest.approx(default_ball_line(), abs=0.006)
-    at.slider(key="toy_theta_2_0_2").set_value(1.0).run()  # the next move keeps the reset values
-    assert at.slider(key="toy_rho_2_0_0").value == defaults["toy_rho_2_0_0"]
-
-
-def default_ball_line() -> tuple[float, ...]:
-    s = toy_steps(default_theta(2), default_rho(2))
-    return tuple(round(float(v), 2) for v in s.as_maps(s.z)[:, 1, 1])
 
 
 @pytest.mark.parametrize("preset", [0, 1])

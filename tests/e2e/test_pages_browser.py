@@ -182,7 +182,8 @@ def test_pages_at_projector_and_laptop_widths(app_url, page):
 
         _open(page, app_url, "compare")
         page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
-        _wait_heatmaps(page, 9)
+        wait_lens(page, timeout_ms=300_000)
+        _wait_heatmaps(page, 3)
         picker = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
         for name in ("ResNet-20", "GC", "ECA", "GSoP"):  # add the other models through the picker, as a user would
             picker.locator('input[role="combobox"]').fill(name)
@@ -191,6 +192,10 @@ def test_pages_at_projector_and_laptop_widths(app_url, page):
         page.keyboard.press("Escape")
         page.get_by_text("GSoP (second order)").first.wait_for()
         wait_idle(page)
+        # the lens's cards of seven models wrap inside the page, none cut at its right edge
+        cards = page.locator(".a2lens .card")
+        assert cards.count() == len(ARCHS)
+        assert all(b["x"] + b["width"] <= width for b in (cards.nth(i).bounding_box() for i in range(cards.count())))
         chips = picker.locator("[data-tag] > span[title]")
         assert chips.count() == len(ARCHS)
         cut = chips.evaluate_all("cs => cs.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)")
