@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
-import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -157,27 +155,10 @@ def payload_bytes(data: dict) -> int:
     return len(json.dumps(data, separators=(",", ":")))
 
 
-class LensView:
+class LensView(web.NotebookView):
     """The lens in a notebook: ``LensView(lens_data(...))`` as a cell's last line draws it, hover and all.
 
-    The same ``lens.js`` as the app's component, in a ``<script type="module">``; a click pins the
-    position in the page only (there is no Python side to send it to).
+    The same ``lens.js`` as the app's component; a click pins the position in the page only.
     """
 
-    def __init__(self, data: dict) -> None:
-        self.data = data
-
-    def _repr_html_(self) -> str:
-        element = f"a2lens-{uuid.uuid4().hex}"
-        # "</" cannot end the script early; the JSON is otherwise inlined as is.
-        payload = json.dumps(self.data).replace("</", "<\\/")
-        return (f'<div id="{element}"></div><style>{web.style("lens")}</style><script type="module">\n'
-                f"{web.script('lens')}\nlens({{data: {payload}, parentElement: document.getElementById("
-                f"{json.dumps(element)}), setStateValue() {{}}, setTriggerValue() {{}}}});\n</script>")
-
-    def save(self, path) -> None:
-        """A standalone HTML page of the view (opens offline: the photo is inlined, nothing is fetched)."""
-        from pathlib import Path
-
-        Path(path).write_text(f"<!doctype html><meta charset='utf-8'><title>{html.escape('A²Lens')}</title>"
-                              + self._repr_html_(), encoding="utf-8")
+    view = "lens"

@@ -18,10 +18,7 @@ reads back exactly what is drawn. The colours are the server's colour tables (``
 
 from __future__ import annotations
 
-import html
-import json
 import math
-import uuid
 from collections.abc import Mapping
 
 from . import web
@@ -74,24 +71,8 @@ def toy_data(scene: Mapping, weights=None) -> dict:
     }
 
 
-class ToyView:
+class ToyView(web.NotebookView):
     """The toy in a notebook: ``ToyView(toy_data(toy_scene()))`` as a cell's last line draws its sliders and
-    figures, recomputed in the page as the sliders move (the same ``toy.js`` as the app's component; the
-    weights stay in the page, there is no Python side to send them to)."""
+    figures, recomputed in the page as the sliders move (the same ``toy.js`` as the app's component)."""
 
-    def __init__(self, data: dict) -> None:
-        self.data = data
-
-    def _repr_html_(self) -> str:
-        element = f"a2toy-{uuid.uuid4().hex}"
-        payload = json.dumps(self.data).replace("</", "<\\/")  # "</" cannot end the script early
-        return (f'<div id="{element}"></div><style>{web.style("toy")}</style><script type="module">\n'
-                f"{web.script('toy')}\ntoy({{data: {payload}, parentElement: document.getElementById("
-                f"{json.dumps(element)}), setStateValue() {{}}, setTriggerValue() {{}}}});\n</script>")
-
-    def save(self, path) -> None:
-        """A standalone HTML page of the toy (opens offline: nothing is fetched)."""
-        from pathlib import Path
-
-        Path(path).write_text(f"<!doctype html><meta charset='utf-8'><title>{html.escape('A²Lens toy')}</title>"
-                              + self._repr_html_(), encoding="utf-8")
+    view = "toy"

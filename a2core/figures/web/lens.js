@@ -306,15 +306,7 @@ class Lens {
   }
 
   tooltip(event, html) {
-    if (!event || !html) {
-      this.tip.style.display = "none";
-      return;
-    }
-    this.tip.innerHTML = html; // built here from numbers and a2core's labels, never from user input
-    const rect = this.root.getBoundingClientRect();
-    this.tip.style.display = "block";
-    this.tip.style.left = `${event.clientX - rect.left + 14}px`;
-    this.tip.style.top = `${event.clientY - rect.top + 10}px`;
+    placeTooltip(this.root, this.tip, event, html);
   }
 }
 

@@ -382,15 +382,7 @@ class Toy {
   }
 
   tooltip(event, html) {
-    if (!event || !html) {
-      this.tipBox.style.display = "none";
-      return;
-    }
-    this.tipBox.innerHTML = html; // built here from numbers and a2core's labels, never from user input
-    const rect = this.root.getBoundingClientRect();
-    this.tipBox.style.display = "block";
-    this.tipBox.style.left = `${event.clientX - rect.left + 14}px`;
-    this.tipBox.style.top = `${event.clientY - rect.top + 10}px`;
+    placeTooltip(this.root, this.tipBox, event, html);
   }
 }
 
