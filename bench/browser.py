@@ -292,7 +292,8 @@ def show(result: dict) -> None:
     print(f"page load (fresh tab, warm server), median of {len(result['loads_s'])}: "
           f"{ms(result['loads_s'], 50)} ms (max {ms(result['loads_s'], 100)} ms)"
           + (f"; app of {result['root']}" if result["root"] else ""))
-    rows = [{"size": f"{r['size']} px", "h50": ms(r.get("hovers_ms", []), 50, 1), "hmax": ms(r.get("hovers_ms", []), 100, 1),
+    rows = [{"size": f"{r['size']} px", "h50": ms(r.get("hovers_ms", []), 50, 1),
+             "hmax": ms(r.get("hovers_ms", []), 100, 1),
              "sent": str(r.get("hover_frames_sent", "–")), "p50": ms(r.get("pins_s", []), 50),
              "u50": ms(r["uploads_s"], 50), "umax": ms(r["uploads_s"], 100),
              "n": f"{len(r.get('hovers_ms', []))} / {len(r.get('pins_s', []))} / {len(r['uploads_s'])}"}
@@ -313,7 +314,8 @@ def show(result: dict) -> None:
         b = r["pin_breakdown"]
         row = {"size": f"{r['size']} px"}
         row.update({key: f"{statistics.median(p[key] for p in b):.0f}" for _, key in parts})
-        row["msgs"] = f"{statistics.median(p['messages'] for p in b):.0f} ({statistics.median(p['bytes'] for p in b) / 1e3:.0f} kB)"
+        kb = statistics.median(p["bytes"] for p in b) / 1e3
+        row["msgs"] = f"{statistics.median(p['messages'] for p in b):.0f} ({kb:.0f} kB)"
         rows.append(row)
     if rows:
         print("\nA pin taken apart (medians, ms, the page's own clock):")

@@ -11,7 +11,8 @@ session, which is what fits 30 "browsers" on two cores). All sessions start
 together (a barrier), as a class does when the teacher says "now upload";
 each uploads a different photo (a bundled sample, enlarged, then a synthetic
 one) and pins the lens at different places (a click; hovers never reach the
-server, so they cost it nothing: an older checkout's page (``--root``) is clicked instead). Latency is from the request to
+server, so they cost it nothing: an older checkout's page (``--root``) is clicked
+instead). Latency is from the request to
 ``script_finished``: what the server costs a student, without the browser's
 drawing (bench/browser.py measures that). Errors are exceptions and error
 messages on any page, failed runs, timeouts and protocol failures. The whole
@@ -89,7 +90,8 @@ def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None)
         results: list[dict] = []
         start = threading.Barrier(sessions)
         deadline = time.monotonic() + deadline_s
-        threads = [threading.Thread(target=student, args=(server.url, k, clicks, start, deadline, results, root is not None))
+        threads = [threading.Thread(target=student,
+                                    args=(server.url, k, clicks, start, deadline, results, root is not None))
                    for k in range(sessions)]
         t0 = time.perf_counter()
         for t in threads:

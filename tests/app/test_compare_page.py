@@ -10,9 +10,8 @@ import pytest
 
 from a2core.figures import lens as figure_lens
 from a2core.figures.compare import ARCH_LABELS, ARCH_SHORT
-from a2core.models import ARCHS, build
-from a2core.weights import WEIGHTS_DIR, read_meta
-from a2core.training.measure import count_params
+from a2core.models import ARCHS
+from a2core.weights import WEIGHTS_DIR
 from tests.app.pages import open_page
 from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, mime

@@ -1,4 +1,5 @@
-"""The Explore page in a real browser, on each zoo: upload, heatmaps, a hover and a click on the lens, the README screenshot."""
+"""The Explore page in a real browser, on each zoo: upload, heatmaps, a hover and a click on the lens, the README
+screenshot."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ def test_upload_click_and_screenshot(app_url, page, zoo, tmp_path):
     assert f"feature map {side}×{side}" in info and f"n = {case['n']}" in info, info
 
     # Heatmaps are drawn: the gathering grid by plotly, the lens's maps on canvases.
-    page.wait_for_function("s => document.querySelectorAll(s).length >= 2", arg=f"{CHARTS} .heatmaplayer image, {CHARTS} .imagelayer image")
-    assert not page.locator('[data-testid="stException"]').count(), page.locator('[data-testid="stException"]').first.inner_text()
+    page.wait_for_function("s => document.querySelectorAll(s).length >= 2",
+                           arg=f"{CHARTS} .heatmaplayer image, {CHARTS} .imagelayer image")
+    errors = page.locator('[data-testid="stException"]')
+    assert not errors.count(), errors.first.inner_text()
     card = page.locator(".a2lens .card").first
     assert card.get_attribute("data-cell") == f"{side // 2},{side // 2}"  # the default: the centre
     assert page.locator(".a2lens .bar").count() == case["n"]  # one bar per descriptor
