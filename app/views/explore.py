@@ -7,13 +7,13 @@ import numpy as np
 import streamlit as st
 
 from a2core.figures import explore as figures
+from a2core.figures import lens as figure_lens
+from a2core.figures.gradcam import DIFFERENCE
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
-from a2core.figures.gradcam import DIFFERENCE
-from a2core.figures import lens as figure_lens
 from app import panels
-from app.lens import lens
 from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe
+from app.lens import lens
 
 ARCH = MAIN_ARCH
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
@@ -74,7 +74,8 @@ except FileNotFoundError as error:
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
                  trained_size: int, path: str) -> None:
-    """Everything a click changes, rerun on its own: a click reruns this, not the sidebar and the model."""
+    """Everything a pinned position changes, rerun on its own: a pin reruns this, not the sidebar and the model
+    (a hover redraws the lens in the browser and reruns nothing)."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
     finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps

@@ -22,3 +22,11 @@ def open_page(view: str | None = None, zoo: str | None = "cifar10") -> AppTest:
     if view is not None:
         at.switch_page(f"views/{view}.py").run()
     return at
+
+
+def lens_data(at) -> dict:
+    """The data the page gave its lens (the browser-side view of ``a2core/figures/web/lens.js``)."""
+    import json
+
+    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
+    return json.loads(lens.proto.json)

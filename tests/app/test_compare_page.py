@@ -12,7 +12,7 @@ from a2core.figures import lens as figure_lens
 from a2core.figures.compare import ARCH_LABELS, ARCH_SHORT
 from a2core.models import ARCHS
 from a2core.weights import WEIGHTS_DIR
-from tests.app.pages import open_page
+from tests.app.pages import lens_data, open_page
 from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, mime
 
@@ -43,9 +43,8 @@ def captions_with(at, prefix: str) -> list[str]:
 
 
 def lens_cards(at) -> list[dict]:
-    """The cards the page gave its lens (one per model shown, drawn in the browser: a2core/figures/web/lens.js)."""
-    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
-    return json.loads(lens.proto.json)["cards"]
+    """The cards of the page's lens: one per model shown, drawn in the browser."""
+    return lens_data(at)["cards"]
 
 
 def test_default_columns_render_with_predictions(at):
@@ -81,8 +80,7 @@ def test_one_pin_moves_every_model(at):
     assert not at.exception
     after = query_cell(at)
     assert after != before and after == (0, 15)
-    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
-    assert json.loads(lens.proto.json)["position"] == [0.05, 0.95]  # every card's query cell, in the browser
+    assert lens_data(at)["position"] == [0.05, 0.95]  # every card's query cell, in the browser
     assert all("(0, 15)" in c for c in captions_with(at, "✕ at cell")) and captions_with(at, "✕ at cell")
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from a2core.figures import lens as figure_lens
-from tests.app.pages import open_page
+from tests.app.pages import lens_data, open_page
 from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, ODD, encode, mime, picture
 
@@ -109,12 +109,6 @@ def test_block_picker_changes_the_maps(at):
     # The enlarged descriptor's map carries the exact weights: a softmax over the 64 positions.
     (heat,) = [t for t in chart(at, "explore_enlarged")["data"] if t["type"] == "heatmap"]
     assert arr(heat["z"]).shape == (8, 8) and arr(heat["z"]).sum() == pytest.approx(1, abs=1e-4)
-
-
-def lens_data(at) -> dict:
-    """The data the page gave its lens (the browser-side view, a2core/figures/web/lens.js)."""
-    (lens,) = [e for e in at.get("bidi_component") if e.proto.component_name == "a2lens.lens"]
-    return json.loads(lens.proto.json)
 
 
 def test_the_lens_gets_the_blocks_maps_and_the_pinned_position(at):

@@ -18,7 +18,8 @@ from a2core.images import load_image, preprocess
 from a2core.models.own import TIMM_MISSING
 from streamlit.testing.v1 import AppTest
 
-from tests.app.pages import APP
+from a2core.figures import lens as figure_lens
+from tests.app.pages import APP, lens_data
 from tests.app.plotly_json import arr, charts
 
 import timm  # noqa: E402
@@ -79,9 +80,10 @@ def test_explore_shows_the_models_own_maps_and_gradcam(own_model):
     page = text(at)
     assert "model view 256×256 px" in page and "read as **GC**" in page and "timm.layers.global_context" in page
     assert "knows 3 classes: cat, dog, fox" in page and DIFFERENCE in page
-    # GC's context map: one softmax over the last stage's 8×8 positions
-    (context,) = [c for c in charts(at) if any("context weight" in (t.get("hovertemplate") or "") for t in c["data"])]
-    assert heatmap(context).shape == (8, 8) and heatmap(context).sum() == pytest.approx(1.0, abs=1e-4)
+    # GC's context map, in the lens: one softmax over the last stage's 8×8 positions
+    (card,) = lens_data(at)["cards"]
+    context = figure_lens.unpack(card["context"])
+    assert card["kind"] == "context" and card["shape"] == [8, 8] and context.sum() == pytest.approx(1.0, abs=1e-4)
     # Grad-CAM of the predicted class at the unit holding the module, as a2core computes it on the same view
     (cam_chart,) = titled(at, "Grad-CAM of “")
     image = load_image((SAMPLE / "ILSVRC2012_val_00008162.jpg").read_bytes())
@@ -113,8 +115,8 @@ def test_compare_has_your_models_column_and_a_gradcam_row(own_model):
     assert at.radio(key="compare_zoo").value == "own"
     blocks = at.radio(key="cmp_block_own")
     assert len(blocks.options) == 10 and blocks.options[0] == "stages.0.0.attn (1/4 of the input)"
-    page = text(at)
-    assert "global context map" in page and DIFFERENCE in page
+    (card,) = lens_data(at)["cards"]
+    assert card["kind"] == "context" and card["map_title"] == "global context map" and DIFFERENCE in text(at)
     assert "Grad-CAM of each prediction, at the layer holding the block" in [h.value for h in at.subheader]
     (cam_chart,) = titled(at, "Grad-CAM of “")
     assert cam_chart["layout"]["title"]["text"].endswith("at stages.0.0") and heatmap(cam_chart).shape == (64, 64)

@@ -22,7 +22,8 @@ from a2core.images import load_image
 from a2core.probe import FIT_THRESHOLD, ImageMaps, compute_maps
 from a2core.models import ARCHS, build
 from a2core.training.measure import count_params
-from tests.app.pages import open_page
+from a2core.figures import lens as figure_lens
+from tests.app.pages import lens_data, open_page
 from tests.app.plotly_json import arr, charts
 from tests.zoo_weights import weights_folder
 from app.sources.own import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
@@ -187,22 +188,23 @@ def test_a_picture_the_model_recognises_gets_no_such_message(monkeypatch):
 # ------------------------------------------------------------------ Compare and Learn on the photo zoo
 
 
-def test_compare_runs_all_seven_photo_models_with_one_shared_click(both_zoos):
+def test_compare_runs_all_seven_photo_models_with_one_shared_position(both_zoos):
     at = open_page("compare", zoo="imagenette")
     assert not at.exception and not at.error
     at.multiselect(key="cmp_archs_imagenette").set_value(list(ARCHS)).run()
     assert not at.exception and not at.error
-    headers = [s.value for s in at.subheader]
-    assert "ResNet-18 (no attention)" in headers and all(ARCH_LABELS[a] in headers for a in ARCHS if a != "resnet")
+    titles = [c["title"] for c in lens_data(at)["cards"]]
+    assert titles == ["ResNet-18 (no attention)"] + [ARCH_LABELS[a] for a in ARCHS if a != "resnet"]
     assert at.radio(key="cmp_block_imagenette").options == ["layer2.1.attn (1/8 of the input)",
                                                              "layer3.1.attn (1/16 of the input)"]
     at.session_state["a2lens_position"] = {"shared": (0.01, 0.99)}
     at.run()
     query = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
     assert "cell (0, 19) of the 20×20 feature map of `layer2.1.attn`" in query
-    nl = [c.value for c in at.caption if c.value.startswith("attention row of the clicked cell")]
-    a2 = [c.value for c in at.caption if c.value.startswith("implied attention of cell")]
-    assert "(0, 19)" in nl[0] and nl[0].endswith("all 400 positions") and "(0, 19)" in a2[0]
+    data = lens_data(at)
+    assert data["position"] == [0.01, 0.99]  # every card's query cell, in the browser: (0, 19) of 20×20
+    nl = next(c for c in data["cards"] if c["kind"] == "nonlocal")
+    assert nl["shape"] == [20, 20] and figure_lens.unpack(nl["attention"]).shape == (400, 400)
     # The zoo table is the photo zoo's: seven rows, counted on the photo backbone.
     (table,) = [d for d in at.dataframe if "params" in d.value.columns]
     frame = table.value

@@ -131,7 +131,7 @@ def test_deep_links_load_every_page_without_outside_requests(app_url, browser):
 def test_compare_block_choice_survives_an_input_size_change(app_url, page):
     _open(page, app_url, "compare")
     page.get_by_role("heading", name="Compare attention designs").wait_for(timeout=300_000)
-    _wait_heatmaps(page, 9)
+    wait_lens(page, timeout_ms=300_000)
     wait_idle(page)
     radios = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"] input[type="radio"]')
     page.locator('[data-testid="stSidebar"]').get_by_text("layer3.2.attn").click()
