@@ -17,28 +17,20 @@ const SEND_DELAY_MS = 400;
 const MATRIX_CELL = [64, 42]; // px of a cell of G and of the bilinear terms (plotly gave ~42 px a row)
 const toyViews = new WeakMap(); // parentElement → its view, so a re-render with new data keeps the sliders
 
-/** Softmax of each row of a (rows, cols) row-major array, as torch computes it: exp(x − max) / Σ. */
-function softmaxRows(logits, rows, cols) {
+/**
+ * Softmax of a (rows, cols) row-major array along ``axis`` (1: each row, 0: each column), as torch computes it:
+ * exp(x − max) / Σ.
+ */
+function softmax(logits, rows, cols, axis) {
   const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
+  const [lines, length] = axis === 1 ? [rows, cols] : [cols, rows];
+  const at = axis === 1 ? (line, k) => line * cols + k : (line, k) => k * cols + line;
+  for (let line = 0; line < lines; line++) {
     let top = -Infinity;
-    for (let k = 0; k < cols; k++) top = Math.max(top, logits[r * cols + k]);
+    for (let k = 0; k < length; k++) top = Math.max(top, logits[at(line, k)]);
     let total = 0;
-    for (let k = 0; k < cols; k++) total += (out[r * cols + k] = Math.exp(logits[r * cols + k] - top));
-    for (let k = 0; k < cols; k++) out[r * cols + k] /= total;
-  }
-  return out;
-}
-
-/** Softmax of each column of a (rows, cols) row-major array. */
-function softmaxColumns(logits, rows, cols) {
-  const out = new Float64Array(rows * cols);
-  for (let k = 0; k < cols; k++) {
-    let top = -Infinity;
-    for (let r = 0; r < rows; r++) top = Math.max(top, logits[r * cols + k]);
-    let total = 0;
-    for (let r = 0; r < rows; r++) total += (out[r * cols + k] = Math.exp(logits[r * cols + k] - top));
-    for (let r = 0; r < rows; r++) out[r * cols + k] /= total;
+    for (let k = 0; k < length; k++) total += (out[at(line, k)] = Math.exp(logits[at(line, k)] - top));
+    for (let k = 0; k < length; k++) out[at(line, k)] /= total;
   }
   return out;
 }
@@ -60,7 +52,7 @@ function toySteps(x, theta, rho, c, L) {
   const a = x;
   const b = pointwise(theta);
   const v = pointwise(rho);
-  const gather = softmaxRows(b, n, L);
+  const gather = softmax(b, n, L, 1);
   const descriptors = new Float64Array(c * n); // G (c, n): g_i = A softmax(b̄_i)ᵀ
   for (let m = 0; m < c; m++) {
     for (let i = 0; i < n; i++) {
@@ -69,7 +61,7 @@ function toySteps(x, theta, rho, c, L) {
       descriptors[m * n + i] = sum;
     }
   }
-  const distribute = softmaxColumns(v, n, L);
+  const distribute = softmax(v, n, L, 0);
   const z = new Float64Array(c * L); // z_j = G v_j
   for (let m = 0; m < c; m++) {
     for (let k = 0; k < L; k++) {
