@@ -113,4 +113,6 @@ def test_card_measures_every_seed_run(tmp_path):
     assert "| resnet |" not in seeds  # one run only: not part of the seed table
     assert "| seed | 0 |" in text  # both shipped runs are seed 0: the recipe table needs no exceptions
     assert "The 2 further runs of *Seeds* took 1.00 more hours" in text
-    assert "--data DIR --epochs 3 --seed K --out assets/weights/seeds/seedK` for K = 1 … 2" in text
+    assert ("--data DIR --epochs 3 --seed K --out assets/weights/seeds/seedK` for K = 0, 1, 2; then, per arch, "
+            "the median run's weight file and log go to `assets/weights/` and the others stay in "
+            "`assets/weights/seeds/seed<k>/`.") in text

@@ -173,9 +173,9 @@ ZOO_CARD: dict[str, ZooCardText] = {
             tried=("The recipe and the backbone were fixed by the budget before the runs (a 16-epoch 128-pixel "
                    "pilot of the plain model reached 82.9 %); within it the photo A²-ResNet was trained twice, "
                    "with PyTorch's default init of θ and ρ (87.49 % after 33 of 40 epochs, but gathering maps "
-                   "within 0.15 nats of uniform) and with He init (shipped). A wider or longer recipe would "
-                   "not fit the budget on this CPU; more seeds of `a2_resnet` and `resnet` would settle the "
-                   "close comparison."),
+                   "within 0.15 nats of uniform) and with He init, on two seeds (see *Seeds*). A wider or "
+                   "longer recipe would not fit the budget on this CPU; two seeds each still cannot rank "
+                   "`a2_resnet` against `resnet`."),
         ),
     ),
 }
@@ -418,14 +418,15 @@ def _train_flags(recipe: dict) -> str:
     return flags
 
 
-def _reproduce_seeds(seeds: dict[str, list[tuple[SeedRun, float]]], recipe: dict) -> str:
+def _reproduce_seeds(seeds: dict[str, list[tuple[SeedRun, float]]], recipe: dict, out: str) -> str:
     if not seeds:
         return ""
     archs = ",".join(seeds)
-    k = max(run.seed for runs in seeds.values() for run, _ in runs)
-    return (f"\n\nThe runs of *Seeds*: `python -m a2core.training.train --arch {archs} --data DIR {_train_flags(recipe)} "
-            f"--seed K --out assets/weights/seeds/seedK` for K = 1 … {k}; then, per arch, the median run's weight "
-            "file and log go to `assets/weights/` and the others to `seeds/seed<k>/`.")
+    # the seeds actually run, not a range: the shipped (median) run need not be seed 0
+    ks = ", ".join(map(str, sorted({run.seed for runs in seeds.values() for run, _ in runs})))
+    return (f"\n\nThe runs of *Seeds*: `python -m a2core.training.train --arch {archs} --data DIR "
+            f"{_train_flags(recipe)} --seed K --out {out}seeds/seedK` for K = {ks}; then, per arch, "
+            f"the median run's weight file and log go to `{out}` and the others stay in `{out}seeds/seed<k>/`.")
 
 
 def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, weights_dir: str | Path,
@@ -524,7 +525,7 @@ python -m a2core.training.evaluate --data DIR --weights {out} --card {out}MODEL_
 The first command trains all seven archs (resumable: rerun it after an interruption) and writes
 `{out}<model>.safetensors`, checkpoints and per-epoch JSON logs (`{out}logs/`); the
 second rewrites this card, with its table, from the weight files and those logs.
-`python -m a2core.training.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds, first.recipe)}
+`python -m a2core.training.evaluate --data DIR` alone prints the table.{_reproduce_seeds(seeds, first.recipe, out)}
 
 ## Files
 
