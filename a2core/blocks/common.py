@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import Tensor, nn
 
@@ -43,3 +45,30 @@ def pointwise(conv: nn.Module, x: Tensor) -> Tensor:
     if x.dim() == 5:
         return conv(x.flatten(2, 3)).unflatten(2, x.shape[2:4])
     return conv(x)
+
+
+def conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, dilation: int = 1,
+            groups: int = 1, act: bool = False) -> nn.Sequential:
+    """k×k conv (no bias, "same" padding for odd k) + BatchNorm, and ReLU when ``act``.
+
+    The children are named ``conv``, ``bn`` (and ``act``), as timm's ``ConvNormAct``, so weights map by name.
+    """
+    layers = {
+        "conv": nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=dilation * (kernel_size - 1) // 2,
+                          dilation=dilation, groups=groups, bias=False),
+        "bn": nn.BatchNorm2d(out_channels),
+    }
+    if act:
+        layers["act"] = nn.ReLU(inplace=True)
+    return nn.Sequential(OrderedDict(layers))
+
+
+def require_image(x: Tensor, block: str) -> None:
+    """Raise a clear error for input that is not (N, C, H, W): these designs are defined on 2-D maps only."""
+    if x.dim() != 4:
+        raise ValueError(f"{block} takes images (N, C, H, W); got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
+
+
+def gate(logits: Tensor) -> Tensor:
+    """σ(logits) in at least float32 (see :func:`at_least_float32`)."""
+    return at_least_float32(logits).sigmoid()

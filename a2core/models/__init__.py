@@ -8,10 +8,14 @@ nothing that probes, trains or draws.
 """
 
 from .resnet import (
+    ALL_ARCHS,
     ARCHS,
     ATTENTION,
     ATTENTION_BLOCKS,
+    CIFAR_PLACEMENT,
     PHOTO_PLACEMENT,
+    SERIES_ARCHS,
+    SITES,
     ZOOS,
     AttentionBasicBlock,
     AttentionResNet,
@@ -24,10 +28,14 @@ from .resnet import (
 )
 
 __all__ = [
+    "ALL_ARCHS",
     "ARCHS",
     "ATTENTION",
     "ATTENTION_BLOCKS",
+    "CIFAR_PLACEMENT",
     "PHOTO_PLACEMENT",
+    "SERIES_ARCHS",
+    "SITES",
     "ZOOS",
     "AttentionBasicBlock",
     "AttentionResNet",

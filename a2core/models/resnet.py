@@ -1,11 +1,11 @@
-"""The zoos' architectures: two ResNet backbones, seven attention designs.
+"""The zoos' architectures: two ResNet backbones, twelve attention designs and the plain ResNet.
 
-Two zoos share the seven designs and differ in the backbone:
+Two zoos share the designs and differ in the backbone:
 
 - ``cifar10``: the ResNet-20 of He et al. (2016, §4.2) for 32×32 images, a 3×3
   stem and three stages of three BasicBlocks at 16, 32 and 64 channels. The
   attention block sits on the last BasicBlock of stages 2 and 3 (16×16 and
-  8×8 maps at 32 px).
+  8×8 maps at 32 px); BAM between the stages (:data:`CIFAR_PLACEMENT`).
 - ``imagenette``: the ImageNet layout of torchvision's ResNet-18 (7×7/2 stem and
   3×3/2 max-pool, stride 4; four stages of two BasicBlocks), narrowed to 32,
   64, 128 and 256 channels so the zoo trains on a CPU. Each design is placed
@@ -13,9 +13,11 @@ Two zoos share the seven designs and differ in the backbone:
   and Non-local sit in res3 and res4 (``layer2.1.attn`` and ``layer3.1.attn``:
   20×20 and 10×10 maps at 160 px).
 
-The block always rides on the residual branch of a BasicBlock, before the
-addition, under the stable name ``layerK.I.attn``. Only the attention differs
-between the archs of a zoo, so their accuracies compare.
+Most designs ride on the residual branch of a BasicBlock, before the addition,
+under the stable name ``layerK.I.attn``; SK and split attention replace the
+block's first conv (``layerK.I.conv1``) and BAM sits between stages
+(``layerK.attn``), see :data:`SITES`. Only the attention differs between the
+archs of a zoo, so their accuracies compare.
 
     model = build("a2_resnet", num_classes=10)                   # CIFAR-10 zoo
     model = build("a2_resnet", num_classes=10, zoo="imagenette") # photo zoo
@@ -23,6 +25,7 @@ between the archs of a zoo, so their accuracies compare.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
@@ -33,9 +36,10 @@ from .._compat import import_torchvision
 import_torchvision()
 from torchvision.models.resnet import BasicBlock  # noqa: E402  (after the import shim)
 
-AttentionFactory = Callable[[int], nn.Module]
+AttentionFactory = Callable[..., nn.Module]
 
-#: arch name → factory from a stage's channel count c to its attention block.
+#: arch name → factory of its attention block. Most designs take a stage's channel count c; those that
+#: replace a convolution (:data:`SITES` "conv") take (in_channels, out_channels, stride), as the conv does.
 ATTENTION: dict[str, AttentionFactory | None] = {
     "resnet": None,
     "se_resnet": lambda c: blocks.SqueezeExcitation(c),
@@ -44,8 +48,26 @@ ATTENTION: dict[str, AttentionFactory | None] = {
     "gc_resnet": lambda c: blocks.GlobalContext(c),
     "eca_resnet": lambda c: blocks.EfficientChannelAttention(c),
     "gsop_resnet": lambda c: blocks.GlobalSecondOrderPooling(c),
+    "cbam_resnet": lambda c: blocks.CBAM(c),
+    "bam_resnet": lambda c: blocks.BottleneckAttention(c),
+    "sk_resnet": lambda c_in, c_out, stride: blocks.SelectiveKernel(c_in, c_out, stride),
+    "cc_resnet": lambda c: blocks.CrissCrossAttention(c),
+    "resnest": lambda c_in, c_out, stride: blocks.SplitAttention(c_in, c_out, stride),
+    "triplet_resnet": lambda c: blocks.TripletAttention(c),
 }
-ARCHS: tuple[str, ...] = tuple(ATTENTION)
+#: The zoo the app shows: the plain ResNet and the six designs it was built with.
+ARCHS: tuple[str, ...] = ("resnet", "se_resnet", "nl_resnet", "a2_resnet", "gc_resnet", "eca_resnet", "gsop_resnet")
+#: The rest of the seed article's series (CBAM, BAM, SKNet, CC-Net, ResNeSt, Triplet): built and trained like
+#: the zoo; they join :data:`ARCHS` once their weights are shipped and the app's pages draw their maps.
+SERIES_ARCHS: tuple[str, ...] = ("cbam_resnet", "bam_resnet", "sk_resnet", "cc_resnet", "resnest", "triplet_resnet")
+ALL_ARCHS: tuple[str, ...] = ARCHS + SERIES_ARCHS
+
+#: Where a design enters a BasicBlock ResNet (default "branch"):
+#: "branch": on the residual branch, after the second conv's BN, named ``layerK.I.attn``;
+#: "conv":   in place of the first 3×3 conv (and its BN and ReLU, which the design holds), named
+#:           ``layerK.I.conv1`` as in timm's SK-ResNets;
+#: "stage":  on the main path after a stage's last block, named ``layerK.attn`` (BAM, "at each bottleneck").
+SITES: dict[str, str] = {"bam_resnet": "stage", "sk_resnet": "conv", "resnest": "conv"}
 
 #: The photo zoo's blocks: A²'s logit convs start with He init (``DoubleAttention``'s ``logit_init``),
 #: since its short run does not sharpen maps that start uniform. The CIFAR-10 zoo keeps the init it was
@@ -61,17 +83,24 @@ ATTENTION_BLOCKS = (
     blocks.GlobalContext,
     blocks.EfficientChannelAttention,
     blocks.GlobalSecondOrderPooling,
+    blocks.CBAM,
+    blocks.BottleneckAttention,
+    blocks.SelectiveKernel,
+    blocks.CrissCrossAttention,
+    blocks.SplitAttention,
+    blocks.TripletAttention,
 )
 
 
 class AttentionBasicBlock(BasicBlock):
-    """torchvision's BasicBlock with an attention module on its residual branch.
+    """torchvision's BasicBlock with an attention module on its residual branch, or as its first conv.
 
     out = ReLU(x' + attn(BN(conv(ReLU(BN(conv(x))))))), x' the (downsampled) input.
-    ``attn`` is ``nn.Identity`` in blocks without attention.
+    ``attn`` is ``nn.Identity`` in blocks without attention; ``conv`` replaces the first conv, BN and ReLU.
     """
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, attn: nn.Module | None = None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, attn: nn.Module | None = None,
+                 conv: nn.Module | None = None):
         downsample = None
         if stride != 1 or inplanes != planes:
             downsample = nn.Sequential(
@@ -79,6 +108,10 @@ class AttentionBasicBlock(BasicBlock):
             )
         super().__init__(inplanes, planes, stride, downsample)
         self.attn = attn if attn is not None else nn.Identity()
+        if conv is not None:
+            # an attention conv (SK, split attention) holds its own BN and ReLU; its output is already ≥ 0,
+            # so the ReLU of the forward below changes nothing
+            self.conv1, self.bn1 = conv, nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -105,7 +138,11 @@ def every_block_of(*stages: int) -> Placement:
 #: (Wang et al. 2020) sit in every residual block; GC (Cao et al. 2019) in every block of c3–c5;
 #: Non-local (Wang et al. 2018) and A² (Chen et al. 2018) in res3 and res4, on every other block
 #: (here one per stage: the last); GSoP-Net1 (Gao et al. 2019; the authors' ResNet-50 code) in the
-#: last block of each of the four stages.
+#: last block of each of the four stages. CBAM (Woo et al. 2018) and Triplet attention (Misra et al. 2021)
+#: in every block; BAM (Park et al. 2018) between stages 1–2, 2–3 and 3–4; SK (Li et al. 2019) and split
+#: attention (ResNeSt, Zhang et al. 2020) replace the 3×3 conv of every block. CC-Net (Huang et al. 2019)
+#: puts its criss-cross attention in a segmentation head, not in the backbone; it is the answer to
+#: Non-local's cost, so it sits where Non-local does, and the two compare position for position.
 PHOTO_PLACEMENT: dict[str, Placement] = {
     "resnet": every_block_of(),
     "se_resnet": every_block_of(1, 2, 3, 4),
@@ -114,6 +151,18 @@ PHOTO_PLACEMENT: dict[str, Placement] = {
     "gc_resnet": every_block_of(2, 3, 4),
     "eca_resnet": every_block_of(1, 2, 3, 4),
     "gsop_resnet": last_block_of(1, 2, 3, 4),
+    "cbam_resnet": every_block_of(1, 2, 3, 4),
+    "bam_resnet": last_block_of(1, 2, 3),
+    "sk_resnet": every_block_of(1, 2, 3, 4),
+    "cc_resnet": last_block_of(2, 3),
+    "resnest": every_block_of(1, 2, 3, 4),
+    "triplet_resnet": every_block_of(1, 2, 3, 4),
+}
+
+#: Placement in the CIFAR-10 zoo: every design on the last block of stages 2 and 3, the one rule of that zoo,
+#: but BAM, which sits between stages by definition: after stages 1 and 2 of three.
+CIFAR_PLACEMENT: dict[str, Placement] = {arch: last_block_of(2, 3) for arch in ATTENTION} | {
+    "bam_resnet": last_block_of(1, 2),
 }
 
 
@@ -127,6 +176,7 @@ class AttentionResNet(nn.Module):
         attention: factory from a stage's channel count to its attention block, or None.
         placement: which blocks carry attention (see :func:`last_block_of`, :func:`every_block_of`).
         stem: "cifar" (3×3 conv, stride 1) or "imagenet" (7×7/2 conv and 3×3/2 max-pool, stride 4).
+        site: where the attention enters a block, "branch", "conv" or "stage" (see :data:`SITES`).
     """
 
     def __init__(
@@ -137,10 +187,13 @@ class AttentionResNet(nn.Module):
         attention: AttentionFactory | None = None,
         placement: Placement = last_block_of(2, 3),
         stem: str = "cifar",
+        site: str = "branch",
     ):
         super().__init__()
         if stem not in ("cifar", "imagenet"):
             raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
+        if site not in ("branch", "conv", "stage"):
+            raise ValueError(f"site must be 'branch', 'conv' or 'stage', got {site!r}")
         if stem == "cifar":
             self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
             self.maxpool = nn.Identity()
@@ -151,13 +204,17 @@ class AttentionResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         inplanes = widths[0]
         for stage, (planes, blocks_in_stage) in enumerate(zip(widths, layers, strict=True), start=1):
-            units = []
+            units = {}
             for i in range(blocks_in_stage):
                 stride = 2 if stage > 1 and i == 0 else 1
-                attn = attention(planes) if attention and placement(stage, i, blocks_in_stage) else None
-                units.append(AttentionBasicBlock(inplanes, planes, stride, attn))
+                placed = attention is not None and placement(stage, i, blocks_in_stage)
+                attn = attention(planes) if placed and site == "branch" else None
+                conv = attention(inplanes, planes, stride) if placed and site == "conv" else None
+                units[str(i)] = AttentionBasicBlock(inplanes, planes, stride, attn, conv)
                 inplanes = planes
-            self.add_module(f"layer{stage}", nn.Sequential(*units))
+                if placed and site == "stage":
+                    units["attn"] = attention(planes)
+            self.add_module(f"layer{stage}", nn.Sequential(OrderedDict(units)))
         self.num_stages = len(widths)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(inplanes, num_classes)
@@ -173,17 +230,18 @@ class AttentionResNet(nn.Module):
 
 
 def CifarResNet(num_classes: int = 10, blocks_per_stage: int = 3, widths: Sequence[int] = (16, 32, 64),
-                attention: AttentionFactory | None = None, attention_stages: Sequence[int] = (2, 3)) -> AttentionResNet:
-    """ResNet for 32×32 images (ResNet-20 by default): attention on the last block of ``attention_stages``."""
-    return AttentionResNet(num_classes, (blocks_per_stage,) * len(widths), widths, attention,
-                           last_block_of(*attention_stages), stem="cifar")
+                attention: AttentionFactory | None = None, placement: Placement = last_block_of(2, 3),
+                site: str = "branch") -> AttentionResNet:
+    """ResNet for 32×32 images (ResNet-20 by default): attention on the last block of stages 2 and 3."""
+    return AttentionResNet(num_classes, (blocks_per_stage,) * len(widths), widths, attention, placement,
+                           stem="cifar", site=site)
 
 
 def PhotoResNet(num_classes: int = 10, layers: Sequence[int] = (2, 2, 2, 2),
                 widths: Sequence[int] = (32, 64, 128, 256), attention: AttentionFactory | None = None,
-                placement: Placement = last_block_of(2, 3)) -> AttentionResNet:
+                placement: Placement = last_block_of(2, 3), site: str = "branch") -> AttentionResNet:
     """ResNet-18 layout for photos (stride-4 stem), narrowed to ``widths``."""
-    return AttentionResNet(num_classes, layers, widths, attention, placement, stem="imagenet")
+    return AttentionResNet(num_classes, layers, widths, attention, placement, stem="imagenet", site=site)
 
 
 def _is_attention_part(model: nn.Module, module: nn.Module) -> bool:
@@ -201,10 +259,12 @@ ZOOS: tuple[str, ...] = ("cifar10", "imagenette")
 
 
 def build(arch: str, num_classes: int = 10, zoo: str = "cifar10", **kwargs) -> AttentionResNet:
-    """Build ``arch`` (one of :data:`ARCHS`) of ``zoo`` (one of :data:`ZOOS`) with freshly initialised weights."""
+    """Build ``arch`` (one of :data:`ALL_ARCHS`) of ``zoo`` (one of :data:`ZOOS`) with freshly initialised weights."""
     if arch not in ATTENTION:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
+        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ALL_ARCHS)}")
+    kwargs.setdefault("site", SITES.get(arch, "branch"))
     if zoo == "cifar10":
+        kwargs.setdefault("placement", CIFAR_PLACEMENT[arch])
         return CifarResNet(num_classes=num_classes, attention=ATTENTION[arch], **kwargs)
     if zoo == "imagenette":
         kwargs.setdefault("placement", PHOTO_PLACEMENT[arch])

@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from ..images import normalize
-from ..models import ARCHS, ZOOS, build
+from ..models import ALL_ARCHS, ARCHS, ZOOS, build
 from ..weights import ModelMeta, load_pretrained, save_weights
 from .data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops, random_windows, train_augmentation
 
@@ -370,7 +370,8 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", default="a2_resnet", help=f"one of {', '.join(ARCHS)}, a comma list, or 'all'")
+    parser.add_argument("--arch", default="a2_resnet",
+                        help=f"one of {', '.join(ALL_ARCHS)}, a comma list, or 'all' (the app's zoo: {', '.join(ARCHS)})")
     parser.add_argument("--data", required=True, help="folder with train/<class>/* and val/<class>/*")
     parser.add_argument("--out", default="assets/weights", help="where weights, checkpoints and logs go")
     parser.add_argument("--zoo", default="auto", choices=("auto", *ZOOS),
@@ -396,8 +397,8 @@ def main(argv=None) -> None:
 
     archs = ARCHS if args.arch == "all" else tuple(a.strip() for a in args.arch.split(","))
     for arch in archs:
-        if arch not in ARCHS:
-            parser.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)} or 'all'")
+        if arch not in ALL_ARCHS:
+            parser.error(f"unknown arch {arch!r}; choose from {', '.join(ALL_ARCHS)} or 'all'")
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = setup_runtime(args.device, args.amp)

@@ -1,7 +1,7 @@
 """Every block in every precision: float64 stays float64, bf16 is raised to float32, never lowered.
 
 - ``torch.autograd.gradcheck`` in float64, train and eval mode, with the attention path switched on
-  (the zero-initialised last BatchNorm / conv of A², Non-local and GC set non-zero), so a cast to
+  (the zero-initialised last BatchNorm / conv of A², Non-local and GC, and CC-Net's γ, set non-zero), so a cast to
   float32 anywhere on the path would fail it.
 - Output and map dtypes for float64, float32, and bf16 autocast (float32 and bf16 input): the output
   keeps the input's dtype, the maps come back in at least float32 and in float64 for float64 input.
@@ -16,23 +16,9 @@ import torch
 from torch import nn
 
 from a2core import blocks
+from tests.blocks.helpers import switch_on
 
 C = 8
-
-
-def switch_on(block: nn.Module) -> nn.Module:
-    """Give every BatchNorm and the zero-initialised convs non-trivial values, so no path is cut at zero."""
-    with torch.no_grad():
-        for module in block.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_()
-                module.running_mean.normal_(std=0.1)
-                module.running_var.uniform_(0.5, 2.0)
-        if isinstance(block, blocks.GlobalContext):
-            block.transform[-1].weight.normal_(std=0.5)
-            block.transform[-1].bias.normal_()
-    return block
 
 
 FACTORIES = {
@@ -43,6 +29,12 @@ FACTORIES = {
     "GC": lambda: blocks.GlobalContext(C),
     "ECA": lambda: blocks.EfficientChannelAttention(C),
     "GSoP": lambda: blocks.GlobalSecondOrderPooling(C),
+    "CBAM": lambda: blocks.CBAM(C),
+    "BAM": lambda: blocks.BottleneckAttention(C),
+    "SK": lambda: blocks.SelectiveKernel(C, C),
+    "CC": lambda: blocks.CrissCrossAttention(C),
+    "SplitAttention": lambda: blocks.SplitAttention(C, C),
+    "Triplet": lambda: blocks.TripletAttention(C),
 }
 
 
