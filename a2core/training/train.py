@@ -371,7 +371,8 @@ def train_arch(arch: str, train_set: ImageFolderTensors, val_set: ImageFolderTen
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="a2_resnet",
-                        help=f"one of {', '.join(ALL_ARCHS)}, a comma list, or 'all' (the app's zoo: {', '.join(ARCHS)})")
+                        help=f"one of {', '.join(ALL_ARCHS)}, a comma list, or 'all' (the app's zoo: "
+                             f"{', '.join(ARCHS)})")
     parser.add_argument("--data", required=True, help="folder with train/<class>/* and val/<class>/*")
     parser.add_argument("--out", default="assets/weights", help="where weights, checkpoints and logs go")
     parser.add_argument("--zoo", default="auto", choices=("auto", *ZOOS),
