@@ -27,8 +27,8 @@ from .common import at_least_float32, require_image
 
 @dataclass
 class CrissCrossMaps:
-    """attention: (R, N, L, L), pass r's row u is query u's softmax over its cross (zero elsewhere);
-    reach: (N, L, L), the product attention[R-1] ··· attention[0], row u is where u reads from over all passes.
+    """attention: (N, R, L, L), pass r's row u is query u's softmax over its cross (zero elsewhere);
+    reach: (N, L, L), the product of the passes (last pass first), row u is where u reads from over all passes.
 
     spatial: the feature map's (H, W), with L = H·W (row-major).
     """
@@ -83,10 +83,10 @@ class CrissCrossAttention(nn.Module):
         if not return_maps:
             return x
         with torch.autocast(x.device.type, enabled=False):  # the maps stay in the softmax's precision
-            attention = torch.stack([dense_cross(*p) for p in passes])  # (R, N, L, L)
-            reach = attention[0]
-            for a in attention[1:]:
-                reach = a @ reach
+            attention = torch.stack([dense_cross(*p) for p in passes], dim=1)  # (N, R, L, L)
+            reach = attention[:, 0]
+            for r in range(1, self.recurrence):
+                reach = attention[:, r] @ reach
         return x, CrissCrossMaps(attention=attention, reach=reach, spatial=tuple(a_col.shape[1:3]))
 
     def extra_repr(self) -> str:

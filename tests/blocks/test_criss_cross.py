@@ -31,7 +31,7 @@ def test_two_passes_equal_the_authors_module_applied_twice(hw):
     x2, concate2 = ref(x1)
     torch.testing.assert_close(y, x2, **TOL)
     h, w = hw
-    for a, concate in zip(maps.attention, (concate1, concate2)):
+    for a, concate in zip(maps.attention.unbind(1), (concate1, concate2)):
         # the authors' concate[n, i, j] holds query (i, j)'s weights: its column (keys (g, j), itself masked to
         # zero), then its row (keys (i, v), itself included)
         dense = a.view(2, h, w, h, w)
@@ -47,16 +47,16 @@ def test_each_pass_attends_over_the_cross_and_two_passes_reach_everything():
     block = switch_on(CrissCrossAttention(8)).eval()
     h, w = 4, 6
     _, maps = block(torch.randn(3, 8, h, w), return_maps=True)
-    assert maps.attention.shape == (2, 3, h * w, h * w) and maps.spatial == (h, w)
+    assert maps.attention.shape == (3, 2, h * w, h * w) and maps.spatial == (h, w)
     cross = on_cross(h, w)
-    for a in maps.attention:
+    for a in maps.attention.unbind(1):
         assert (a[:, ~cross] == 0).all()
         assert (a[:, cross] > 0).all()  # H + W − 1 keys each, the query itself once
         torch.testing.assert_close(a.sum(-1), torch.ones(3, h * w))
     assert (maps.reach > 0).all()  # every position reaches every other in two passes
     torch.testing.assert_close(maps.reach.sum(-1), torch.ones(3, h * w))
     # reach[u, k] = Σ_v a2[u, v] a1[v, k], summed by hand over the middle position
-    a1, a2 = maps.attention[0][0], maps.attention[1][0]
+    a1, a2 = maps.attention[0, 0], maps.attention[0, 1]
     u, k = 5, 18
     torch.testing.assert_close(maps.reach[0, u, k], sum(a2[u, v] * a1[v, k] for v in range(h * w)), **TOL)
 
@@ -74,5 +74,5 @@ def test_starts_as_the_identity_and_recurrence_is_configurable():
     x = torch.randn(2, 8, 4, 4)
     y, maps = block(x, return_maps=True)
     torch.testing.assert_close(y, x)  # γ = 0
-    assert maps.attention.shape[0] == 3
+    assert maps.attention.shape[1] == 3
     assert block.query.out_channels == 1 and CrissCrossAttention(64).query.out_channels == 8

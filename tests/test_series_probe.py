@@ -1,0 +1,51 @@
+"""The series' archs go through the package as the zoo's do: weights round-trip through safetensors with their
+metadata, and one probed forward pass reads every block's maps with the shapes their docstrings give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from a2core import load_pretrained
+from a2core.models import SERIES_ARCHS, attention_blocks
+from a2core.probe.maps import compute_maps
+from tests.zoo_weights import write_photo_weights
+
+SAMPLE = sorted(Path("assets/samples/imagenette").rglob("*.jpg"))[0]
+KIND = {"cbam_resnet": "CBAM", "bam_resnet": "BAM", "sk_resnet": "SelectiveKernel", "cc_resnet": "CrissCross",
+        "resnest": "SplitAttention", "triplet_resnet": "TripletAttention"}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_photo_weights(tmp_path_factory.mktemp("weights"), archs=SERIES_ARCHS)
+
+
+@pytest.mark.parametrize("arch", SERIES_ARCHS)
+def test_compute_maps_reads_every_block(arch, folder):
+    model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")
+    result = compute_maps(model, Image.open(SAMPLE), size=160)
+    assert result.blocks and {b.kind for b in result.blocks.values()} == {KIND[arch]}
+    assert set(result.blocks) == set(attention_blocks(model))
+    for name, block in result.blocks.items():
+        for field, array in block.arrays.items():
+            assert np.isfinite(array).all(), (name, field)
+        h, w = block.feature_size
+        arrays = block.arrays
+        if arch == "cbam_resnet":
+            assert arrays["spatial_map"].shape == (h, w) and arrays["channel"].ndim == 1
+        elif arch == "triplet_resnet":
+            assert arrays["spatial_map"].shape == (h, w)
+            assert arrays["channel_width"].shape[1] == w and arrays["channel_height"].shape[1] == h
+        elif arch == "bam_resnet":
+            assert arrays["attention"].shape[1:] == (h, w) and arrays["spatial_map"].shape == (h, w)
+        elif arch == "cc_resnet":
+            assert arrays["attention"].shape == (2, h * w, h * w) and arrays["reach"].shape == (h * w, h * w)
+            np.testing.assert_allclose(arrays["reach"].sum(-1), 1, rtol=1e-5)
+        else:  # SK, split attention: per-channel weights over branches / splits, summing to 1
+            weights = arrays["branch" if arch == "sk_resnet" else "radix"]
+            assert weights.shape[0] == 2
+            np.testing.assert_allclose(weights.sum(0), 1, rtol=1e-5)
