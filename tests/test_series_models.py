@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from a2core import blocks
-from a2core.models import ALL_ARCHS, ARCHS, SERIES_ARCHS, attention_blocks, build
+from a2core.models import ALL_ARCHS, ARCHS, FAMILIES, SERIES_ARCHS, attention_blocks, build, family_of
 
 BLOCK_TYPE = {
     "cbam_resnet": blocks.CBAM,
@@ -97,3 +97,11 @@ def test_cc_starts_as_the_identity_where_non_local_sits():
     for name, block in attention_blocks(model).items():
         x = torch.randn(1, block.value.in_channels, 5, 5)
         assert torch.equal(block(x), x), name
+
+
+def test_every_design_has_one_family_and_the_seeds_representatives_are_mixed():
+    members = [arch for _, archs in FAMILIES.values() for arch in archs]
+    assert sorted(members) == sorted(a for a in ALL_ARCHS if a != "resnet")  # each once
+    assert family_of("resnet") is None
+    assert family_of("cbam_resnet") == family_of("bam_resnet") == "mixed"  # the seed article's words
+    assert family_of("se_resnet") == "channel" and family_of("nl_resnet") == "spatial"

@@ -7,6 +7,7 @@ May import torch, torchvision (through ``a2core._compat``), timm (``own``, optio
 nothing that probes, trains or draws.
 """
 
+from .families import FAMILIES, family_of
 from .resnet import (
     ALL_ARCHS,
     ARCHS,
@@ -33,6 +34,7 @@ __all__ = [
     "ATTENTION",
     "ATTENTION_BLOCKS",
     "CIFAR_PLACEMENT",
+    "FAMILIES",
     "PHOTO_PLACEMENT",
     "SERIES_ARCHS",
     "SITES",
@@ -44,5 +46,6 @@ __all__ = [
     "attention_blocks",
     "build",
     "every_block_of",
+    "family_of",
     "last_block_of",
 ]

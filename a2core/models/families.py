@@ -1,0 +1,28 @@
+"""The seed article's three families of attention, and where each design of the zoo belongs.
+
+The article sorts the designs by what they weigh: a **channel** attention learns one weight per channel (a
+C-vector over the C × H × W feature map), a **spatial** attention one weight per position (an H × W map
+applied to every channel), and a **mixed** attention both ("BAM and CBAM are the representatives").
+Non-local and the designs that answer its cost (A², CC-Net, GC) weigh positions by what they see across the
+whole image, so the spatial family is the global, pairwise one here.
+"""
+
+from __future__ import annotations
+
+#: family → (title, the archs in it, in the zoo's order). The plain ResNet belongs to none.
+FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "channel": ("Channel attention: a weight per channel",
+                ("se_resnet", "eca_resnet", "gsop_resnet", "sk_resnet", "resnest")),
+    "spatial": ("Spatial attention, global and pairwise: each position weighs the others",
+                ("nl_resnet", "a2_resnet", "cc_resnet", "gc_resnet")),
+    "mixed": ("Mixed attention: channels and positions",
+              ("cbam_resnet", "bam_resnet", "triplet_resnet")),
+}
+
+
+def family_of(arch: str) -> str | None:
+    """The family of ``arch`` ("channel", "spatial" or "mixed"), None for the plain ResNet."""
+    for family, (_, archs) in FAMILIES.items():
+        if arch in archs:
+            return family
+    return None
