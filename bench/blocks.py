@@ -106,7 +106,18 @@ def block_factories(c: int, m: int, n: int) -> dict[str, Callable[[], nn.Module]
         "GC": lambda: blocks.GlobalContext(c),
         "ECA": lambda: blocks.EfficientChannelAttention(c),
         "GSoP": lambda: blocks.GlobalSecondOrderPooling(c),
+        "CBAM": lambda: blocks.CBAM(c),
+        "BAM": lambda: blocks.BottleneckAttention(c),
+        "Triplet": lambda: blocks.TripletAttention(c),
+        "CC-Net (R=2)": lambda: blocks.CrissCrossAttention(c),
+        # SK and split attention stand in for a 3×3 conv (c → c), so their time includes that conv's work
+        "SK conv": lambda: blocks.SelectiveKernel(c, c),
+        "split-attention conv": lambda: blocks.SplitAttention(c, c),
     }
+
+
+#: The blocks defined on images only (the series' designs): the video section skips them.
+IMAGE_ONLY = frozenset({"CBAM", "BAM", "Triplet", "CC-Net (R=2)", "SK conv", "split-attention conv"})
 
 
 def analytic(name: str, c: int, m: int, n: int, t: int, h: int, w: int) -> tuple[int | None, int | None]:
@@ -190,6 +201,8 @@ def run(sizes: Sizes, max_bytes: int) -> dict:
                 rows.append({"section": "image", **measure(name, make, c, m, n, 1, s, s, device, sizes, max_bytes)})
         for t in sizes.video_frames:
             for name, make in factories.items():
+                if name in IMAGE_ONLY:
+                    continue
                 row = measure(name, make, c, m, n, t, sizes.video_size, sizes.video_size, device, sizes, max_bytes)
                 rows.append({"section": "video", **row})
         ac, mn, s = sizes.article_channels, sizes.article_mn, sizes.article_size
