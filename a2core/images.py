@@ -42,8 +42,11 @@ _UPRIGHT = {
     5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-#: Rows converted at a time (times the reduction factor): a full-size converted copy never exists.
-_STRIP_ROWS = 64
+#: Bytes of RGBA converted at a time: a full-size converted copy never exists.
+_STRIP_BYTES = 4 * 2**20
+#: Pillow decodes WebP through libwebp's animation decoder: the canvas, the frame's bytes and the image
+#: make about 15 bytes a pixel (979 MiB for 64 million, bench/hostile.py), so WebP gets a smaller budget.
+MAX_PIXELS_BY_FORMAT = {"WEBP": 24_000_000}
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,13 @@ def decode(data: bytes, min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS, 
                 raise ImageError(
                     f"The image claims {width} × {height} pixels, more than the {max_pixels / 1e6:.0f} million this "
                     "app decodes (a decompression bomb?). Please upload a smaller picture."
+                )
+            budget = MAX_PIXELS_BY_FORMAT.get(image.format, max_pixels)
+            if width * height > budget:
+                raise ImageError(
+                    f"The image has {width} × {height} pixels; {image.format} images this app decodes have at most "
+                    f"{budget / 1e6:.0f} million (decoding one takes several copies of it). Please upload a "
+                    "smaller picture, or a JPEG or PNG."
                 )
             if getattr(image, "is_animated", False):
                 image.seek(0)
@@ -176,7 +186,7 @@ def _rgb(image: Image.Image, factor: int) -> Image.Image:
     span = None
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         span = image.getextrema()  # the whole image's range, not each strip's
-    rows = _STRIP_ROWS * factor
+    rows = factor * max(1, _STRIP_BYTES // (4 * width * factor))
     out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
     for top in range(0, height, rows):
         strip = _strip_rgb(image.crop((0, top, width, min(height, top + rows))), span)
