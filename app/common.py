@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.runtime.state.session_state import SessionState
 
-from a2core.images import ImageError, load_image
+from a2core.images import load_image
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
 from a2core.weights import load_pretrained
+from app import upload as upload_check
 from app.sources import SAMPLES_DIR, ModelSource, ZooView
 from app.sources import own as own_source
 from app.sources.zoo import MAIN_ARCH, ZOO_VIEWS, weights_dir, zoo_source
@@ -183,16 +184,6 @@ def run_probe(arch: str, path: str, image_bytes: bytes, size: int) -> ImageMaps:
     return compute_maps(load_model(arch, path), load_image(image_bytes), size)
 
 
-@st.cache_data(max_entries=256, ttl=CACHE_TTL_S, show_spinner=False)
-def _check(image_bytes: bytes) -> str | None:
-    # The error message for unusable bytes, or None; cached so reruns do not decode again.
-    try:
-        load_image(image_bytes)
-    except ImageError as error:
-        return str(error)
-    return None
-
-
 def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     """Image picker in the sidebar: a sample of ``source``'s classes, an upload, or a camera photo.
 
@@ -220,12 +211,14 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
         st.error(f"**{chosen.name}** cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
         return None
-    data = chosen.getvalue()
-    error = _check(data)
-    if error is not None:
-        st.error(f"**{chosen.name}** cannot be used: {error}", icon=":material/block:")
+    # Checked once per upload (app.upload): the pages get the clean picture, never the file itself.
+    result = upload_check.checked(f"a2lens_checked_{key}_{'camera' if chosen is photo else 'upload'}", chosen)
+    if result.error is not None:
+        st.error(f"**{chosen.name}** cannot be used: {result.error}", icon=":material/block:")
         return None
-    return data, "camera photo" if chosen is photo else chosen.name
+    for note in result.notes:
+        st.info(f"**{chosen.name}**: {note}", icon=":material/info:")
+    return result.data, "camera photo" if chosen is photo else chosen.name
 
 
 def _forget_stale_widget_records(on_script_finished):

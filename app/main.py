@@ -10,6 +10,10 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app import sessions  # noqa: E402
+
+sessions.install()  # closed tabs give their uploads back (once per server; a no-op afterwards)
+
 # An emoji, not a ":material/…:" icon: the browser fetches those favicons from fonts.gstatic.com, and a
 # classroom server may be offline. Streamlit draws an emoji favicon in the page itself (a data: URL).
 st.set_page_config(page_title="A²Lens", page_icon="🔎", layout="wide")

@@ -1,7 +1,9 @@
 """A class on one server: N concurrent sessions each open Explore, upload their own photo and pin positions.
 
-    python -m bench.load                  # 30 sessions, 3 pins each (~1–2 min)
+    python -m bench.load                  # 30 sessions, 3 pins each, on the photo zoo (the app's default)
     python -m bench.load --sessions 8     # fewer
+    python -m bench.load --zoo cifar10    # on the CIFAR-10 zoo (32 px), as the earlier figures were
+    python -m bench.load --worst          # the worst-case class: each student uploads an 8000 × 8000 PNG
     python -m bench.load --quick          # 4 sessions, 1 pin (CI smoke test)
     python -m bench.load --root DIR       # another checkout's app, whose Explore map takes plotly clicks
 
@@ -18,7 +20,14 @@ drawing (bench/browser.py measures that). Errors are exceptions and error
 messages on any page, failed runs, timeouts and protocol failures. The whole
 run is bounded by ``--deadline`` seconds. Peak resident memory is the
 server's VmHWM; its CPU time over the class (from /proc) is divided by the
-interactions that reached it.
+interactions that reached it. The server runs with XSRF protection on, as a
+real one does (``--no-xsrf`` turns it off): every session gets its cookie first
+and sends its token with the websocket and each upload.
+
+The worst-case class (``--worst``): every student uploads a different RGBA PNG of
+8000 × 8000 pixels in about 260 kB (``bench/hostile.py``'s ``rgba_8000.png``, the
+largest picture the app accepts and the one that costs it the most memory), so the
+server's peak memory is that of a class uploading such files at once.
 """
 
 from __future__ import annotations
@@ -39,7 +48,11 @@ from bench.memory import photo
 from bench.sessions import QUERY, ROOT, Session, percentile, serve
 
 SAMPLES = sorted((ROOT / "assets" / "samples").glob("*/*.jpg"))
-LENS = "explore_lens_" + QUERY.split("=")[1]  # the lens of Explore on the zoo the sessions open
+LENS = "explore_lens_" + QUERY.split("=")[1]  # the lens of Explore on the zoo of QUERY (CIFAR-10)
+#: The zoo the app opens on (app.sources.zoo: the first with its A²-ResNet), which a class really uses.
+DEFAULT_ZOO = "imagenette"
+#: The worst-case class's file (bench/hostile.py).
+WORST = "rgba_8000.png"
 
 
 def student_photo(k: int) -> tuple[str, bytes]:
@@ -54,25 +67,33 @@ def student_photo(k: int) -> tuple[str, bytes]:
     return f"student_{k:02d}.jpg", photo(k)
 
 
+def worst_photo(k: int) -> tuple[str, bytes]:
+    """Session k's worst-case picture: :data:`WORST` with one pixel of its own (bench/hostile.py)."""
+    from bench.hostile import cached
+
+    return f"worst_{k:02d}.png", cached(WORST, seed=k)
+
+
 def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: float, out: list,
-            plotly: bool = False) -> None:
-    session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()), query=QUERY)
+            plotly: bool = False, zoo: str = DEFAULT_ZOO, xsrf: bool = True, worst: bool = False) -> None:
+    session = Session(url, timeout_s=max(5.0, deadline - time.monotonic()), query=f"zoo={zoo}", xsrf=xsrf)
+    lens = f"explore_lens_{zoo}"
     failures: list[str] = []
     try:
+        name, data = worst_photo(k) if worst else student_photo(k)
         start.wait(timeout=60)
         session.open()
-        name, data = student_photo(k)
-        session.upload(name, data)
+        session.upload(name, data, mime="image/png" if worst else "image/jpeg")
         for c in range(clicks):
             if time.monotonic() > deadline:
                 failures.append("deadline reached before all clicks")
                 break
-            # A different cell each time, of the model view's 32 pixels.
+            # A different place each time: one of 32 × 32 cells (the CIFAR-10 view's pixels), as fractions.
             row, col = (3 + 5 * k + 13 * c) % 32, (5 + 7 * k + 11 * c) % 32
             if plotly:  # an older page: its map is a plotly chart that takes clicks
                 session.click("explore_click", x=col, y=row)
             else:
-                session.pin(LENS, y=(row + 0.5) / 32, x=(col + 0.5) / 32)
+                session.pin(lens, y=(row + 0.5) / 32, x=(col + 0.5) / 32)
     except Exception as error:  # noqa: BLE001 (every failure is counted, not raised)
         failures.append(f"{type(error).__name__}: {error}")
     finally:
@@ -80,10 +101,14 @@ def student(url: str, k: int, clicks: int, start: threading.Barrier, deadline: f
     out.append({"session": k, "runs": session.runs, "errors": session.errors + failures})
 
 
-def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None) -> dict:
-    with serve(root=root) as server:
+def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None, zoo: str = DEFAULT_ZOO,
+        xsrf: bool = True, worst: bool = False) -> dict:
+    if worst:  # made before the server starts (seconds each, then kept in /tmp)
+        for k in range(sessions):
+            worst_photo(k)
+    with serve(root=root, xsrf_protection=xsrf) as server:
         # One warm-up visit loads the model, as the teacher's own visit does before the class joins.
-        warm = Session(server.url, query=QUERY)
+        warm = Session(server.url, query=f"zoo={zoo}", xsrf=xsrf)
         warm.open()
         warm.close()
         rss_before, cpu_before = server.rss(), server.cpu_seconds()
@@ -91,7 +116,8 @@ def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None)
         start = threading.Barrier(sessions)
         deadline = time.monotonic() + deadline_s
         threads = [threading.Thread(target=student,
-                                    args=(server.url, k, clicks, start, deadline, results, root is not None))
+                                    args=(server.url, k, clicks, start, deadline, results, root is not None,
+                                          zoo, xsrf, worst))
                    for k in range(sessions)]
         t0 = time.perf_counter()
         for t in threads:
@@ -111,6 +137,7 @@ def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None)
     per_session = [sum(x.seconds for x in r["runs"]) for r in results]
     return {
         "sessions": sessions, "clicks": clicks, "deadline_s": deadline_s, "wall_s": wall, "errors": errors,
+        "zoo": zoo, "xsrf": xsrf, "worst": WORST if worst else None,
         "latency_s": {a: {"n": len(v), "p50": percentile(v, 50), "p90": percentile(v, 90), "p99": percentile(v, 99),
                           "max": max(v)} for a, v in by_action.items()},
         "session_total_s": {"p50": percentile(per_session, 50), "p90": percentile(per_session, 90),
@@ -126,7 +153,9 @@ def show(result: dict) -> None:
     print(table(rows, [("action", "action"), ("runs", "n"), ("p50 ms", "p50"), ("p90 ms", "p90"),
                        ("p99 ms", "p99"), ("max ms", "max")]))
     s = result["session_total_s"]
-    print(f"\n{result['sessions']} sessions × (open, upload, {result['clicks']} clicks) in {result['wall_s']:.1f} s; "
+    print(f"\nzoo {result['zoo']}, XSRF protection {'on' if result['xsrf'] else 'off'}, uploads: "
+          f"{result['worst'] or 'photos (bundled samples at 480 px)'}")
+    print(f"{result['sessions']} sessions × (open, upload, {result['clicks']} clicks) in {result['wall_s']:.1f} s; "
           f"per session total p50 {s['p50']:.1f} s, p90 {s['p90']:.1f} s, max {s['max']:.1f} s")
     print(f"server RSS {result['server_rss_before'] / 2**20:.0f} MiB before, {result['server_rss_after'] / 2**20:.0f} "
           f"MiB after, peak {result['server_peak_rss'] / 2**20:.0f} MiB; errors: {len(result['errors'])}")
@@ -142,11 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clicks", type=int, default=3, help="pins (or, with --root, clicks) per session")
     p.add_argument("--root", type=Path, default=None, help="serve this checkout's app instead")
     p.add_argument("--deadline", type=float, default=180.0, help="seconds for the whole class (default 180)")
+    p.add_argument("--zoo", choices=("imagenette", "cifar10"), default=DEFAULT_ZOO,
+                   help=f"the zoo the sessions open (default {DEFAULT_ZOO}, the app's own default)")
+    p.add_argument("--no-xsrf", action="store_true", help="serve with XSRF protection off")
+    p.add_argument("--worst", action="store_true", help=f"every student uploads a different {WORST} "
+                   "(bench/hostile.py) instead of a photo")
     args = p.parse_args(argv)
     sessions, clicks = (4, 1) if args.quick else (args.sessions, args.clicks)
-    result = run(sessions, clicks, args.deadline, args.root)
+    result = run(sessions, clicks, args.deadline, args.root, args.zoo, not args.no_xsrf, args.worst)
     show(result)
-    path = write_json("load" + ("_root" if args.root else ""), result, args.out, args.quick)
+    name = "load" + ("" if args.zoo == "cifar10" else f"_{args.zoo}") + ("_worst" if args.worst else "")
+    path = write_json(name + ("_root" if args.root else ""), result, args.out, args.quick)
     print(f"\nwrote {path}")
     return 1 if result["errors"] else 0
 

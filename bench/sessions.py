@@ -40,9 +40,11 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The query string that opens the app on the CIFAR-10 zoo (32 px), the zoo the load and memory numbers are
+#: The query string that opens the app on the CIFAR-10 zoo (32 px), the zoo the memory numbers are
 #: for, whatever weights have landed (the photo zoo is the default once its A²-ResNet is there).
 QUERY = "zoo=cifar10"
+#: The cookie Streamlit's XSRF protection sets, and whose value every upload and the websocket must carry.
+XSRF_COOKIE = "_streamlit_xsrf"
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 
 
@@ -169,6 +171,9 @@ class Session:
     timeout_s: float = 120.0
     #: the page's query string, e.g. "zoo=cifar10" to open on that zoo whatever weights have landed
     query: str = ""
+    #: speak to a server with XSRF protection on, as a browser does: the cookie from the first HTTP answer,
+    #: its token in the websocket's subprotocols and in the X-Xsrftoken header of every upload
+    xsrf: bool = False
     runs: list[Run] = field(default_factory=list)
     session_id: str = ""
     widgets: dict[str, str] = field(default_factory=dict)  # user key → widget id
@@ -177,6 +182,7 @@ class Session:
     lenses: dict[str, dict] = field(default_factory=dict)  # user key → the data sent to a lens (components v2)
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value the "browser" holds
     _ws: object = None
+    _http: requests.Session = field(default_factory=requests.Session)
     _present: set = field(default_factory=set)  # widget ids of the latest run
 
     @property
@@ -184,14 +190,25 @@ class Session:
         return [e for run in self.runs for e in run.errors]
 
     def open(self, page: str = "") -> Run:
-        self._ws = connect(self.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
-                           max_size=None, open_timeout=self.timeout_s)
+        protocols, headers = ["streamlit"], {}
+        if self.xsrf:
+            # What the browser has before it opens the websocket: the page (here its health check) set the cookie.
+            self._http.get(self.url + "/_stcore/health", timeout=self.timeout_s).raise_for_status()
+            token = self._http.cookies.get(XSRF_COOKIE)
+            if not token:
+                raise RuntimeError("the server set no XSRF cookie: is its XSRF protection on?")
+            self._http.headers["X-Xsrftoken"] = token
+            protocols.append(token)
+            headers = {"Cookie": f"{XSRF_COOKIE}={token}", "Origin": self.url}
+        self._ws = connect(self.url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=protocols,
+                           additional_headers=headers, max_size=None, open_timeout=self.timeout_s)
         return self._rerun("open", page_name=page)
 
     def close(self) -> None:
         if self._ws is not None:
             self._ws.close()
             self._ws = None
+        self._http.close()
 
     def set(self, key: str, **value) -> Run:
         """Change the widget with user key ``key``, e.g. ``set("explore_size", string_array_value={"data": ["128"]})``."""
@@ -207,7 +224,7 @@ class Session:
         previous = self.states.get(widget)
         if previous is not None:  # the uploader holds one file: the browser deletes the one it replaces
             for info in previous.file_uploader_state_value.uploaded_file_info:
-                requests.delete(self.url + info.file_urls.delete_url, timeout=self.timeout_s)
+                self._http.delete(self.url + info.file_urls.delete_url, timeout=self.timeout_s)
         request = BackMsg()
         request.file_urls_request.request_id = uuid.uuid4().hex
         request.file_urls_request.file_names.append(name)
@@ -218,7 +235,8 @@ class Session:
             if msg.WhichOneof("type") == "file_urls_response":
                 break
         urls = msg.file_urls_response.file_urls[0]
-        response = requests.put(self.url + urls.upload_url, files={"file": (name, data, mime)}, timeout=self.timeout_s)
+        response = self._http.put(self.url + urls.upload_url, files={"file": (name, data, mime)},
+                                  timeout=self.timeout_s)
         response.raise_for_status()
         info = UploadedFileInfo(name=name, size=len(data), file_id=urls.file_id)
         info.file_urls.CopyFrom(urls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -140,3 +141,16 @@ MIME = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "im
 
 def mime(name: str) -> str:
     return MIME[name.rsplit(".", 1)[-1]]
+
+
+PHOTO = Path(__file__).resolve().parents[1] / "assets" / "samples" / "imagenette" / "tench" / "ILSVRC2012_val_00009111.jpg"
+
+
+def with_app1(jpeg: bytes, payload: bytes) -> bytes:
+    """``jpeg`` with one more APP1 segment carrying ``payload`` right after its SOI marker."""
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def junk_exif_jpeg() -> bytes:
+    """A real photo with one 20-byte APP1 "Exif" segment of junk: a header that is no TIFF header."""
+    return with_app1(PHOTO.read_bytes(), b"Exif\0\0" + b"\xf9" * 14)

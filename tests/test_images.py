@@ -75,3 +75,45 @@ def test_large_jpeg_decodes_at_a_reduced_scale_that_still_covers_the_view():
     assert image.size[0] * 3 == image.size[1] * 4  # aspect kept
     view = np.asarray(model_view(image, 32)).astype(int)
     assert view[:, :14, 0].mean() < 20 and view[:, 18:, 0].mean() > 180
+
+
+def test_a_damaged_exif_block_leaves_the_picture_as_stored_with_a_note():
+    from PIL import ImageOps
+
+    from a2core.images import DAMAGED_EXIF, decode, to_rgb
+    from tests.image_cases import PHOTO, junk_exif_jpeg
+
+    data = junk_exif_jpeg()
+    with Image.open(io.BytesIO(data)) as raw:  # the bug as it was: Pillow's own transpose raises on it
+        raw.load()
+        with pytest.raises(SyntaxError):
+            ImageOps.exif_transpose(raw.convert("RGB"))
+    decoded = decode(data)
+    assert decoded.notes == (DAMAGED_EXIF,)
+    # as stored: the same pixels as the photo without the segment, which has no orientation of its own
+    assert np.array_equal(np.asarray(decoded.image), np.asarray(Image.open(PHOTO).convert("RGB")))
+    # no metadata travels on, so nothing downstream parses the block again
+    assert "exif" not in decoded.image.info and not decoded.image.getexif()
+    assert model_view(decoded.image, 160).size == (160, 160)
+    with Image.open(io.BytesIO(data)) as raw:  # a PIL image opened elsewhere (training, scripts) as well
+        assert to_rgb(raw).size == raw.size
+
+
+def test_a_readable_orientation_is_applied_once_and_dropped():
+    from a2core.images import decode
+
+    decoded = decode(ODD["exif_rotated.jpg"][0])
+    assert decoded.image.size == (24, 40) and decoded.notes == ()
+    assert model_view(decoded.image, 32).size == (32, 32) and to_rgb_size(decoded.image) == (24, 40)
+
+
+def to_rgb_size(image):
+    from a2core.images import to_rgb
+
+    return to_rgb(image).size
+
+
+def test_other_formats_are_refused_at_the_door():
+    tiff = encode(picture(), "TIFF")
+    with pytest.raises(ImageError, match="not an image this app can read"):
+        load_image(tiff)

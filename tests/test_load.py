@@ -45,3 +45,21 @@ def test_a_session_sees_its_own_upload_and_pin():
         session.close()
         assert session.errors == []
         assert [r.action.split(" ")[0] for r in session.runs] == ["open", "upload", "pin", "click"]
+
+
+def test_the_driver_speaks_to_a_server_with_xsrf_protection_on():
+    # The load test runs as a real server is configured; without the token, Streamlit refuses the upload.
+    import pytest
+    import requests
+
+    with serve(xsrf_protection=True) as server:
+        with_token = Session(server.url, query=QUERY, xsrf=True)
+        with_token.open()
+        with_token.upload(*student_photo(2))
+        assert with_token.errors == [] and with_token.lenses[LENS]["position"] == [0.5, 0.5]
+        with_token.close()
+        without = Session(server.url, query=QUERY)
+        without.open()
+        with pytest.raises(requests.HTTPError, match="403"):
+            without.upload(*student_photo(3))
+        without.close()

@@ -1,0 +1,71 @@
+"""Closed sessions give their memory back: uploads, session state and all, once they cannot be resumed.
+
+A tab that closes leaves its session in Streamlit's session storage for
+``server.disconnectedSessionTTL`` seconds, so a browser that lost its connection
+for a moment resumes it. Streamlit 1.67 forgets such a session lazily, when the storage is next
+written (another tab disconnecting), and forgetting it does not shut it down: its uploaded files
+stay in the upload store (``remove_session_files`` runs only on shutdown). Here, once per server:
+
+- every session the storage lets go of is shut down, unless it was taken back by a reconnecting tab
+  (the storage's ``on_remove``), so its uploads leave the upload store;
+- the storage is swept on the server's event loop every :func:`sweep_interval` seconds, so expiry
+  does not wait for another tab.
+
+Both run on the event loop, where Streamlit itself touches session storage. ``install`` does nothing
+outside a server (AppTest, bare mode) or when Streamlit's internals are not what this module knows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from streamlit import config, runtime
+
+LOG = logging.getLogger(__name__)
+#: Sweeps come at most this many seconds apart (a quarter of the TTL when that is shorter).
+SWEEP_S = 10.0
+
+
+def sweep_interval(ttl_s: float) -> float:
+    return max(0.25, min(SWEEP_S, ttl_s / 4))
+
+
+def install() -> bool:
+    """Release closed sessions on this server (idempotent) → whether it is installed."""
+    if not runtime.exists():
+        return False
+    rt = runtime.get_instance()
+    manager = getattr(rt, "_session_mgr", None)
+    cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    async_objs = getattr(rt, "_async_objs", None)
+    if cache is None or async_objs is None or not hasattr(cache, "expire") or not hasattr(cache, "_on_remove"):
+        LOG.warning("Streamlit's session storage is not the one app.sessions knows: closed sessions are "
+                    "released by Streamlit alone")
+        return False
+    if getattr(cache, "a2lens_releases", False):
+        return True
+    cache.a2lens_releases = True
+    previous = cache._on_remove
+
+    def on_remove(session_id, info) -> None:
+        if previous is not None:
+            previous(session_id, info)
+        # Streamlit deletes a session from storage when a tab resumes it (it is active again then) and
+        # when it closes one itself (it shuts it down right after; a second shutdown does nothing).
+        if not manager.is_active_session(session_id):
+            info.session.shutdown()
+
+    cache._on_remove = on_remove
+    interval = sweep_interval(float(config.get_option("server.disconnectedSessionTTL")))
+    loop = async_objs.eventloop
+
+    def sweep() -> None:
+        try:
+            cache.expire()  # on_remove shuts each expired session down
+        except Exception:  # noqa: BLE001 (a sweep must never take the event loop down)
+            LOG.exception("sweeping closed sessions failed")
+        if not loop.is_closed() and not async_objs.stopped.done():
+            loop.call_later(interval, sweep)
+
+    loop.call_soon_threadsafe(sweep)
+    return True
