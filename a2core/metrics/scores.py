@@ -94,7 +94,7 @@ def query_dependence(rows) -> float:
     # Σ_{p≠q} cos = |Σ_p â_p|² − P, without the P × P matrix.
     total = unit.sum(0)
     cos_sum = float(total @ total) - p
-    return 1.0 - cos_sum / (p * (p - 1))
+    return max(0.0, 1.0 - cos_sum / (p * (p - 1)))  # ≥ 0 but for rounding when all rows are equal
 
 
 def cell_order(saliency) -> np.ndarray:
