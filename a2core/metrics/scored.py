@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .scores import query_dependence
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -115,3 +117,10 @@ def baselines(shape: tuple[int, int], sigma: float = CENTER_SIGMA) -> tuple[Scor
     x = (np.arange(w) + 0.5) / w - 0.5
     center = np.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2))
     return Scored("uniform", np.ones(shape)), Scored("center", center / center.sum(), auc=True)
+
+
+def block_query_dependence(block) -> float | None:
+    """The query dependence of ``block``'s attention rows (:func:`~a2core.metrics.scores.query_dependence`),
+    or None for a design without a map per query position."""
+    queries = block_scores(block).queries
+    return None if queries is None else query_dependence(queries)

@@ -144,6 +144,7 @@ def attention_section(weights_dir: str | Path) -> str:
 
 def replace_section(card: str, section: str) -> str:
     """``card`` with its *Measured attention* section replaced by ``section`` (inserted before *Reproduce*)."""
+    section = section.rstrip("\n") + "\n\n" if section else ""  # a blank line before the next heading
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## )", re.S | re.M)
     if pattern.search(card):
         return pattern.sub(lambda _: section, card, count=1)
