@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         "n_images": len(photos),
         "n_boxed": sum(p[2] is not None for p in photos),
         "archs": archs,
+        "photos_scored": photos_mode,
+        "limit": args.limit,
         "auc_steps": args.auc_steps,
         "bootstrap": {"resamples": args.bootstrap, "level": 0.95, "seed": 0},
         "photos": [p[3] for p in photos],

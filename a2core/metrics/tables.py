@@ -18,7 +18,8 @@ from pathlib import Path
 from ..weights import WEIGHTS_DIR
 
 #: The maps of the design table, in its order: a design's summary over its block, then Grad-CAM and the priors.
-SUMMARY_MAPS = ("gather", "rows", "row_mean", "context", "spatial", "gradcam", "uniform", "center")
+SUMMARY_MAPS = ("gather", "rows", "rows_object", "rows_background", "row_mean", "context", "spatial", "gradcam",
+                "uniform", "center")
 #: The designs whose query dependence is compared (query rows), in the table's order.
 QUERY_KINDS = ("NonLocal", "DoubleAttention", "GlobalContext")
 SPLITS = ("val", "train")
@@ -107,10 +108,11 @@ def query_table(zoos: dict[str, dict]) -> str:
 
 
 def _command(results: dict, split: str) -> str:
-    steps = results["auc_steps"]
-    auc = f" --auc-steps {steps}" if steps else " --auc-steps 0"
-    return (f"python -m a2core.metrics --zoo {results['zoo']} --data DIR/{split} --boxes DIR/boxes.csv{auc} "
-            f"--json attention_{split}.json")
+    """The command that wrote ``results`` (its options as recorded in the JSON; DIR the data folder)."""
+    boxes = " --boxes DIR/boxes.csv" if results.get("n_boxed") else ""
+    limit = f" --limit {results['limit']}" if results.get("limit") else ""
+    return (f"python -m a2core.metrics --zoo {results['zoo']} --data DIR/{split}{boxes}{limit} "
+            f"--auc-steps {results['auc_steps']} --json attention_{split}.json")
 
 
 def attention_section(weights_dir: str | Path) -> str:
