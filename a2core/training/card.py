@@ -15,6 +15,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 
+from ..metrics.tables import attention_section
 from ..models import ARCHS, attention_blocks, build
 from ..weights import ModelMeta
 from .data import list_images
@@ -410,6 +411,12 @@ def _gathering_section(stats: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _measured_attention(weights_dir: Path) -> str:
+    # Generated from the JSON files ``python -m a2core.metrics`` wrote beside the weights; none, no section.
+    section = attention_section(weights_dir)
+    return section + "\n" if section else ""
+
+
 def _train_flags(recipe: dict) -> str:
     """The ``a2core.training.train`` options that give ``recipe`` (its schedule; the rest are the defaults)."""
     flags = f"--epochs {recipe.get('epochs', 15)}"
@@ -513,7 +520,7 @@ on the whole validation split with `a2core.training.measure.gathering_statistics
 
 {_gathering_section(gathering or {})}
 
-## Reproduce
+{_measured_attention(weights_dir)}## Reproduce
 
 With {text.data_layout} in `DIR` (`DIR/train/<class>/*.jpg`, `DIR/val/<class>/*.jpg`):
 

@@ -8,6 +8,8 @@ the browser view a2core.figures.toy, web/toy.js).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -33,8 +35,12 @@ from a2core.lessons import (
     toy_steps,
 )
 from a2core.lessons.toy import TOY_SIZE
+from a2core.metrics import query_dependence
+from a2core.metrics.scored import block_query_dependence
+from a2core.metrics.tables import read_results
 from a2core.models import attention_blocks
 from a2core.probe import analysis
+from a2core.probe.maps import compute_maps
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
 from app.lens import component
 
@@ -233,6 +239,54 @@ def walkthrough(s: dict, channels: int) -> None:
     )
 
 
+# ------------------------------------------------------------------ query dependence
+
+#: The designs compared in the query-dependence step, with what their rows are.
+QUERY_DESIGNS = (("nl_resnet", "Non-local", "its attention rows"),
+                 ("gc_resnet", "GC", "its context map, shared by every position"))
+
+
+@st.cache_data(show_spinner="Measuring query dependence…", max_entries=32)
+def other_query_dependence(arch: str, path: str, image_bytes: bytes, size: int, name: str) -> float | None:
+    """Query dependence of block ``name`` of the pretrained ``arch`` on this image; None if it has no such block."""
+    result = compute_maps(load_model(arch, path), load_image(image_bytes), size)
+    return block_query_dependence(result.blocks[name]) if name in result.blocks else None
+
+
+def query_step(s: dict, name: str, others: dict[str, float | None], zoo_wide: dict | None) -> None:
+    """8 · Is attention query-dependent? A²'s implied rows, Non-local's rows and GC's context on this image."""
+    gather, distribute = s["gather"], s["distribute"]
+    h, w = s["x"].shape[1:]
+    rows = analysis.implied_attention_matrix(gather.reshape(len(gather), h, w), distribute.reshape(len(gather), h, w))
+    a2 = query_dependence(rows)
+    st.subheader("8 · Is attention query-dependent?")
+    st.latex(r"\mathrm{QD} = \frac{1}{L(L-1)} \sum_{p \ne q} \bigl(1 - \cos(\mathbf{a}_p, \mathbf{a}_q)\bigr)")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown(
+            "Each position p reads the image through its own attention map a_p: A²'s implied row "
+            "Σᵢ vᵢₚ softmax(b̄ᵢ), Non-local's row of its L × L matrix. If every position read the same map, one "
+            "map would do, which is GC's bet: GCNet (Cao et al., 2019) found Non-local's maps nearly the same "
+            "for every query. QD is 0 when all rows are equal and 1 when they share no position."
+        )
+    with right:
+        cols = st.columns(1 + len(QUERY_DESIGNS))
+        cols[0].metric(f"A² ({name})", f"{a2:.3f}")
+        for col, (arch, label, _) in zip(cols[1:], QUERY_DESIGNS):
+            value = others.get(arch)
+            col.metric(f"{label} ({name})", "—" if value is None else f"{value:.3f}")
+        missing = [label for arch, label, _ in QUERY_DESIGNS if others.get(arch) is None]
+        if missing:
+            st.caption(f"{', '.join(missing)}: no block named {name} or no weights in this zoo.")
+        if zoo_wide:
+            means = [f"{r['arch']} `{r['block']}` {r['query_dependence']:.3f}" for r in zoo_wide["results"]
+                     if "query_dependence" in r and r["block"] == name]
+            if means:
+                st.caption(f"Over the zoo's {zoo_wide['n_images']} measured val images (`python -m a2core.metrics`): "
+                           + "; ".join(means) + ".")
+    st.divider()
+
+
 # ------------------------------------------------------------------ toy
 
 
@@ -408,6 +462,9 @@ with steps_tab:
         # at its own width: a stretched image is smoothed by the browser
         st.image(view, caption=f"what the model sees ({picked[1]})", width=view.shape[1])
         walkthrough(real, channels)
+        others = {arch: other_query_dependence(arch, source.path(arch), picked[0], source.input_size, name)
+                  for arch, _, _ in QUERY_DESIGNS if arch in source.weights}
+        query_step(real, name, others, read_results(Path(source.path(ARCH)).parent).get("val"))
 with toy_tab:
     toy()
 with orders_tab:

@@ -208,3 +208,30 @@ def test_orders_chart_labels_its_log_axes_in_units(at):
                and c["layout"]["annotations"][0]["text"] == "attention state (bytes)")
     assert fig["layout"]["yaxis"]["ticktext"] == ["1 MiB", "1 GiB", "1 TiB"]
     assert all(t.endswith(("k", "M", "G", "T", "P")) for t in fig["layout"]["yaxis2"]["ticktext"])
+
+
+def test_query_dependence_step_shows_this_images_numbers(at):
+    """Step 8 measures query dependence on the current image: A²'s implied rows, Non-local's rows, GC's context."""
+    from a2core.images import load_image
+    from a2core.metrics.scored import block_query_dependence
+    from a2core.probe.maps import compute_maps
+    from app.common import load_model, weights_dir
+    from app.sources import samples
+    from app.sources.zoo import ZOO_VIEWS
+
+    assert any(h.startswith("8 · Is attention query-dependent?") for h in (s.value for s in at.subheader))
+    # The reference: the same sample through the models, scored here with a2core alone.
+    sample = ZOO_VIEWS["cifar10"].default_sample
+    image = load_image(samples(ZOO_VIEWS["cifar10"].samples)[sample].read_bytes())
+    expected = {}
+    for arch, label in (("a2_resnet", "A²"), ("nl_resnet", "Non-local"), ("gc_resnet", "GC")):
+        result = compute_maps(load_model(arch, str(weights_dir() / f"{arch}.safetensors")), image, 32)
+        expected[label] = block_query_dependence(result.blocks["layer2.2.attn"])
+    assert metric(at, "A² (layer2.2.attn)") == f"{expected['A²']:.3f}"
+    assert metric(at, "Non-local (layer2.2.attn)") == f"{expected['Non-local']:.3f}"
+    assert metric(at, "GC (layer2.2.attn)") == "0.000"
+    assert expected["Non-local"] > 0.01 and expected["GC"] == pytest.approx(0, abs=1e-9)
+    # Another block: the numbers follow.
+    at.radio(key="learn_block_cifar10").set_value("layer3.2.attn").run()
+    assert not at.exception
+    assert metric(at, "A² (layer3.2.attn)") != metric(at, "Non-local (layer3.2.attn)")
