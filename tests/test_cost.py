@@ -45,7 +45,8 @@ def feature_map(batch, c, t, h, w):
 
 def test_article_example_is_about_1mb_vs_over_2gb():
     costs = double_attention_costs(c=1024, m=512, n=512, t=32, h=28, w=28)
-    assert costs["gather_first"] == OrderCost("gather_first", 512 * 512 * 4, costs["gather_first"].flops)
+    assert costs["gather_first"] == OrderCost("gather_first", 512 * 512 * 4, costs["gather_first"].flops,
+                                              costs["gather_first"].pointwise_flops)
     assert costs["gather_first"].attention_bytes == 2**20
     assert costs["pairwise"].attention_bytes == (32 * 28 * 28) ** 2 * 4
     assert costs["pairwise"].attention_bytes > 2 * 10**9
@@ -74,6 +75,28 @@ def test_pointwise_flops_match_flop_counter(batch, c, m, n, t, h, w):
     x = feature_map(batch, c, t, h, w)
     block = ObviousDoubleAttention(c, m, n).eval()
     assert op_flops(block, x, torch.ops.aten.convolution) == pointwise_flops(c, m, n, t=t, h=h, w=w, batch=batch)
+
+
+@pytest.mark.parametrize("batch,c,m,n,t,h,w", [(1, 16, 8, 4, 1, 14, 14), (2, 16, 8, 6, 3, 5, 7)])
+def test_total_flops_are_every_product_and_1x1_conv_of_the_block(batch, c, m, n, t, h, w):
+    # c enters through the 1×1 convolutions: counted on the obvious block, independently of the formula.
+    x = feature_map(batch, c, t, h, w)
+    costs = double_attention_costs(c, m, n, t=t, h=h, w=w, batch=batch)
+    block = ObviousDoubleAttention(c, m, n).eval()
+    counted = op_flops(block, x, torch.ops.aten.bmm) + op_flops(block, x, torch.ops.aten.convolution)
+    assert costs["gather_first"].total_flops == counted
+    for order in ("gather_first", "pairwise"):
+        assert costs[order].pointwise_flops == op_flops(block, x, torch.ops.aten.convolution)
+
+
+def test_c_changes_the_cost_as_the_issue_states():
+    # c·(m + 2n)·L + m·c·L multiply-adds, the same in both orders; the attention products do not see c.
+    L = 32 * 28 * 28
+    one, wide = (double_attention_costs(c, 512, 512, t=32) for c in (1, 1024))
+    for order in ("gather_first", "pairwise"):
+        assert one[order].flops == wide[order].flops
+        assert wide[order].total_flops - one[order].total_flops == 2 * (1024 - 1) * ((512 + 2 * 512) * L + 512 * L)
+    assert one["gather_first"].total_flops < wide["gather_first"].total_flops
 
 
 @pytest.mark.parametrize("batch,c,m,n,t,h,w", [(1, 16, 8, 4, 1, 14, 14), (2, 16, 8, 6, 2, 6, 5)])

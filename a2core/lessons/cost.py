@@ -16,9 +16,11 @@ fp32 (L = 25 088):
     >>> costs["pairwise"].attention_bytes            # 25 088²·4 B ≈ 2.5 GB
     2517630976
 
-Only the attention products are counted here; the 1×1 convolutions φ, θ, ρ and
-the output projection are identical in both orders (see :func:`pointwise_flops`).
-FLOPs are 2 × multiply-adds, the convention of ``torch.utils.flop_counter``.
+``flops`` counts the attention products, the part the orders differ in;
+``pointwise_flops`` the 1×1 convolutions φ, θ, ρ (c → m, n, n) and the output
+projection (m → c), the same in both orders and the only place c enters; their
+sum is ``total_flops``. FLOPs are 2 × multiply-adds, the convention of
+``torch.utils.flop_counter``.
 """
 
 from __future__ import annotations
@@ -35,11 +37,18 @@ class OrderCost:
     order:           "gather_first", "pairwise" or "non_local".
     attention_bytes: size of the attention state this order materialises, for the whole batch.
     flops:           2 × multiply-adds of its attention products (batched matmuls), for the whole batch.
+    pointwise_flops: 2 × multiply-adds of the block's 1×1 convolutions, for the whole batch (0 where not counted).
     """
 
     order: str
     attention_bytes: int
     flops: int
+    pointwise_flops: int = 0
+
+    @property
+    def total_flops(self) -> int:
+        """The attention products and the 1×1 convolutions together."""
+        return self.flops + self.pointwise_flops
 
 
 def positions(t: int = 1, h: int = 28, w: int = 28) -> int:
@@ -64,10 +73,11 @@ def double_attention_costs(
     pairwise: attention_bytes = P = softmax_L(B)ᵀ softmax_n(V) (L × L per sample);
         flops = 2·(L·n·L) to build P + 2·(m·L·L) for Z = A P.
 
+    Both orders: pointwise_flops = 2·(c·(m + 2n)·L + m·c·L), the 1×1 convolutions
+    φ, θ, ρ and the projection (:func:`pointwise_flops`); ``c`` enters only there.
+
     The two softmax maps (each n × L per sample, see :func:`softmax_map_bytes`)
-    exist in both orders and are *not* included in ``attention_bytes``. ``c``
-    does not enter the attention products; it is accepted so that callers pass
-    the block's full configuration (and for :func:`pointwise_flops`).
+    exist in both orders and are *not* included in ``attention_bytes``.
 
     >>> costs = double_attention_costs(c=1024, m=512, n=512, t=32, h=28, w=28)
     >>> costs["gather_first"].attention_bytes / 2**20   # MiB
@@ -78,16 +88,19 @@ def double_attention_costs(
     if min(c, m, n, t, h, w, batch, bytes_per_element) < 1:
         raise ValueError("all sizes must be positive")
     L = positions(t, h, w)
+    pointwise = pointwise_flops(c, m, n, t, h, w, batch)
     return {
         "gather_first": OrderCost(
             order="gather_first",
             attention_bytes=batch * m * n * bytes_per_element,
             flops=batch * 2 * (m * n * L + m * n * L),
+            pointwise_flops=pointwise,
         ),
         "pairwise": OrderCost(
             order="pairwise",
             attention_bytes=batch * L * L * bytes_per_element,
             flops=batch * 2 * (L * n * L + m * L * L),
+            pointwise_flops=pointwise,
         ),
     }
 

@@ -34,6 +34,7 @@ from a2core.lessons import (
     toy_scene,
     toy_steps,
 )
+from a2core.lessons.orders import MIN_TIME_S
 from a2core.lessons.toy import TOY_SIZE
 from a2core.metrics import query_dependence
 from a2core.metrics.scored import block_query_dependence
@@ -43,13 +44,14 @@ from a2core.probe import analysis
 from a2core.probe.maps import compute_maps
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
 from app.lens import component
+from app.size_fields import size_fields
 
 ARCH = MAIN_ARCH
 #: the article's example: a clip of 32 frames of 28×28, m = n = 512 (c = 1024).
 ARTICLE = dict(t=32, h=28, w=28, c=1024, m=512, n=512)
 MEASURE_DEFAULT = dict(t=2, h=20, w=20, c=64, m=32, n=16)
-#: what each field of the two size forms accepts: the calculator takes any size (big numbers are
-#: written with units), the measurement only what its caps in a2core.lessons.orders can let through.
+#: what each field of the two size forms accepts (app.size_fields says what is wrong with anything else): the
+#: calculator takes any size (big numbers are written with units), the measurement what its caps can let through.
 SIZE_FIELDS = [("t", "T (frames)"), ("h", "H"), ("w", "W"), ("c", "c"), ("m", "m"), ("n", "n")]
 CALC_MAX = 100_000
 MEASURE_MAX = dict(t=16, h=128, w=128, c=512, m=512, n=512)
@@ -319,13 +321,9 @@ def toy() -> None:
 # ------------------------------------------------------------------ orders
 
 
-def size_inputs(prefix: str, defaults: dict[str, int], maxima: dict[str, int]) -> dict[str, int]:
-    """Six number inputs in a row (T, H, W, c, m, n) → their values."""
-    sizes = {}
-    for col, (key, label) in zip(st.columns(len(SIZE_FIELDS)), SIZE_FIELDS):
-        with col:
-            sizes[key] = int(st.number_input(label, 1, maxima[key], defaults[key], key=f"{prefix}_{key}"))
-    return sizes
+def size_inputs(prefix: str, defaults: dict[str, int], maxima: dict[str, int]) -> dict[str, int] | None:
+    """Six fields in a row (T, H, W, c, m, n) → their values, or None while one is out of range (said there)."""
+    return size_fields(prefix, SIZE_FIELDS, defaults, maxima)
 
 
 def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
@@ -341,6 +339,9 @@ def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
     presets = {"article: 32 frames of 28×28": ARTICLE, app_preset[0]: app_preset[1]}
     preset = st.selectbox("Preset", list(presets), key="calc_preset")
     sizes = size_inputs(f"calc_{preset}", presets[preset], dict.fromkeys(presets[preset], CALC_MAX))
+    if sizes is None:  # said under the fields; no results of sizes that are not the ones shown
+        st.info("The costs appear when every size is a whole number in its range.", icon=":material/calculate:")
+        return
     costs = double_attention_costs(**sizes)
     first, pair = costs["gather_first"], costs["pairwise"]
     L = positions(sizes["t"], sizes["h"], sizes["w"])
@@ -348,8 +349,10 @@ def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
     one, two = st.columns(2)
     one.metric("order 1 attention state", fl.human_bytes(first.attention_bytes), help=f"m·n·4 B = {first.attention_bytes:,} B")
     two.metric("order 2 attention state", fl.human_bytes(pair.attention_bytes), help=f"L²·4 B = {pair.attention_bytes:,} B")
-    one.metric("order 1 FLOPs", fl.human_count(first.flops), help=f"{first.flops:,}")
-    two.metric("order 2 FLOPs", fl.human_count(pair.flops), help=f"{pair.flops:,}")
+    one.metric("order 1 FLOPs", fl.human_count(first.total_flops),
+               help=f"{first.total_flops:,}: products {first.flops:,} + 1×1 convolutions {first.pointwise_flops:,}")
+    two.metric("order 2 FLOPs", fl.human_count(pair.total_flops),
+               help=f"{pair.total_flops:,}: products {pair.flops:,} + 1×1 convolutions {pair.pointwise_flops:,}")
     # Written with units as text: the exact counts outgrow the 64-bit integers a dataframe holds.
     st.dataframe(
         pd.DataFrame(
@@ -357,8 +360,12 @@ def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
                 "order": ["gather first", "pairwise"],
                 "attention state": ["m × n", "L × L"],
                 "bytes (fp32)": [fl.human_bytes(first.attention_bytes), fl.human_bytes(pair.attention_bytes)],
-                "FLOPs": [fl.human_count(first.flops), fl.human_count(pair.flops)],
-                "FLOPs formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)"],
+                "FLOPs of the products": [fl.human_count(first.flops), fl.human_count(pair.flops)],
+                "products formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)"],
+                # c enters here only: φ, θ, ρ (c → m, n, n) and the projection (m → c), the same in both orders
+                "FLOPs of the 1×1 convs": [fl.human_count(o.pointwise_flops) for o in (first, pair)],
+                "1×1 convs formula": ["2·(c(m+2n)L + mcL)"] * 2,
+                "FLOPs in all": [fl.human_count(first.total_flops), fl.human_count(pair.total_flops)],
             }
         ),
         hide_index=True,
@@ -375,19 +382,21 @@ def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
 def measure() -> None:
     st.markdown(
         "Run the real `DoubleAttention` block both ways on this machine (same weights, same random input): "
-        "time of one forward pass and the largest tensor it allocates (torch.profiler). The server is shared, "
+        "time of one forward pass (the median of many, timed for at least "
+        f"{MIN_TIME_S:.1f} s each, `torch.utils.benchmark`) and the largest tensor it creates. The server is shared, "
         f"so a run is capped at a {MAX_PAIRWISE_BYTES // 2**20} MiB pairwise matrix and "
         f"{MAX_MEASURE_FLOPS / 1e9:.0f} GFLOPs in all."
     )
     sizes = size_inputs("measure", MEASURE_DEFAULT, MEASURE_MAX)
-    plan = measure_plan(**sizes)
-    refusal = measure_refusal(plan)
-    st.caption(
-        f"This run: L = {plan['L']:,} positions, a {fl.human_bytes(plan['pairwise_bytes'])} pairwise matrix, "
-        f"{plan['passes']} forward passes, {fl.human_count(plan['flops'])} FLOPs in all."
-    )
-    if refusal is not None:
-        st.warning(refusal, icon=":material/speed:")
+    refusal = "Fix the sizes above first." if sizes is None else measure_refusal(plan := measure_plan(**sizes))
+    if sizes is not None:
+        st.caption(
+            f"This run: L = {plan['L']:,} positions, a {fl.human_bytes(plan['pairwise_bytes'])} pairwise matrix, "
+            f"at least {plan['passes']} forward passes ({fl.human_count(plan['flops'])} FLOPs), more for small "
+            f"sizes to fill {MIN_TIME_S:.1f} s per order."
+        )
+        if refusal is not None:
+            st.warning(refusal, icon=":material/speed:")
     if st.button("Measure both orders", key="measure_run", type="primary", disabled=refusal is not None):
         try:
             with st.spinner("Measuring…"):
@@ -403,6 +412,7 @@ def measure() -> None:
                 {
                     "order": [r["order"] for r in rows],
                     "time (ms)": [r["time_ms"] for r in rows],
+                    "passes timed": [r["runs"] for r in rows],
                     "largest tensor": [fl.human_bytes(r["peak_bytes"]) for r in rows],
                     "all allocations": [fl.human_bytes(r["total_bytes"]) for r in rows],
                     "predicted attention state": [fl.human_bytes(predicted[r["order"]].attention_bytes) for r in rows],

@@ -117,37 +117,126 @@ def test_toy_state_that_is_not_weights_gives_the_defaults(at, weights):
     assert "(n = 2)" in server_check(at)
 
 
+#: the measurement's field maxima (app/views/learn.py's MEASURE_MAX; a page is not imported)
+MEASURE_MAX = dict(t=16, h=128, w=128, c=512, m=512, n=512)
+
+
+def set_sizes(at, prefix: str, **values) -> None:
+    """Type into the size fields (text: the page checks what was typed) and rerun."""
+    for key, value in values.items():
+        at.text_input(key=f"{prefix}_{key}").set_value(str(value))
+    at.run()
+
+
+def calc_prefix(at) -> str:
+    return f"calc_{at.selectbox(key='calc_preset').value}"
+
+
+def conv_flops(c, m, n, L):
+    # the 1×1 convolutions φ, θ, ρ (c → m, n, n) and the projection (m → c): 2 × multiply-adds
+    return 2 * (c * (m + 2 * n) * L + m * c * L)
+
+
+def calc_results(at) -> dict:
+    return {"metrics": list(at.metric), "tables": [d for d in at.dataframe if "bytes (fp32)" in d.value.columns],
+            "figures": [c for c in charts(at) if c["layout"].get("annotations")
+                        and c["layout"]["annotations"][0]["text"] == "attention state (bytes)"]}
+
+
 def test_calculator_matches_a_direct_computation(at):
     # the article's preset: 32 frames of 28×28, m = n = 512
     L = 32 * 28 * 28
     assert metric(at, "order 1 attention state") == human_bytes(512 * 512 * 4) == "1.0 MiB"
     assert metric(at, "order 2 attention state") == human_bytes(L * L * 4)
     assert L * L * 4 > 2e9
-    preset = at.selectbox(key="calc_preset").value
-    for key, value in dict(t=2, h=10, w=12, c=64, m=24, n=6).items():
-        at.number_input(key=f"calc_{preset}_{key}").set_value(value)
-    at.run()
-    assert not at.exception
+    set_sizes(at, calc_prefix(at), t=2, h=10, w=12, c=64, m=24, n=6)
+    assert not at.exception and not at.error
     L = 2 * 10 * 12
     assert metric(at, "order 1 attention state") == human_bytes(24 * 6 * 4)
     assert metric(at, "order 2 attention state") == human_bytes(L * L * 4)
-    assert metric(at, "order 1 FLOPs") == human_count(2 * 2 * 24 * 6 * L)
-    assert metric(at, "order 2 FLOPs") == human_count(2 * 6 * L * L + 2 * 24 * L * L)
+    assert metric(at, "order 1 FLOPs") == human_count(2 * 2 * 24 * 6 * L + conv_flops(64, 24, 6, L))
+    assert metric(at, "order 2 FLOPs") == human_count(2 * 6 * L * L + 2 * 24 * L * L + conv_flops(64, 24, 6, L))
     (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
     assert list(table.value["bytes (fp32)"]) == [human_bytes(24 * 6 * 4), human_bytes(L * L * 4)]
+    assert list(table.value["FLOPs of the 1×1 convs"]) == [human_count(conv_flops(64, 24, 6, L))] * 2
 
 
-def test_measure_button_runs_both_orders(at):
-    for key, value in dict(t=1, h=8, w=8, c=8, m=4, n=2).items():
-        at.number_input(key=f"measure_{key}").set_value(value)
+def test_calculator_c_counts(at):
+    # c = 1 and c = 1024 gave the same cost: c enters through the 1×1 convolutions, the same in both orders
+    prefix, L = calc_prefix(at), 32 * 28 * 28
+    seen = {}
+    for c in (1, 1024):
+        set_sizes(at, prefix, c=c)
+        assert not at.error
+        seen[c] = metric(at, "order 1 FLOPs")
+        assert seen[c] == human_count(4 * 512 * 512 * L + conv_flops(c, 512, 512, L))
+    assert seen[1] != seen[1024]
+
+
+@pytest.mark.parametrize("key,typed,label,problem", [
+    ("t", "0", "T (frames)", "too small"), ("h", "-5", "H", "too small"), ("h", "−5", "H", "too small"),
+    ("n", "100001", "n", "too large"), ("w", "100,001", "W", "too large"),
+])
+def test_calculator_out_of_range_says_so_and_shows_no_stale_results(at, key, typed, label, problem):
+    prefix = calc_prefix(at)
+    assert all(calc_results(at).values())  # the article's costs, before
+    set_sizes(at, prefix, **{key: typed})
+    assert not at.exception
+    (error,) = at.error
+    assert f"**{label}** must be a whole number from 1 to 100,000" in error.value and problem in error.value
+    assert not any(calc_results(at).values()), "no metric, table or chart of sizes that are not the ones shown"
+    assert at.text_input(key=f"{prefix}_{key}").value == typed  # what was typed stays, to be corrected
+    set_sizes(at, prefix, **{key: 7})
+    assert not at.error and all(calc_results(at).values())
+    L = 7 * 28 * 28 if key == "t" else 32 * 7 * 28 if key in "hw" else 32 * 28 * 28
+    assert metric(at, "order 2 attention state") == human_bytes(4 * L * L)
+
+
+@pytest.mark.parametrize("typed", ["abc", "2.5", "1e3", ""])
+def test_calculator_text_keeps_the_last_good_value(at, typed):
+    # "abc" reset m to its preset (512) instead of the value last typed
+    prefix = calc_prefix(at)
+    set_sizes(at, prefix, m=64)
+    set_sizes(at, prefix, m=typed)
+    assert not at.exception
+    assert at.text_input(key=f"{prefix}_m").value == "64"
+    (error,) = at.error
+    assert f"“{typed}” is not a whole number; it stays 64" in error.value
+    assert metric(at, "order 1 attention state") == human_bytes(64 * 512 * 4)
+    at.run()  # said once: the next run shows the field as it is
+    assert not at.error and metric(at, "order 1 attention state") == human_bytes(64 * 512 * 4)
+
+
+def test_calculator_reads_grouped_thousands(at):
+    prefix = calc_prefix(at)
+    set_sizes(at, prefix, t="1,000", h="100 000", w="2_000")
+    assert not at.error
+    L = 1_000 * 100_000 * 2_000
+    assert metric(at, "order 2 attention state") == human_bytes(4 * L * L)
+
+
+def test_measure_button_runs_both_orders(at, capfd):
+    set_sizes(at, "measure", t=1, h=8, w=8, c=8, m=4, n=2)
+    capfd.readouterr()
     at.button(key="measure_run").click().run()
     assert not at.exception
     (table,) = [d for d in at.dataframe if "time (ms)" in d.value.columns]
     frame = table.value
     assert list(frame["order"]) == ["gather_first", "pairwise"]
     assert (frame["time (ms)"] > 0).all()
+    assert (frame["passes timed"] >= 3).all()  # a minimum duration: many passes at these sizes, never one
     assert (frame["max |Y − Y₁|"] < 1e-4).all()
     assert frame["predicted attention state"].iloc[1] == human_bytes(64 * 64 * 4)
+    out, err = capfd.readouterr()
+    assert "profiler" not in out + err and "ERROR" not in out + err  # the server's log stays quiet
+
+
+def test_measure_with_a_bad_size_says_so_and_cannot_run(at):
+    set_sizes(at, "measure", h=0)
+    assert not at.exception
+    assert any("**H** must be a whole number from 1 to 128" in e.value for e in at.error)
+    assert at.button(key="measure_run").disabled
+    assert not any(c.value.startswith("This run: L = ") for c in at.caption)
 
 
 @pytest.mark.parametrize("preset", [0, 1])
@@ -155,38 +244,31 @@ def test_calculator_takes_the_largest_values_its_inputs_allow(at, preset):
     # The article preset with T = 100000 and H = 56 crashed the page (a C long overflow in the table).
     selector = at.selectbox(key="calc_preset")
     selector.set_value(selector.options[preset]).run()
-    name = at.selectbox(key="calc_preset").value
-    for key in ("t", "h", "w", "c", "m", "n"):
-        field = at.number_input(key=f"calc_{name}_{key}")
-        field.set_value(field.max)
-    at.run()
+    set_sizes(at, calc_prefix(at), **dict.fromkeys(("t", "h", "w", "c", "m", "n"), 100_000))
     assert not at.exception and not at.error
-    L = 100_000**3
+    L, c = 100_000**3, 100_000
     assert metric(at, "order 2 attention state") == human_bytes(4 * L * L)
-    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 200_000)
+    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 200_000 + conv_flops(c, c, c, L))
     assert all(len(m.value) <= 12 for m in at.metric), [m.value for m in at.metric]  # a number with its unit
     (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
-    assert list(table.value["FLOPs"]) == [human_count(4 * 100_000**2 * L), human_count(2 * L * L * 200_000)]
+    assert list(table.value["FLOPs of the products"]) == [human_count(4 * 100_000**2 * L),
+                                                          human_count(2 * L * L * 200_000)]
 
 
 def test_calculator_big_article_case(at):
-    name = at.selectbox(key="calc_preset").value
-    at.number_input(key=f"calc_{name}_t").set_value(100_000)
-    at.number_input(key=f"calc_{name}_h").set_value(56).run()
+    set_sizes(at, calc_prefix(at), t=100_000, h=56)
     assert not at.exception
     L = 100_000 * 56 * 28
-    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 1024) == "5.04e+19"
+    assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 1024 + conv_flops(1024, 512, 512, L)) == "5.04e+19"
     assert metric(at, "order 2 attention state") == human_bytes(4 * L * L) == "87.3 PiB"
 
 
 def test_measure_refuses_what_would_stall_the_server_before_running(at):
     # the largest sizes the inputs allow: the plan is shown and the button is disabled, nothing runs
-    for key in ("t", "h", "w", "c", "m", "n"):
-        field = at.number_input(key=f"measure_{key}")
-        field.set_value(field.max)
-    at.run()
-    assert not at.exception
-    sizes = {k: at.number_input(key=f"measure_{k}").value for k in ("t", "h", "w", "c", "m", "n")}
+    set_sizes(at, "measure", **MEASURE_MAX)
+    assert not at.exception and not at.error
+    sizes = {k: int(at.text_input(key=f"measure_{k}").value) for k in ("t", "h", "w", "c", "m", "n")}
+    assert sizes == MEASURE_MAX
     refusal = measure_refusal(measure_plan(**sizes))
     assert refusal is not None and any(w.value == refusal for w in at.warning)
     assert at.button(key="measure_run").disabled
@@ -195,8 +277,7 @@ def test_measure_refuses_what_would_stall_the_server_before_running(at):
 
 
 def test_measure_table_is_formatted(at):
-    for key, value in dict(t=1, h=8, w=8, c=8, m=4, n=2).items():
-        at.number_input(key=f"measure_{key}").set_value(value)
+    set_sizes(at, "measure", t=1, h=8, w=8, c=8, m=4, n=2)
     at.button(key="measure_run").click().run()
     (table,) = [d for d in at.dataframe if "time (ms)" in d.value.columns]
     formats = {k: v["type_config"].get("format") for k, v in json.loads(table.proto.columns).items() if "type_config" in v}
