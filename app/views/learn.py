@@ -386,9 +386,9 @@ with st.sidebar:
     st.subheader("Learn")
     urlstate.seed(f"learn_block_{source.key}", "block", list(blocks), next(iter(blocks)), describe="the A² blocks")
     name = st.radio("A² block", list(blocks), key=f"learn_block_{source.key}")
+    channels = st.slider("Channels shown per tensor", 4, 16, 8, step=4, key="learn_channels")
 urlstate.show_notes(notes)
 urlstate.record(zoo=source.key, sample=shown_sample("learn", source), block=name)
-    channels = st.slider("Channels shown per tensor", 4, 16, 8, step=4, key="learn_channels")
 block = blocks[name]
 side = source.input_size // block.stride  # the block's feature map at the trained size
 
