@@ -18,11 +18,14 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.runtime.state.session_state import SessionState
 
+from a2core.figures.labels import class_label
 from a2core.images import load_image
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
 from a2core.weights import load_pretrained
+from app import photo as shared_photo
 from app import upload as upload_check
+from app import urlstate
 from app.sources import SAMPLES_DIR, ModelSource, ZooView
 from app.sources import own as own_source
 from app.sources.zoo import MAIN_ARCH, ZOO_VIEWS, weights_dir, zoo_source
@@ -46,6 +49,7 @@ __all__ = [
     "load_model",
     "model_source",
     "run_probe",
+    "shown_sample",
     "weights_dir",
     "zoo_source",
 ]
@@ -82,8 +86,11 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
                 return None
         if widget not in st.session_state or st.session_state[widget] not in labels:
             main = [s.key for s in zoos if MAIN_ARCH in s.weights and s.key in offered]
-            wanted = (st.session_state.get(_SOURCE_KEY), st.query_params.get("zoo"))
+            wanted = (st.session_state.get(_SOURCE_KEY), urlstate.wanted("zoo"))
             st.session_state[widget] = next((k for k in wanted if k in labels), (main or list(labels))[0])
+            if wanted[0] is None and wanted[1] is not None and wanted[1] not in labels:
+                urlstate.note("zoo", wanted[1], f"the zoos here are {', '.join(k for k in labels)}; "
+                              f"showing {st.session_state[widget]}")
         chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
                           help="Both zoos hold the same seven designs, trained on different pictures.")
         st.session_state[_SOURCE_KEY] = chosen
@@ -96,7 +103,7 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
                            f"for {', '.join(lacking)} (in `{zoo.folder}`).")
         source = offered[chosen]
         st.caption(f"These models know {len(source.classes)} classes: "
-                   f"{', '.join(c.replace('_', ' ') for c in source.classes)}. Any other picture still gets "
+                   f"{', '.join(class_label(c) for c in source.classes)}. Any other picture still gets "
                    "one of them.")
     return source
 
@@ -184,6 +191,12 @@ def run_probe(arch: str, path: str, image_bytes: bytes, size: int) -> ImageMaps:
     return compute_maps(load_model(arch, path), load_image(image_bytes), size)
 
 
+def sample_label(sample: str) -> str:
+    """A sample as the picker shows it: its class with spaces, then its file (``English springer · val_0816``)."""
+    name, _, rest = sample.partition(" · ")
+    return f"{class_label(name)} · {rest}" if rest else class_label(name)
+
+
 def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     """Image picker in the sidebar: a sample of ``source``'s classes, an upload, or a camera photo.
 
@@ -195,19 +208,33 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     with st.sidebar:
         st.subheader("Image")
         names = list(samples)
-        default = names.index(source.view.default_sample) if source.view.default_sample in names else 0
-        sample = st.selectbox(f"Sample ({source.view.sample_label})", names, index=default,
-                              key=f"{key}_sample_{source.key}") if names else None
+        sample_key = f"{key}_sample_{source.key}"
+        if names:  # a link's ?sample= (app.urlstate), else the zoo's default
+            default = source.view.default_sample if source.view.default_sample in names else names[0]
+            urlstate.seed(sample_key, "sample", names, default, describe=f"the {source.view.sample_label} samples")
+        # Picking a sample leaves a photo taken on any page (app.photo).
+        sample = st.selectbox(f"Sample ({source.view.sample_label})", names, key=sample_key,
+                              format_func=sample_label,
+                              on_change=shared_photo.forget) if names else None
         upload = st.file_uploader(
             "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload", max_upload_size=IMAGE_MAX_MB,
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
+            on_change=shared_photo.on_widget_change, args=(f"{key}_upload",),
         )
         photo = None
         if st.toggle("Take a photo with the camera", key=f"{key}_camera_on"):
-            photo = st.camera_input("Camera", key=f"{key}_camera", label_visibility="collapsed")
+            photo = st.camera_input("Camera", key=f"{key}_camera", label_visibility="collapsed",
+                                    on_change=shared_photo.on_widget_change, args=(f"{key}_camera",))
+        kept = shared_photo.current() if photo is None and upload is None else None
+        if kept is not None:
+            st.caption(f"Showing **{kept[1]}**" + (f", taken on {kept[2].capitalize()}" if kept[2] != key else "")
+                       + ". Pick a sample above to go back to the samples.")
+            st.button("Use the sample instead", key=f"{key}_photo_forget", on_click=shared_photo.forget)
     chosen = photo or upload
     if chosen is None:
-        return (samples[sample].read_bytes(), f"sample {sample}") if sample else None
+        if kept is not None:  # the photo of another page (or of this one, before it was left)
+            return kept[0], kept[1]
+        return (samples[sample].read_bytes(), f"sample {sample_label(sample)}") if sample else None
     if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
         st.error(f"**{chosen.name}** cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
         return None
@@ -218,7 +245,16 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
         return None
     for note in result.notes:
         st.info(f"**{chosen.name}**: {note}", icon=":material/info:")
-    return result.data, "camera photo" if chosen is photo else chosen.name
+    label = "camera photo" if chosen is photo else chosen.name
+    shared_photo.keep(result.data, label, key)  # the current image of every page from now on
+    return result.data, label
+
+
+def shown_sample(key: str, source: ModelSource) -> str | None:
+    """The sample :func:`image_input` of page ``key`` shows, or None while a photo is shown instead."""
+    if shared_photo.current() is not None or st.session_state.get(f"{key}_upload") is not None:
+        return None
+    return st.session_state.get(f"{key}_sample_{source.key}")
 
 
 def _forget_stale_widget_records(on_script_finished):
@@ -257,7 +293,7 @@ def fit_note(probe: ImageMaps) -> str | None:
         return None
     (best, p), = probe.top(1)
     return (f"This picture fits none of the {len(probe.classes)} classes well: the best guess, "
-            f"**{best.replace('_', ' ')}**, gets only {p:.0%}, under {FIT_THRESHOLD:.0%}. The model knows only the "
+            f"**{class_label(best)}**, gets only {p:.0%}, under {FIT_THRESHOLD:.0%}. The model knows only the "
             "classes listed in the sidebar and must pick one of them, even for a coffee cup.")
 
 

@@ -15,6 +15,7 @@ from a2core import grad_cam
 from a2core.figures import compare as fc
 from a2core.figures import explore as figures
 from a2core.figures import lens as figure_lens
+from a2core.figures.labels import class_label
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
 from a2core.images import load_image, preprocess
 from a2core.lessons import block_inputs
@@ -24,6 +25,10 @@ from app.common import CACHE_TTL_S, clicked_position, fit_note, load_model
 from app.lens import lens
 
 CHANNEL_KINDS = ("SqueezeExcitation", "EfficientChannelAttention")
+#: The lens's column on Explore is never narrower than this: its map (at least LENS_MAP_PX, growing with the
+#: screen) and its bars (at least 240 px) side by side, also at 1024 px with the sidebar open.
+LENS_MIN_PX = 560
+LENS_MAP_PX = 280
 #: How each design's maps are named in a block picker.
 KIND_LABELS = {
     "SqueezeExcitation": "SE", "EfficientChannelAttention": "ECA", "GlobalSecondOrderPooling": "GSoP",
@@ -38,6 +43,23 @@ def kind_label(kind: str) -> str:
 def show(fig, key: str) -> None:
     fig.update_layout(width=None, autosize=True)
     st.plotly_chart(fig, key=key, config={"displayModeBar": False})
+
+
+def card_grid(key: str, min_px: int):
+    """A container whose children (bordered cards) fill the page's width as a grid: as many columns of at least
+    ``min_px`` as fit, for any number of cards (a stylesheet on the container's key class, nothing drawn)."""
+    st.html(f"<style>.st-key-{key} {{ display: grid !important; gap: 0.5rem; "
+            f"grid-template-columns: repeat(auto-fill, minmax(min({min_px}px, 100%), 1fr)); }}</style>")
+    return st.container(key=key)
+
+
+def wrapping_columns(key: str, spec, first_min_px: int):
+    """``st.columns(spec)`` whose first column is never narrower than ``first_min_px``: on a narrow screen the
+    others wrap below it at full width instead of squeezing it (Streamlit stacks columns only under 640 px)."""
+    st.html(f"<style>.st-key-{key} [data-testid='stHorizontalBlock'] {{ flex-wrap: wrap; }} "
+            f".st-key-{key} [data-testid='stColumn']:first-child {{ min-width: min({first_min_px}px, 100%); }}</style>")
+    with st.container(key=key):
+        return st.columns(spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=CACHE_TTL_S)
@@ -99,8 +121,9 @@ def gradcam_panel(key, arch, path, probe, image_bytes, block_name, cell_fraction
     layer = holder_of(model, block_name)
     cam, explained = gradcam(arch, path, image_bytes, probe.size, layer, target)
     cell = analysis.position_index(cell_fraction, cam.shape)
-    show(gradcam_over_image(probe.image, cam, class_name=probe.classes[explained], layer=layer, position=cell,
-                            size=size_px, **style), key)
+    # The title in markdown, which wraps in a narrow card (a plotly title is cut at the figure's edge).
+    st.markdown(f"**Grad-CAM of “{class_label(probe.classes[explained])}”** at `{layer}`")
+    show(gradcam_over_image(probe.image, cam, title="", position=cell, size=size_px, **style), key)
     st.caption(f"✕ at cell {cell} of the {cam.shape[0]}×{cam.shape[1]} map of `{layer}`" + (f". {DIFFERENCE}" if caption
                                                                                           else ""))
 
@@ -115,7 +138,7 @@ def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | No
     """A select box for the class Grad-CAM explains → its index, or None for the predicted class."""
     return st.selectbox(
         "Grad-CAM of the class", [None, *range(len(classes))], key=key,
-        format_func=lambda i: f"predicted: {predicted}" if i is None else classes[i].replace("_", " "),
+        format_func=lambda i: f"predicted: {class_label(predicted)}" if i is None else class_label(classes[i]),
     )
 
 
@@ -141,22 +164,22 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
     st.markdown(f"**{label}** · model view {probe.size}×{probe.size} px · module `{name}` "
                 f"(`{block.module}`), read as **{kind_label(block.kind)}**: feature map **{h}×{w}** · "
                 f"{len(blocks)} attention modules in {arch}")
-    maps, prediction = st.columns([2.05, 0.75])
+    maps, prediction = wrapping_columns(f"explore_top_{source_key}", [2.05, 0.75], LENS_MIN_PX)
     with maps:
         st.markdown("#### What the block computes: hover a position (click to pin it, arrow keys move it)")
         lens(figure_lens.lens_data(probe.image, [figure_lens.block_card(block, caption=module_caption(block))],
-                                   position=fraction, layout="explore", **style), key=f"explore_lens_{source_key}")
+                                   position=fraction, layout="explore", map_px=LENS_MAP_PX, **style),
+             key=f"explore_lens_{source_key}")
         if has_extras(block):
             extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, top)
     with prediction:
         # The zoo's Explore rule: the view at its own width, and the note for a picture that fits no class.
         prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size)
     st.subheader("Grad-CAM beside the attention")
-    pick, cam, note = st.columns([0.8, 1.2, 1.0])
-    with pick:
+    cam, note = st.columns([1.2, 1.0])
+    with cam:
         (best, _), = probe.top(1)
         target = class_picker(f"explore_gradcam_class_{source_key}", probe.classes, best)
-    with cam:
         gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, image_bytes, name, fraction, target,
                       caption=False, **style)
     with note:

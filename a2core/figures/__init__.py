@@ -8,6 +8,7 @@ May import numpy, plotly, matplotlib, PIL and a2core's plain numbers (``probe.an
 """
 
 from . import compare, explore, gradcam, learn
+from .labels import class_label
 from .explore import (
     HIGHLIGHT,
     MUTED,
@@ -25,6 +26,7 @@ from .explore import (
 __all__ = [
     "HIGHLIGHT",
     "MUTED",
+    "class_label",
     "compare",
     "distribution_bars",
     "distribution_grid",

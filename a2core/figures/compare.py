@@ -137,8 +137,11 @@ def covariance_heatmap(covariance, title: str | None = None, size: int = 320) ->
             hovertemplate="ch %{y} × ch %{x}: %{z:.4f}<extra></extra>", colorbar=dict(thickness=12),
         )
     )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", title="channel")
-    fig.update_xaxes(title="channel", constrain="domain")
+    # Axes exactly over the matrix: a square plot in a wider or taller box shrinks its domain instead of
+    # stretching the range into blank channels (-20 … 40 of a 32 × 32 matrix).
+    c = cov.shape[0]
+    fig.update_yaxes(range=[c - 0.5, -0.5], scaleanchor="x", constrain="domain", title="channel")
+    fig.update_xaxes(range=[-0.5, c - 0.5], constrain="domain", title="channel")
     fig.update_layout(
         title=dict(text=title, font=dict(size=15)) if title else None,
         height=size, font=_FONT, margin=dict(l=10, r=10, t=40 if title else 10, b=10),

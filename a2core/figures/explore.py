@@ -25,9 +25,13 @@ import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 
+from .labels import class_label
+
 COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
 HIGHLIGHT = "#d1495b"
 MUTED = "#9aa5b1"
+#: Text on the figures: Streamlit's own text colour, not plotly's grey.
+TEXT = "#31333f"
 #: Maps with more cells get no per-cell hover text (its strings would outweigh the map).
 MAX_HOVER_CELLS = 1024
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
@@ -224,7 +228,8 @@ def _grid_heatmaps(image, maps, titles, *, cols, opacity, colorscale, label, hig
 
 def _tile_title(text, highlighted, **place) -> dict:
     return dict(text=f"<b>{text}</b>" if highlighted else text, xanchor="center", yanchor="bottom", showarrow=False,
-                font=dict(size=11, color=HIGHLIGHT) if highlighted else dict(size=11), **place)
+                # 13 px, dark: read from the back of a classroom
+                font=dict(size=13, color=HIGHLIGHT) if highlighted else dict(size=13, color=TEXT), **place)
 
 
 def _tile_frame(y, x, s_h, s_w, **refs) -> dict:
@@ -387,7 +392,7 @@ def distribution_bars(weights: np.ndarray, highlight=(), *, title: str | None = 
 
 def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
     """Top-k (class, probability) as horizontal bars, most probable on top."""
-    names = [c for c, _ in top][::-1]
+    names = [class_label(c) for c, _ in top][::-1]
     probs = [p for _, p in top][::-1]
     colors = [MUTED] * (len(top) - 1) + [HIGHLIGHT]
     # A long bar carries its label inside, a short one beside it: no label is cut at the chart's edge. The

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explore import _mpl_overlay, heatmap_over_image
+from .labels import class_label
 
 #: What the caption beside a Grad-CAM says, in the app and in notebooks.
 DIFFERENCE = (
@@ -25,7 +26,7 @@ DIFFERENCE = (
 
 
 def gradcam_title(class_name: str, layer: str) -> str:
-    return f"Grad-CAM of “{class_name}” at {layer}"
+    return f"Grad-CAM of “{class_label(class_name)}” at {layer}"
 
 
 def gradcam_over_image(
@@ -43,7 +44,7 @@ def gradcam_over_image(
     """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.explore.heatmap_over_image`):
     the same colour scale from 0 to the map's maximum and the same ✕ at ``position`` (row, col on the map's grid)."""
     if title is None and class_name:
-        title = gradcam_title(class_name, layer) if layer else f"Grad-CAM of “{class_name}”"
+        title = gradcam_title(class_name, layer) if layer else f"Grad-CAM of “{class_label(class_name)}”"
     return heatmap_over_image(image, cam, opacity=opacity, colorscale=colorscale, title=title, label="Grad-CAM",
                               position=position, size=size)
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import web
 from .explore import HIGHLIGHT, MUTED, colormap, image_source
+from .labels import class_label
 
 LAYOUTS = ("explore", "compare")
 
@@ -53,7 +54,7 @@ def color_table(colorscale: str) -> str:
 def _card(kind: str, title: str | None, prediction, note, caption) -> dict:
     card = {"kind": kind, "title": title, "note": note, "caption": caption}
     if prediction is not None:
-        card["prediction"] = [[str(name), float(p)] for name, p in prediction]
+        card["prediction"] = [[class_label(name), float(p)] for name, p in prediction]
     return card
 
 

@@ -6,6 +6,8 @@ numbers from a2core.probe.analysis / a2core.training.zoo, the figures from a2cor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -16,12 +18,17 @@ from a2core.models import ARCHS
 from a2core.probe import FIT_THRESHOLD, analysis
 from a2core.training import zoo_rows
 from a2core.weights import WeightsError
-from app import panels
-from app.common import a2_blocks, clicked_position, image_input, model_source, run_probe
+from app import panels, urlstate
+from app.common import a2_blocks, clicked_position, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
-CARD_PX = 270  # a model's card: three fit beside each other at 1440 px, two at 1024 px
+#: The narrowest a model's lens card gets: the cards share the width in even rows (four, then three, of seven at
+#: 1440 px; two a row at 1024 px), however many models are picked.
+CARD_PX = 230
+#: The narrowest card of the channel designs' feature maps (three tiles each) and of a Grad-CAM.
+EXTRAS_CARD_PX = 420
+GRADCAM_CARD_PX = 320
 
 
 @st.cache_data(show_spinner="Counting parameters and FLOPs…")
@@ -49,6 +56,17 @@ def model_card(arch, path, label, image_bytes, size, name, shape):
         return figure_lens.plain_card(shape, caption="No attention block: the baseline that every other card adds "
                                       "one design to.", **common), result
     return figure_lens.block_card(block, **common), result
+
+
+def seed_models(key: str, shipped: Sequence[str], default: list[str]) -> None:
+    """The model picker's first value: the link's ``?models=a,b`` (archs this source has), else ``default``."""
+    if key in st.session_state:
+        return
+    asked = urlstate.parse_list(urlstate.wanted("models") or "")
+    st.session_state[key] = [a for a in asked if a in shipped] or default
+    if unknown := [a for a in asked if a not in shipped]:
+        urlstate.note("models", ",".join(asked), f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                      f"among this zoo's models ({', '.join(shipped)})")
 
 
 def zoo_section(source, size: int, labels: dict[str, str]) -> None:
@@ -88,10 +106,13 @@ def zoo_section(source, size: int, labels: dict[str, str]) -> None:
     )
 
 
+notes = st.container()  # what a link asked for and could not get (app.urlstate)
 source = model_source("compare", needs=(), own=True)
 if source is None:
+    urlstate.show_notes(notes)
     st.stop()
 labels = arch_labels(source.view.backbone)
+urlstate.restore_position(lambda p: clicked_position("shared", p))
 st.title("Compare attention designs")
 st.markdown(
     f"The same image goes through every model of the zoo: the plain {source.view.backbone} and its **SE**, "
@@ -104,14 +125,15 @@ picked = image_input("compare", source)
 with st.sidebar:
     st.subheader("Compare")
     shipped = source.archs
-    archs = st.multiselect(
-        "Models (columns)", list(shipped), default=[a for a in DEFAULT_ARCHS if a in shipped] or list(shipped),
-        format_func=lambda a: labels.get(a, a).split(" (")[0], key=f"cmp_archs_{source.key}",
-    )
+    seed_models(f"cmp_archs_{source.key}", shipped, [a for a in DEFAULT_ARCHS if a in shipped] or list(shipped))
+    archs = st.multiselect("Models (columns)", list(shipped), format_func=lambda a: labels.get(a, a).split(" (")[0],
+                           key=f"cmp_archs_{source.key}")
     if source.folder is not None and (missing := [labels.get(a, a) for a in ARCHS if a not in shipped]):
         st.caption(f"No weight file in {source.folder} for: {', '.join(missing)}.")
     sizes = source.sizes[:3]
-    size = st.select_slider("Input size (px)", options=sizes, value=source.input_size, key=f"cmp_size_{source.key}",
+    urlstate.seed(f"cmp_size_{source.key}", "size", list(sizes), source.input_size, parse=int,
+                  describe="Compare's input sizes (px)")
+    size = st.select_slider("Input size (px)", options=sizes, key=f"cmp_size_{source.key}",
                             help=f"The models were trained on {source.input_size}×{source.input_size}; larger inputs "
                             "give finer maps.")
     if source.folder is not None:
@@ -119,6 +141,7 @@ with st.sidebar:
     else:  # "your model": its own attention modules
         strides = panels.module_strides(shipped[0], source.path(shipped[0]), source.input_size)
     # The options' labels must not depend on the input size: the browser drops the choice when they change.
+    urlstate.seed(f"cmp_block_{source.key}", "block", list(strides), next(iter(strides)), describe="the blocks")
     name = st.radio("Block", list(strides), key=f"cmp_block_{source.key}",
                     format_func=lambda b: f"{b} (1/{strides[b]} of the input)")
     st.caption(f"At {size} px: {size // strides[name]}×{size // strides[name]} feature map.")
@@ -152,28 +175,30 @@ if picked is not None:
             cards.append(card)
             probes[arch] = probe
     if cards:
-        # One card per model, as many to a row as the screen holds (three at 1440 px, two at 1024 px), all
-        # redrawn in the browser for the hovered position.
+        # One card per model, sized to the screen (CARD_PX), all redrawn in the browser for the hovered position.
         image = next(iter(probes.values())).image
-        lens(figure_lens.lens_data(image, cards, position=fraction, top=top, card_px=CARD_PX - 30),
+        lens(figure_lens.lens_data(image, cards, position=fraction, top=top, card_px=CARD_PX),
              key=f"cmp_lens_{source.key}")
     extras = {a: p.blocks[name] for a, p in probes.items() if name in p.blocks and panels.has_extras(p.blocks[name])}
     if extras:
         st.subheader("Inside the channel designs")
-        with st.container(horizontal=True, wrap=True, gap="small"):
+        with panels.card_grid("cmp_extras", EXTRAS_CARD_PX):
             for arch, block in extras.items():
-                with st.container(border=True, width=CARD_PX):
+                with st.container(border=True):
                     st.markdown(f"**{labels.get(arch, arch)}**")
                     panels.extras_panel(f"cmp_extras_{arch}", arch, source.path(arch), block, probes[arch].image,
                                         image_bytes, size, top)
     if probes:
         st.subheader("Grad-CAM of each prediction, at the layer holding the block")
         st.caption(DIFFERENCE)
-        with st.container(horizontal=True, wrap=True, gap="small"):
+        with panels.card_grid("cmp_gradcams", GRADCAM_CARD_PX):
             for arch in probes:
-                with st.container(border=True, width=CARD_PX):
+                with st.container(border=True):
                     panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name,
                                         fraction)
 
+urlstate.show_notes(notes)
+urlstate.record(zoo=source.key, sample=shown_sample("compare", source), size=size, block=name,
+                pos=urlstate.format_position(clicked_position("shared")), models=archs)
 # The zoo's costs do not depend on the image: shown even when an upload is refused.
 zoo_section(source, size, labels)

@@ -11,8 +11,8 @@ from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
-from app import panels
-from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe
+from app import panels, urlstate
+from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
 
 ARCH = MAIN_ARCH
@@ -41,14 +41,19 @@ else:
     st.title("Explore the attention" + (f" in {arch}" if arch else ""))
     st.caption("Each attention module of the model as its design has it: channel weights (SE, ECA), context maps "
                "(GC), attention rows (Non-local), gathering and distribution (A²), with Grad-CAM beside them.")
+notes = st.container()  # what a link asked for and could not get (app.urlstate)
 if source is None:
+    urlstate.show_notes(notes)
     st.stop()
+urlstate.restore_position(lambda p: clicked_position("shared", p))
 picked = image_input("explore", source)
 with st.sidebar:
     st.subheader("View")
     # One slider per zoo: the choices differ, and a kept value from the other zoo would not be one of them.
+    urlstate.seed(f"explore_size_{source.key}", "size", list(source.sizes), source.input_size, parse=int,
+                  describe="the resolutions (px)")
     size = st.select_slider(
-        "Resolution (px)", source.sizes, value=source.input_size, key=f"explore_size_{source.key}",
+        "Resolution (px)", source.sizes, key=f"explore_size_{source.key}",
         help=f"The model was trained at {source.input_size} px; larger inputs give finer maps (not what it was "
         "trained on).",
     )
@@ -57,6 +62,7 @@ with st.sidebar:
     if arch == ARCH:
         sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
 
+urlstate.show_notes(notes)
 if picked is None:
     st.info("Pick a sample or upload another picture in the sidebar.")
     st.stop()
@@ -73,14 +79,15 @@ except FileNotFoundError as error:
 
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
-                 trained_size: int, path: str) -> None:
+                 trained_size: int, path: str, sample: str | None = None) -> None:
     """Everything a pinned position changes, rerun on its own: a pin reruns this, not the sidebar and the model
     (a hover redraws the lens in the browser and reruns nothing)."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
     finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
+    urlstate.seed(f"explore_block_{source_key}", "block", names, names[finest], describe="the A² blocks")
     block_name = st.selectbox(
-        "A² block", names, index=finest, key=f"explore_block_{source_key}",
+        "A² block", names, key=f"explore_block_{source_key}",
         # The label must not name the feature map's size: it changes with the resolution, and a
         # changed label would no longer match the user's choice (issue 20, item 1).
         format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
@@ -102,7 +109,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
         f"G `{tuple(block.arrays['descriptors'].shape)}`"
     )
 
-    left, right = st.columns([2.05, 0.75])
+    left, right = panels.wrapping_columns(f"explore_top_{source_key}", [2.05, 0.75], panels.LENS_MIN_PX)
     with left:
         st.markdown("#### Hover a position (click to pin it, arrow keys move it)")
         lens(figure_lens.lens_data(
@@ -112,15 +119,15 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                 "z_j = G v_j; the red bars are the descriptors it uses most, framed in red among the gathering maps "
                 "below once the position is pinned."))],
             position=clicked_position("shared"), colorscale=colorscale, opacity=opacity, layout="explore",
+            map_px=panels.LENS_MAP_PX,
         ), key=f"explore_lens_{source_key}")
     with right:
         panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size)
 
     st.subheader("Grad-CAM beside the attention")
-    pick, cam, note = st.columns([0.8, 1.2, 1.0])
-    with pick:
-        target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
+    cam, note = st.columns([1.2, 1.0])
     with cam:
+        target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
         # Its ✕ follows the pinned position of the lens above.
         panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
                              clicked_position("shared"), target, caption=False,
@@ -144,8 +151,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     )
 
     choices = [f"d{i}" for i in order]
-    # A new image, block or resolution opens on its own most used descriptor, not the last view's choice.
-    view = (hash(image_bytes), source_key, block_name, probe.size)
+    # A new image, block, resolution or pinned position opens on the pinned cell's most used descriptor, not
+    # the last view's choice (a click on a gathering map changes none of these: its choice stays).
+    view = (hash(image_bytes), source_key, block_name, probe.size, position)
     if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
         st.session_state["explore_view"] = view
@@ -197,10 +205,16 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        mime="application/octet-stream", key="explore_npz", on_click="ignore",
                        help="Every block's tensors, the model view and the probabilities: "
                        "np.load(path, allow_pickle=False).")
+    # The view in the URL (app.urlstate), from the fragment too: a pin reruns only this.
+    urlstate.record(zoo=source_key, sample=sample, size=probe.size, block=block_name,
+                    pos=urlstate.format_position(clicked_position("shared")))
 
 
 if arch == ARCH:
-    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch))
+    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch),
+                 shown_sample("explore", source))
 else:
+    urlstate.record(zoo=source.key, sample=shown_sample("explore", source), size=size,
+                    pos=urlstate.format_position(clicked_position("shared")))
     panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
                           source.input_size)

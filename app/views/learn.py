@@ -42,7 +42,8 @@ from a2core.metrics.tables import read_results
 from a2core.models import attention_blocks
 from a2core.probe import analysis
 from a2core.probe.maps import compute_maps
-from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source
+from app import urlstate
+from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source, shown_sample
 from app.lens import component
 from app.size_fields import size_fields
 
@@ -438,15 +439,20 @@ st.markdown(
     "is the real one, computed from the pretrained A²-ResNet on the current image."
 )
 
+notes = st.container()  # what a link asked for and could not get (app.urlstate)
 source = model_source("learn")
 if source is None:
+    urlstate.show_notes(notes)
     st.stop()
 picked = image_input("learn", source)
 blocks = {b.name: b for b in a2_blocks(source.zoo)}
 with st.sidebar:
     st.subheader("Learn")
+    urlstate.seed(f"learn_block_{source.key}", "block", list(blocks), next(iter(blocks)), describe="the A² blocks")
     name = st.radio("A² block", list(blocks), key=f"learn_block_{source.key}")
     channels = st.slider("Channels shown per tensor", 4, 16, 8, step=4, key="learn_channels")
+urlstate.show_notes(notes)
+urlstate.record(zoo=source.key, sample=shown_sample("learn", source), block=name)
 block = blocks[name]
 side = source.input_size // block.stride  # the block's feature map at the trained size
 

@@ -55,8 +55,15 @@ def open_own(view: str | None = None):
     return at
 
 
-def titled(at, prefix: str) -> list[dict]:
-    return [c for c in charts(at) if (c["layout"].get("title") or {}).get("text", "").startswith(prefix)]
+def gradcam_charts(at) -> list[dict]:
+    """The page's Grad-CAM maps: their heatmap's hover text names them (the title is markdown above, to wrap)."""
+    return [c for c in charts(at) if any("Grad-CAM" in (t.get("hovertemplate") or "") for t in c["data"])]
+
+
+def gradcam_title(at) -> str:
+    """The Grad-CAM's title as the page writes it above the map."""
+    (title,) = [m.value for m in at.markdown if m.value.startswith("**Grad-CAM of “")]
+    return title
 
 
 def heatmap(chart: dict) -> np.ndarray:
@@ -85,13 +92,13 @@ def test_explore_shows_the_models_own_maps_and_gradcam(own_model):
     context = figure_lens.unpack(card["context"])
     assert card["kind"] == "context" and card["shape"] == [8, 8] and context.sum() == pytest.approx(1.0, abs=1e-4)
     # Grad-CAM of the predicted class at the unit holding the module, as a2core computes it on the same view
-    (cam_chart,) = titled(at, "Grad-CAM of “")
+    (cam_chart,) = gradcam_charts(at)
     image = load_image((SAMPLE / "ILSVRC2012_val_00008162.jpg").read_bytes())
     meta = a2core.load_own_model(a2core.ModelSpec("timm", "gcresnet33ts", folder / "my.safetensors",
                                                   folder / "classes.txt")).meta
     x = preprocess(image, meta)
     cams, classes = a2core.grad_cam(model, x, "stages.3.1")
-    assert cam_chart["layout"]["title"]["text"] == f"Grad-CAM of “{CLASSES[classes[0]]}” at stages.3.1"
+    assert gradcam_title(at) == f"**Grad-CAM of “{CLASSES[classes[0]]}”** at `stages.3.1`"
     np.testing.assert_allclose(heatmap(cam_chart), cams[0], rtol=1e-4, atol=1e-6)
     assert "✕ at cell (4, 4) of the 8×8 map of `stages.3.1`" in page
 
@@ -100,12 +107,12 @@ def test_explore_explains_a_chosen_class_and_another_module(own_model):
     at = open_own()
     at.selectbox(key="explore_gradcam_class_own").set_value(0).run()
     assert not at.exception
-    (cam_chart,) = titled(at, "Grad-CAM of “")
-    assert cam_chart["layout"]["title"]["text"] == "Grad-CAM of “cat” at stages.3.1"
+    (cam_chart,) = gradcam_charts(at)
+    assert gradcam_title(at) == "**Grad-CAM of “cat”** at `stages.3.1`"
     at.selectbox(key="explore_module_own").set_value("stages.2.0.attn").run()
     assert not at.exception and not at.error
-    (cam_chart,) = titled(at, "Grad-CAM of “")
-    assert cam_chart["layout"]["title"]["text"] == "Grad-CAM of “cat” at stages.2.0"
+    (cam_chart,) = gradcam_charts(at)
+    assert gradcam_title(at) == "**Grad-CAM of “cat”** at `stages.2.0`"
     assert heatmap(cam_chart).shape == (16, 16)
 
 
@@ -118,8 +125,8 @@ def test_compare_has_your_models_column_and_a_gradcam_row(own_model):
     (card,) = lens_data(at)["cards"]
     assert card["kind"] == "context" and card["map_title"] == "global context map" and DIFFERENCE in text(at)
     assert "Grad-CAM of each prediction, at the layer holding the block" in [h.value for h in at.subheader]
-    (cam_chart,) = titled(at, "Grad-CAM of “")
-    assert cam_chart["layout"]["title"]["text"].endswith("at stages.0.0") and heatmap(cam_chart).shape == (64, 64)
+    (cam_chart,) = gradcam_charts(at)
+    assert gradcam_title(at).endswith("at `stages.0.0`") and heatmap(cam_chart).shape == (64, 64)
 
 
 def test_what_keeps_a_model_from_loading_is_a_message(own_model, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@
 // data-latency-frame) and the maps' signature (data-signature, new for each photo, block or model set).
 
 const SEND_DELAY_MS = 300; // arrow keys: the pinned position goes to Python once the keys rest
+const LABEL_PX = 7.5; // the width of one character of a bar's label at 13 px (lens.css), with room to spare
 const views = new WeakMap(); // parentElement → its view, so a re-render with new data reuses the DOM
 
 function a2Mix(card, cell) {
@@ -37,22 +38,29 @@ function topIndices(values, k) {
 }
 
 class MapView {
-  /** A square map over the photo: the photo, the coloured map, the ✕ of the query cell, a colour bar. */
-  constructor(lens, parent, { px, label, title, small }) {
+  /**
+   * A square map over the photo: the photo, the coloured map, the ✕ of the query cell, the pinned cell's mark
+   * while another is hovered, and a colour bar (none for a map without values). Without ``px`` the map is as
+   * wide as its box, which the CSS sizes to the screen (lens.css).
+   */
+  constructor(lens, parent, { px, label, title, small, colorbar = true }) {
     this.lens = lens;
     this.label = label;
     this.box = element("div", small ? "map small" : "map", parent);
-    this.box.style.width = `${px}px`;
+    if (px) this.box.style.width = `${px}px`;
+    else this.box.classList.add("fluid");
     this.title = element("div", "map-title", this.box, title || "");
     this.stage = element("div", "stage", this.box);
-    this.stage.style.width = this.stage.style.height = `${px}px`;
+    if (px) this.stage.style.width = this.stage.style.height = `${px}px`;
     const photo = element("img", "photo", this.stage);
     photo.src = lens.data.image.src;
     photo.alt = "the model's view";
     photo.draggable = false;
     this.canvas = element("canvas", "heat", this.stage);
+    this.pinMark = element("div", "pin", this.stage);
+    this.pinMark.title = "pinned position";
     this.marker = element("div", "marker", this.stage, "✕");
-    if (!small) {
+    if (!small && colorbar) {
       const bar = element("div", "colorbar", this.box);
       paintColorbar(element("canvas", "", bar), lens.colors);
       this.low = element("span", "low", bar, "0");
@@ -69,8 +77,9 @@ class MapView {
             Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1)];
   }
 
-  /** Draw ``values`` (h·w, row-major, or null for the photo alone) with the ✕ on ``cell``. */
-  draw(values, shape, cell, title) {
+  /** Draw ``values`` (h·w, row-major, or null for the photo alone) with the ✕ on ``cell``, and the pinned
+   *  cell ``pinned`` marked when it is another one (the mouse hovers elsewhere). */
+  draw(values, shape, cell, title, pinned) {
     this.values = values;
     this.shape = shape;
     if (title !== undefined) this.title.textContent = title;
@@ -83,6 +92,14 @@ class MapView {
     if (cell) {
       this.marker.style.left = `${((cell[1] + 0.5) / shape[1]) * 100}%`;
       this.marker.style.top = `${((cell[0] + 0.5) / shape[0]) * 100}%`;
+    }
+    const showPin = Boolean(pinned && cell && (pinned[0] !== cell[0] || pinned[1] !== cell[1]));
+    this.pinMark.style.display = showPin ? "" : "none";
+    if (showPin) {
+      this.pinMark.style.left = `${(pinned[1] / shape[1]) * 100}%`;
+      this.pinMark.style.top = `${(pinned[0] / shape[0]) * 100}%`;
+      this.pinMark.style.width = `${100 / shape[1]}%`;
+      this.pinMark.style.height = `${100 / shape[0]}%`;
     }
   }
 
@@ -104,6 +121,33 @@ class Bars {
     this.plot.style.height = `${height}px`;
     if (axis) element("div", "axis", this.box, axis);
     this.items = [];
+    // Labels thin out when the bars narrow (a resized window, a card of a new width): see thin().
+    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.thin()).observe(this.plot);
+  }
+
+  /**
+   * Show only the labels that fit: every k-th bar's name, and the values of the highlighted bars (largest
+   * first) at least k bars apart, k from the plot's width and the longest label (LABEL_PX per character).
+   * Every bar keeps its value in its hover text.
+   */
+  thin() {
+    if (!this.shown) return;
+    const { values, labels, highlight } = this.shown;
+    const n = values.length;
+    const width = this.plot.clientWidth || 300;
+    const chars = Math.max(4, ...labels.map((label) => label.length));
+    const k = Math.max(1, Math.ceil((n * (chars * LABEL_PX + 6)) / width));
+    const valued = new Set();
+    if (k === 1) values.forEach((_, i) => valued.add(i));
+    else {
+      const ranked = [...highlight].sort((a, b) => values[b] - values[a]);
+      for (const i of ranked) if ([...valued].every((j) => Math.abs(i - j) >= k)) valued.add(i);
+    }
+    this.items.forEach((item, i) => {
+      item.name.style.visibility = i % k === 0 ? "" : "hidden";
+      item.value.style.visibility = valued.has(i) ? "" : "hidden";
+    });
+    this.box.dataset.every = String(k);
   }
 
   draw(values, labels, highlight, title, describe) {
@@ -114,10 +158,10 @@ class Bars {
         const column = element("div", "bar", this.plot);
         const value = element("span", "value", column);
         const fill = element("div", "fill", column);
-        if (values.length <= 24) element("span", "name", column, label);
+        const name = element("span", "name", column, label);
         column.addEventListener("mousemove", (event) => this.lens.tooltip(event, column.dataset.tip));
         column.addEventListener("mouseleave", () => this.lens.tooltip(null));
-        return { column, value, fill };
+        return { column, value, fill, name };
       });
     }
     const top = Math.max(maxOf(values), 1e-9) * 1.18;
@@ -125,9 +169,12 @@ class Bars {
       const item = this.items[i];
       item.fill.style.height = `${(v / top) * 100}%`;
       item.fill.style.background = highlight.has(i) ? this.lens.data.highlight : this.lens.data.muted;
-      item.value.textContent = values.length <= 24 ? v.toFixed(2) : "";
+      item.value.textContent = v.toFixed(2);
+      item.name.textContent = labels[i];
       item.column.dataset.tip = describe(i, v);
     });
+    this.shown = { values, labels, highlight };
+    this.thin();
   }
 }
 
@@ -141,8 +188,11 @@ class Card {
     if (card.title) element("div", "card-title", this.box, card.title);
     for (const [name, p] of card.prediction || []) element("div", "prediction", this.box, `${name} ${(100 * p).toFixed(1)} %`);
     if (card.note) element("div", "note", this.box, card.note);
-    const px = explore ? lens.data.map_px : lens.data.card_px;
-    if (!explore) this.box.style.width = `${px + 18}px`; // cards of one width wrap into even rows
+    // The maps take the width the CSS gives them: a card's column of the grid on Compare (at least card_px
+    // wide), at least map_px beside the bars on Explore, growing with the screen (lens.css).
+    const root = lens.root.style;
+    root.setProperty("--card-px", `${lens.data.card_px}px`);
+    root.setProperty("--map-px", `${lens.data.map_px}px`);
     const row = element("div", "row", this.box);
     if (card.kind === "channel") {
       this.bars = new Bars(lens, row, { title: "channel weights s, sorted", height: 150 });
@@ -151,7 +201,8 @@ class Card {
       this.bars.draw(order.map((c) => card.channel[c]), order.map((c) => `ch ${c}`), highlight, undefined,
         (rank, v) => `ch ${order[rank]}: ${v.toFixed(4)}`);
     } else {
-      this.map = new MapView(lens, row, { px, label: card.label, title: card.map_title || "" });
+      this.map = new MapView(lens, row, { label: card.label, title: card.map_title || "",
+        colorbar: card.kind !== "plain" });
     }
     if (card.kind === "a2") {
       this.bars = new Bars(lens, row, { title: "", height: explore ? 280 : 110, axis: explore ? "v_ij" : "" });
@@ -159,7 +210,7 @@ class Card {
       this.stripTitle = element("div", "caption", this.strip, "");
       this.tiles = element("div", "tiles", this.strip);
       this.descriptors = [];
-      const tile = explore ? lens.data.tile_px : Math.floor(px / lens.data.top) - 6;
+      const tile = explore ? lens.data.tile_px : null; // Compare: the card's width shared by the tiles
       for (let t = 0; t < lens.data.top; t++) {
         const pair = element("div", "pair", this.tiles);
         const gathers = new MapView(lens, pair, { px: tile, label: "gathering weight", small: true });
@@ -170,10 +221,11 @@ class Card {
     if (card.caption) element("div", "caption", this.box, card.caption);
   }
 
-  draw(position) {
+  draw(position, pinned) {
     const card = this.card;
     if (card.kind === "channel") return;
     const cell = cellOf(position, card.shape);
+    const pin = pinned ? cellOf(pinned, card.shape) : null;
     const [h, w] = card.shape;
     const where = `cell (${cell[0]}, ${cell[1]})`;
     let values = null;
@@ -191,8 +243,9 @@ class Card {
       used.forEach((i, t) => {
         const { gathers, sent } = this.descriptors[t];
         const L = h * w;
-        gathers.draw(card.gather.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} · v ${weights[i].toFixed(2)}`);
-        if (sent) sent.draw(card.distribute.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} is sent to`);
+        gathers.draw(card.gather.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} · v ${weights[i].toFixed(2)}`,
+          pin);
+        if (sent) sent.draw(card.distribute.subarray(i * L, (i + 1) * L), card.shape, cell, `d${i} is sent to`, pin);
       });
     } else if (card.kind === "nonlocal") {
       const L = h * w;
@@ -202,7 +255,7 @@ class Card {
       values = card.context;
     }
     const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
-    this.map.draw(values, card.shape, cell, title);
+    this.map.draw(values, card.shape, cell, title, pin);
     this.box.dataset.cell = `${cell[0]},${cell[1]}`;
     if (values) this.box.dataset.values = JSON.stringify([...values]);
   }
@@ -228,6 +281,7 @@ class Lens {
     this.cardsBox?.remove();
     this.cardsBox = element("div", data.layout === "explore" ? "cards explore" : "cards", this.root);
     const explore = data.layout === "explore";
+    if (!explore) this.balance(this.cardsBox, data.cards.length);
     this.cards = data.cards.map((raw) => {
       const card = { ...raw };
       for (const name of ["gather", "distribute", "attention", "context", "channel"]) {
@@ -242,6 +296,21 @@ class Lens {
     this.redraw();
   }
 
+  /**
+   * Compare's grid: as many columns as cards of at least card_px fit, then spread evenly over the rows (seven
+   * cards that fit five to a row make rows of 4 and 3, not 5 and 2), again whenever the width changes.
+   */
+  balance(box, count) {
+    const columns = () => {
+      const gap = 10;
+      const most = Math.max(1, Math.floor((box.clientWidth + gap) / (this.data.card_px + gap)));
+      const rows = Math.ceil(count / most);
+      box.style.gridTemplateColumns = `repeat(${Math.ceil(count / rows)}, minmax(0, 1fr))`;
+    };
+    if (typeof ResizeObserver !== "undefined") new ResizeObserver(columns).observe(box);
+    columns();
+  }
+
   update(data) {
     if (data.signature !== this.signature) return this.load(data);
     // Same maps: only the pinned position may have come back from Python (a rerun, another panel).
@@ -254,7 +323,7 @@ class Lens {
 
   redraw() {
     const position = this.hovered || this.pinned;
-    for (const card of this.cards) card.draw(position);
+    for (const card of this.cards) card.draw(position, this.pinned);
     this.frames += 1;
     this.root.dataset.position = position.map((v) => v.toFixed(4)).join(",");
     this.root.dataset.pinned = this.pinned.map((v) => v.toFixed(4)).join(",");

@@ -1,0 +1,36 @@
+"""The photo that follows the user: an upload or camera photo taken on one page is the current image of every
+page until the user picks a sample or removes it.
+
+Each page has its own upload widget (Streamlit drops a widget's file when its page is left), so the photo
+itself is kept in the session: its bytes (checked before they are kept), its name and the page it came from.
+The widgets' ``on_change`` callbacks say when the user, not a page switch, changed them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+_KEY = "a2lens_photo"
+
+
+def keep(data: bytes, label: str, page: str) -> None:
+    """Make ``data`` (a usable picture, already checked) the current image of every page."""
+    st.session_state[_KEY] = {"data": data, "label": label, "page": page}
+
+
+def forget() -> None:
+    """Back to each page's sample: the user picked one, or removed the photo."""
+    st.session_state.pop(_KEY, None)
+
+
+def current() -> tuple[bytes, str, str] | None:
+    """(bytes, label, page it was taken on) of the photo taken on any page, or None."""
+    kept = st.session_state.get(_KEY)
+    return None if kept is None else (kept["data"], kept["label"], kept["page"])
+
+
+def on_widget_change(widget: str) -> None:
+    """``on_change`` of an upload or camera widget: a removed file gives the pages back their sample
+    (a new file is kept by the page's run, once it is checked)."""
+    if st.session_state.get(widget) is None:
+        forget()

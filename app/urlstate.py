@@ -1,0 +1,115 @@
+"""The view in the page's URL: what a teacher shares is what the class opens.
+
+A page restores its widgets from the query string (``st.query_params``) when the session has no value for
+them yet, the first run after opening a link, and writes the view back after every run, so the address
+bar always reproduces what is on screen:
+
+    …/compare?zoo=imagenette&sample=church+·+val_00000357&size=192&block=layer3.1.attn&pos=0.2500,0.7500
+    &models=se_resnet,a2_resnet
+
+A value that is not one of the page's choices is ignored, and the page says so in plain words
+(:func:`show_notes`) instead of falling back silently. Layout helpers only: no numbers are computed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+#: The query parameters the app reads and writes, in the order the URL shows them.
+PARAMS = ("zoo", "sample", "size", "block", "pos", "models")
+_NOTES_KEY = "a2lens_url_notes"
+_SEEN_KEY = "a2lens_url_seen"
+
+
+def note(param: str, value: str, why: str) -> None:
+    """Remember that the URL's ``param=value`` was ignored because ``why``; :func:`show_notes` says it once."""
+    notes = st.session_state.setdefault(_NOTES_KEY, [])
+    text = f"The link's `{param}={value}` was ignored: {why}."
+    if text not in notes:
+        notes.append(text)
+
+
+def show_notes(where=None) -> None:
+    """Say which values of the URL were ignored (in ``where``, a container, or here), then forget them."""
+    notes = st.session_state.pop(_NOTES_KEY, [])
+    if notes:
+        (where or st).warning("  \n".join(notes), icon=":material/link_off:")
+
+
+def wanted(param: str) -> str | None:
+    """The URL's value of ``param``, or None."""
+    value = st.query_params.get(param)
+    return value if value not in (None, "") else None
+
+
+def seed(key: str, param: str, choices: Sequence, default, *, parse: Callable[[str], object] = str,
+         describe: str = "", name: Callable[[object], str] = str) -> None:
+    """Give the widget ``key`` its first value before it is drawn: the URL's ``param`` when it is one of
+    ``choices``, else ``default`` (and a note saying what was ignored).
+
+    Does nothing when the session already has a value for ``key`` (the user's choice wins over the URL);
+    the widget is then drawn without ``index``/``value`` (Streamlit refuses both). ``describe`` names the
+    choices in the note ("the photo zoo's resolutions"), ``name`` formats one of them.
+    """
+    if key in st.session_state:
+        return
+    st.session_state[key] = default
+    raw = wanted(param)
+    if raw is None:
+        return
+    try:
+        value = parse(raw)
+    except ValueError:
+        value = None
+    if value in choices:
+        st.session_state[key] = value
+        return
+    shown = ", ".join(name(c) for c in choices[:6]) + (", …" if len(choices) > 6 else "")
+    note(param, raw, f"{describe or 'the choices'} are {shown}; showing {name(default)}")
+
+
+def parse_list(raw: str) -> list[str]:
+    """``"a,b"`` → ``["a", "b"]`` (the URL's form of a multiselect)."""
+    return [part for part in raw.split(",") if part]
+
+
+def parse_position(raw: str) -> tuple[float, float]:
+    """``"0.25,0.75"`` → (y, x), fractions of the image in [0, 1]; ValueError for anything else."""
+    y, x = (float(part) for part in raw.split(","))
+    if not (0.0 <= y <= 1.0 and 0.0 <= x <= 1.0):
+        raise ValueError(f"{raw} is outside the image")
+    return y, x
+
+
+def restore_position(store: Callable[[tuple[float, float]], object]) -> None:
+    """Pin the URL's ``pos`` (y,x fractions) through ``store`` on the session's first run (later runs: the
+    position is the user's, and the URL follows it)."""
+    raw = wanted("pos")
+    if raw is None or st.session_state.get(_SEEN_KEY):
+        return
+    try:
+        store(parse_position(raw))
+    except ValueError:
+        note("pos", raw, "a position is two fractions of the image between 0 and 1, `pos=0.25,0.75`")
+
+
+def format_position(position: tuple[float, float]) -> str:
+    return f"{position[0]:.4f},{position[1]:.4f}"
+
+
+def record(**view) -> None:
+    """Write the page's view to the URL: ``None`` values are left out; lists are joined with commas.
+
+    Only what changed is sent (each change is one small message to the browser, no rerun).
+    """
+    params = {}
+    for param in PARAMS:
+        value = view.get(param)
+        if value is None:
+            continue
+        params[param] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    st.session_state[_SEEN_KEY] = True
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
