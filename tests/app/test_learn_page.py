@@ -138,7 +138,8 @@ def conv_flops(c, m, n, L):
 
 
 def calc_results(at) -> dict:
-    return {"metrics": list(at.metric), "tables": [d for d in at.dataframe if "bytes (fp32)" in d.value.columns],
+    # the calculator's metrics name the two orders ("order 1 attention state", …); other steps have their own
+    return {"metrics": [m for m in at.metric if m.label.startswith("order ")], "tables": [d for d in at.dataframe if "bytes (fp32)" in d.value.columns],
             "figures": [c for c in charts(at) if c["layout"].get("annotations")
                         and c["layout"]["annotations"][0]["text"] == "attention state (bytes)"]}
 
