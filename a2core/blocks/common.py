@@ -72,3 +72,11 @@ def require_image(x: Tensor, block: str) -> None:
 def gate(logits: Tensor) -> Tensor:
     """σ(logits) in at least float32 (see :func:`at_least_float32`)."""
     return at_least_float32(logits).sigmoid()
+
+
+def he_init(module: nn.Module) -> None:
+    """He normal init (fan-out, ReLU) of every conv in ``module``, as torchvision's ResNets and the SKNet and
+    ResNeSt authors start every conv, the attention's included."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

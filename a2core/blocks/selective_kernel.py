@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import at_least_float32, conv_bn, require_image
+from .common import at_least_float32, conv_bn, he_init, require_image
 
 
 @dataclass
@@ -53,11 +53,7 @@ class SelectiveKernel(nn.Module):
         self.bn = nn.BatchNorm2d(hidden)
         self.act = nn.ReLU(inplace=True)
         self.fc_select = nn.Conv2d(hidden, out_channels * len(self.dilations), 1, bias=False)
-        for module in self.modules():
-            # it stands in for a backbone conv, so it starts as the backbone's convs do (He, fan-out), as in
-            # the authors' networks, where every conv, the attention's included, starts so
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        he_init(self)  # it stands in for a backbone conv, so it starts as the backbone's convs do
 
     def forward(self, x: Tensor, return_maps: bool = False):
         require_image(x, "SelectiveKernel")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .common import at_least_float32, require_image
+from .common import at_least_float32, he_init, require_image
 
 
 @dataclass
@@ -53,11 +53,7 @@ class SplitAttention(nn.Module):
         self.bn1 = nn.BatchNorm2d(hidden)
         self.act1 = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(hidden, out_channels * radix, 1, groups=groups)
-        for module in self.modules():
-            # it stands in for a backbone conv, so it starts as the backbone's convs do (He, fan-out), as in
-            # the authors' networks, where every conv, the attention's included, starts so
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        he_init(self)  # it stands in for a backbone conv, so it starts as the backbone's convs do
 
     def forward(self, x: Tensor, return_maps: bool = False):
         require_image(x, "SplitAttention")
