@@ -64,10 +64,10 @@ def test_non_local_rows_and_gc_context(photo_maps):
 
 def test_channel_designs_score_nothing_and_a_spatial_map_needs_no_entry(photo_maps):
     assert block_scores(photo_maps["se_resnet"].blocks["layer1.0.attn"]).maps == ()
-    # A design A²Lens does not list (here a made-up CBAM-like block) is scored by its ``spatial`` array.
+    # A design A²Lens does not list (here a made-up CBAM-like block) is scored by its ``spatial_map`` array.
     assert "Cbam" not in SCORED
     spatial = np.random.default_rng(1).random((1, 6, 6)) - 0.2
-    block = BlockMaps("layer1.0.attn", "Cbam", (6, 6), {}, {"channel": np.ones(8), "spatial": spatial})
+    block = BlockMaps("layer1.0.attn", "Cbam", (6, 6), {}, {"channel": np.ones(8), "spatial_map": spatial})
     (scored,) = block_scores(block).maps
     assert scored.name == "spatial" and scored.auc and scored.values.shape == (6, 6)
     np.testing.assert_allclose(scored.values, np.maximum(spatial[0], 0))

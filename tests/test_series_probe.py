@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from a2core import load_pretrained
+from a2core.metrics.scored import block_query_dependence, block_scores
 from a2core.models import SERIES_ARCHS, attention_blocks
 from a2core.probe.maps import compute_maps
 from tests.zoo_weights import write_photo_weights
@@ -49,3 +50,26 @@ def test_compute_maps_reads_every_block(arch, folder):
             weights = arrays["branch" if arch == "sk_resnet" else "radix"]
             assert weights.shape[0] == 2
             np.testing.assert_allclose(weights.sum(0), 1, rtol=1e-5)
+
+
+#: What the measured-attention scores read of each design: its spatial gate, CC-Net's two-pass reach, nothing
+#: for the channel designs (no map over the image).
+SCORED_MAPS = {"cbam_resnet": ["spatial"], "bam_resnet": ["spatial"], "triplet_resnet": ["spatial"],
+               "cc_resnet": ["row_mean", "rows"], "sk_resnet": [], "resnest": []}
+
+
+@pytest.mark.parametrize("arch", SERIES_ARCHS)
+def test_the_scores_read_each_design(arch, folder):
+    model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")
+    result = compute_maps(model, Image.open(SAMPLE), size=160)
+    for name, block in result.blocks.items():
+        offered = block_scores(block)
+        assert [m.name for m in offered.maps] == SCORED_MAPS[arch], name
+        for scored in offered.maps:
+            assert (scored.values >= 0).all() and scored.values.shape[-2:] == block.feature_size[-2:]
+        dependence = block_query_dependence(block)
+        if arch == "cc_resnet":
+            np.testing.assert_allclose(offered.queries, block.arrays["reach"], rtol=1e-6)
+            assert 0 <= dependence <= 1
+        else:
+            assert dependence is None

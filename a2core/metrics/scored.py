@@ -1,9 +1,9 @@
 """What is scored in each design: the maps a block's :class:`~a2core.probe.maps.BlockMaps` offers to the scores.
 
 A design declares what it scores by one entry of :data:`SCORED` (its ``BlockMaps.kind`` → a function of the
-block's maps); a design without an entry is scored by its ``spatial`` array when it has one (the (h, w) map of
-CBAM-like blocks), so a new block with a ``spatial`` field needs no entry at all. Channel designs (SE, ECA,
-GSoP) have no map over the image and score nothing here.
+block's maps); a design without an entry is scored by its ``spatial_map`` array when it has one (the (h, w)
+gate of CBAM, BAM and Triplet attention), so a new block with a ``spatial_map`` field needs no entry at all.
+Channel designs (SE, ECA, GSoP, SK, split attention) have no map over the image and score nothing here.
 
 Each scored map is a :class:`Scored`: one (h, w) map, or a stack (L, h, w) of maps, one per query position,
 scored one by one and averaged per photo (``rows``). ``queries`` are the (P, L) attention rows
@@ -80,19 +80,29 @@ def global_context(block) -> BlockScores:
                        np.broadcast_to(context, (h * w, h * w)), "context")
 
 
+def criss_cross(block) -> BlockScores:
+    """CC-Net: the two-pass reach of every query position (``rows``, the product of the passes' attention, the
+    analogue of a Non-local row) and their mean (``row_mean``)."""
+    reach = np.asarray(block.arrays["reach"], np.float64)  # (L, L)
+    h, w = _grid(block)
+    return BlockScores((Scored("row_mean", reach.mean(0).reshape(h, w), auc=True),
+                        Scored("rows", reach.reshape(-1, h, w), stack=True)), reach)
+
+
 def spatial(block) -> BlockScores:
-    """Any design with a spatial map ``spatial`` (h, w), e.g. CBAM's; ReLU'd, since scores need mass ≥ 0."""
-    values = np.asarray(block.arrays["spatial"], np.float64)
+    """Any design with a spatial map ``spatial_map`` (h, w), e.g. CBAM's gate; ReLU'd, since scores need mass ≥ 0."""
+    values = np.asarray(block.arrays["spatial_map"], np.float64)
     values = values.reshape(-1, *values.shape[-2:]).mean(0)  # (1, h, w) or one map per group: their mean
     return BlockScores((Scored("spatial", np.maximum(values, 0), auc=True),))
 
 
 #: ``BlockMaps.kind`` → what the design scores. A design not listed is scored by :func:`spatial` when its maps
-#: have a ``spatial`` array, else not at all.
+#: have a ``spatial_map`` array, else not at all.
 SCORED: dict[str, Callable[[object], BlockScores]] = {
     "DoubleAttention": double_attention,
     "NonLocal": non_local,
     "GlobalContext": global_context,
+    "CrissCross": criss_cross,
 }
 
 
@@ -100,7 +110,7 @@ def block_scores(block) -> BlockScores:
     """What ``block`` (a :class:`~a2core.probe.maps.BlockMaps`) offers to score; empty for channel designs."""
     if block.kind in SCORED:
         return SCORED[block.kind](block)
-    if "spatial" in block.arrays and np.ndim(block.arrays["spatial"]) >= 2:
+    if "spatial_map" in block.arrays and np.ndim(block.arrays["spatial_map"]) >= 2:
         return spatial(block)
     return BlockScores()
 
