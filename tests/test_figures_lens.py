@@ -53,7 +53,26 @@ def test_block_card_reads_each_design():
     with pytest.raises(ValueError, match="L = 16"):
         lens.nonlocal_card(attention[:8], (4, 4))
     with pytest.raises(ValueError, match="no lens card"):
-        lens.block_card(block("CBAM"))
+        lens.block_card(block("SomethingElse"))
+
+
+def test_block_card_reads_the_series_designs():
+    rng = np.random.default_rng(3)
+    block = lambda kind, **arrays: SimpleNamespace(kind=kind, arrays=arrays, feature_size=(4, 4))  # noqa: E731
+    reach = rng.random((16, 16))
+    card = lens.block_card(block("CrissCross", reach=reach, attention=rng.random((2, 16, 16))))
+    assert card["kind"] == "nonlocal" and "two passes" in card["map_title"]
+    np.testing.assert_allclose(lens.unpack(card["attention"]), reach, rtol=2**-10)  # float16, as Non-local's
+    for kind in ("CBAM", "TripletAttention", "BAM"):
+        gate = rng.random((4, 4))
+        card = lens.block_card(block(kind, spatial_map=gate, channel=rng.random(8)), title="x")
+        assert card["kind"] == "context" and card["label"] == "gate" and card["title"] == "x"
+        np.testing.assert_array_equal(lens.unpack(card["context"]), gate.reshape(-1).astype(np.float32))
+    weights = rng.dirichlet([1, 1], size=8).T  # (2 branches, 8 channels)
+    for kind, field in (("SelectiveKernel", "branch"), ("SplitAttention", "radix")):
+        card = lens.block_card(block(kind, **{field: weights}))
+        assert card["kind"] == "channel" and card["bars_title"].startswith("per channel")
+        np.testing.assert_array_equal(lens.unpack(card["channel"]), weights[-1].astype(np.float32))
 
 
 def test_lens_data_signature_ignores_the_position_only(a2):

@@ -91,20 +91,30 @@ def nonlocal_card(attention, shape: tuple[int, int], *, title: str | None = None
 
 def context_card(context, shape: tuple[int, int], *, title: str | None = None, prediction=None, note=None,
                  caption: str | None = "one context map for every query",
-                 map_title: str = "global context map") -> dict:
-    """A GC block: its context map (L,), one softmax over positions shared by every query."""
+                 map_title: str = "global context map", label: str = "context weight") -> dict:
+    """A GC block: its context map (L,), one softmax over positions shared by every query. Also any other
+    map that is the same for every query, such as CBAM's spatial gate (with its own ``label``)."""
     context = np.asarray(context).reshape(-1)
     if context.size != shape[0] * shape[1]:
         raise ValueError(f"context must have {shape[0] * shape[1]} positions, got {context.size}")
     return _card("context", title, prediction, note, caption) | {
-        "shape": list(shape), "context": pack(context), "label": "context weight", "map_title": map_title}
+        "shape": list(shape), "context": pack(context), "label": label, "map_title": map_title}
 
 
 def channel_card(weights, *, title: str | None = None, prediction=None, note=None,
-                 caption: str | None = "one weight per channel, the same at every position") -> dict:
+                 caption: str | None = "one weight per channel, the same at every position",
+                 bars_title: str = "channel weights s, sorted") -> dict:
     """A channel attention block (SE, ECA, GSoP): its weights (c,), drawn sorted, the top ones coloured."""
     weights = np.asarray(weights).reshape(-1)
-    return _card("channel", title, prediction, note, caption) | {"channel": pack(weights)}
+    return _card("channel", title, prediction, note, caption) | {"channel": pack(weights), "bars_title": bars_title}
+
+
+#: The series' designs whose lens card is a spatial gate, the same for every query: kind → what it shows.
+_GATES = {
+    "CBAM": "spatial gate M_s (after the channel gate)",
+    "TripletAttention": "H–W branch gate (pooled over channels)",
+    "BAM": "1 + M: its gate σ(M_c + M_s), averaged over channels",
+}
 
 
 def plain_card(shape: tuple[int, int], *, title: str | None = None, prediction=None, note=None,
@@ -123,6 +133,20 @@ def block_card(block, **kwargs) -> dict:
         return nonlocal_card(arrays["attention"], shape, **kwargs)
     if block.kind == "GlobalContext":
         return context_card(arrays["context"], shape, **kwargs)
+    if block.kind == "CrissCross":  # the two-pass reach: a full row per query, as Non-local's
+        return nonlocal_card(arrays["reach"], shape, **{"map_title": "where {cell} reads from in two passes",
+                                                        "caption": "two criss-cross passes, each over a row and "
+                                                                   "a column", **kwargs})
+    if block.kind in _GATES:
+        return context_card(arrays["spatial_map"], shape, **{"map_title": _GATES[block.kind], "label": "gate",
+                                                             "caption": "one gate per position, for every query",
+                                                             **kwargs})
+    if block.kind in ("SelectiveKernel", "SplitAttention"):  # weights (branches, c): the last branch's share
+        weights = arrays["branch" if block.kind == "SelectiveKernel" else "radix"]
+        what = "the dilated (≈5×5) kernel" if block.kind == "SelectiveKernel" else "split 2 of 2"
+        return channel_card(weights[-1], **{"bars_title": f"per channel, the weight of {what}, sorted",
+                                            "caption": "softmax over the branches per channel; the rest goes "
+                                                       "to the others", **kwargs})
     if arrays.get("channel") is not None:  # SE, ECA, GSoP: weights per channel
         return channel_card(arrays["channel"], **kwargs)
     raise ValueError(f"no lens card for {block.kind}")

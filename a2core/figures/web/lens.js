@@ -195,7 +195,7 @@ class Card {
     root.setProperty("--map-px", `${lens.data.map_px}px`);
     const row = element("div", "row", this.box);
     if (card.kind === "channel") {
-      this.bars = new Bars(lens, row, { title: "channel weights s, sorted", height: 150 });
+      this.bars = new Bars(lens, row, { title: card.bars_title || "channel weights s, sorted", height: 150 });
       const order = topIndices(card.channel, card.channel.length);
       const highlight = new Set(order.slice(0, lens.data.top).map((_, rank) => rank));
       this.bars.draw(order.map((c) => card.channel[c]), order.map((c) => `ch ${c}`), highlight, undefined,
