@@ -7,9 +7,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from a2core.blocks import DoubleAttention, NonLocal
+from a2core.blocks import CrissCrossAttention, DoubleAttention, NonLocal
 from a2core.lessons.cost import (
     OrderCost,
+    criss_cross_cost,
     double_attention_costs,
     non_local_cost,
     pointwise_flops,
@@ -148,3 +149,24 @@ def test_rejects_nonpositive_sizes():
         double_attention_costs(64, 0, 16)
     with pytest.raises(ValueError):
         non_local_cost(64, h=0)
+
+
+@pytest.mark.parametrize("c,hw", [(16, (6, 9)), (64, (10, 10))])
+def test_criss_cross_cost_counts_what_the_block_computes(c, hw):
+    # FLOPs counted by torch.utils.flop_counter on the real block (two passes), against the formula
+    block = CrissCrossAttention(c).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        block(torch.randn(1, c, *hw))
+    cost = criss_cross_cost(c, h=hw[0], w=hw[1])
+    assert counter.get_total_flops() == cost.total_flops
+    assert cost.attention_bytes == hw[0] * hw[1] * (hw[0] + hw[1]) * 4  # one pass's L × (H + W) weights
+
+
+def test_criss_cross_sits_between_the_orders_on_the_article_clip():
+    a2 = double_attention_costs(1024, 512, 512, t=32)
+    cc = criss_cross_cost(1024, t=32)
+    nl = non_local_cost(1024, t=32)
+    assert a2["gather_first"].attention_bytes < cc.attention_bytes < nl.attention_bytes
+    assert cc.attention_bytes == 32 * 28 * 28 * (32 + 28 + 28) * 4
+    with pytest.raises(ValueError):
+        criss_cross_cost(8, h=0)

@@ -6,7 +6,7 @@ small enough to read every number; ``cost``: what the two orders of its products
 May import torch, :mod:`a2core.blocks` and :mod:`a2core.probe`; never figures, training or the app.
 """
 
-from .cost import OrderCost, double_attention_costs, non_local_cost, pointwise_flops, positions
+from .cost import OrderCost, criss_cross_cost, double_attention_costs, non_local_cost, pointwise_flops, positions
 from .orders import MAX_MEASURE_FLOPS, MAX_PAIRWISE_BYTES, measure_orders, measure_plan, measure_refusal
 from .steps import DoubleAttentionSteps, bilinear_terms, block_inputs, block_steps, double_attention_steps
 from .toy import (
@@ -37,6 +37,7 @@ __all__ = [
     "block_steps",
     "default_rho",
     "default_theta",
+    "criss_cross_cost",
     "double_attention_costs",
     "double_attention_steps",
     "measure_orders",

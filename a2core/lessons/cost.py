@@ -1,4 +1,4 @@
-"""Analytic cost of the attention products: the two orders of the A² block, and Non-local.
+"""Analytic cost of the attention products: the two orders of the A² block, Non-local and CC-Net.
 
 The A² block computes Z = A · softmax_L(B)ᵀ · softmax_n(V) with A (m × L),
 B and V (n × L), L = t·h·w positions. Matrix products are associative, so the
@@ -34,7 +34,7 @@ ORDERS = ("gather_first", "pairwise")
 class OrderCost:
     """Cost of one way of computing an attention block's output.
 
-    order:           "gather_first", "pairwise" or "non_local".
+    order:           "gather_first", "pairwise", "non_local" or "criss_cross".
     attention_bytes: size of the attention state this order materialises, for the whole batch.
     flops:           2 × multiply-adds of its attention products (batched matmuls), for the whole batch.
     pointwise_flops: 2 × multiply-adds of the block's 1×1 convolutions, for the whole batch (0 where not counted).
@@ -144,4 +144,40 @@ def non_local_cost(
         order="non_local",
         attention_bytes=batch * L * L * bytes_per_element,
         flops=batch * 2 * (L * inter * L + inter * L * L),
+    )
+
+
+def criss_cross_cost(
+    c: int,
+    key_channels: int | None = None,
+    t: int = 1,
+    h: int = 28,
+    w: int = 28,
+    batch: int = 1,
+    recurrence: int = 2,
+    bytes_per_element: int = 4,
+) -> OrderCost:
+    """Attention state and FLOPs of recurrent criss-cross attention (CC-Net; c_k = c // 8 by default).
+
+    Each position attends over its lines through the map: its column and row (H + W entries, itself counted in
+    both and masked once), and for a clip (t > 1) its line through time too, the 3-D criss-cross of CCNet's
+    journal version (K = T + H + W entries). Per pass, as :class:`a2core.blocks.CrissCrossAttention` computes it:
+
+    attention_bytes: one pass's attention, L × K per sample (the passes run one after the other).
+    flops: R passes of 2·(L·K·c_k) for the energies + 2·(L·K·c) to gather the values.
+    pointwise_flops: R passes of the 1×1 convolutions query and key (c → c_k) and value (c → c): 2·L·c·(2c_k + c).
+
+    >>> criss_cross_cost(1024, t=32).attention_bytes / non_local_cost(1024, t=32).attention_bytes < 0.01
+    True
+    """
+    key = key_channels or max(c // 8, 1)
+    if min(c, key, t, h, w, batch, recurrence, bytes_per_element) < 1:
+        raise ValueError("all sizes must be positive")
+    L = positions(t, h, w)
+    k = (t if t > 1 else 0) + h + w
+    return OrderCost(
+        order="criss_cross",
+        attention_bytes=batch * L * k * bytes_per_element,
+        flops=batch * recurrence * 2 * (L * k * key + L * k * c),
+        pointwise_flops=batch * recurrence * 2 * L * c * (2 * key + c),
     )

@@ -25,10 +25,12 @@ from a2core.lessons import (
     bilinear_check,
     block_inputs,
     block_steps,
+    criss_cross_cost,
     double_attention_costs,
     measure_orders,
     measure_plan,
     measure_refusal,
+    non_local_cost,
     positions,
     strongest_terms,
     toy_scene,
@@ -354,24 +356,33 @@ def calculator(app_preset: tuple[str, dict[str, int]]) -> None:
                help=f"{first.total_flops:,}: products {first.flops:,} + 1×1 convolutions {first.pointwise_flops:,}")
     two.metric("order 2 FLOPs", fl.human_count(pair.total_flops),
                help=f"{pair.total_flops:,}: products {pair.flops:,} + 1×1 convolutions {pair.pointwise_flops:,}")
+    # Non-local and CC-Net at the same sizes (their own widths: c' = c/2, c_k = c/8), for the answer to their
+    # cost: A² factorises the L × L matrix, CC-Net keeps only each position's lines (two passes).
+    nl = non_local_cost(sizes["c"], t=sizes["t"], h=sizes["h"], w=sizes["w"])
+    cc = criss_cross_cost(sizes["c"], t=sizes["t"], h=sizes["h"], w=sizes["w"])
+    rows = (first, pair, nl, cc)
     # Written with units as text: the exact counts outgrow the 64-bit integers a dataframe holds.
     st.dataframe(
         pd.DataFrame(
             {
-                "order": ["gather first", "pairwise"],
-                "attention state": ["m × n", "L × L"],
-                "bytes (fp32)": [fl.human_bytes(first.attention_bytes), fl.human_bytes(pair.attention_bytes)],
-                "FLOPs of the products": [fl.human_count(first.flops), fl.human_count(pair.flops)],
-                "products formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)"],
+                "order": ["A² gather first", "A² pairwise", "Non-local", "CC-Net (2 passes)"],
+                "attention state": ["m × n", "L × L", "L × L", "L × K, one pass"],
+                "bytes (fp32)": [fl.human_bytes(o.attention_bytes) for o in rows],
+                "FLOPs of the products": [fl.human_count(o.flops) for o in rows],
+                "products formula": ["2·(mnL) + 2·(mnL)", "2·(nL²) + 2·(mL²)", "2·(c'L²) + 2·(c'L²)",
+                                     "2 × [2·(LKc_k) + 2·(LKc)]"],
                 # c enters here only: φ, θ, ρ (c → m, n, n) and the projection (m → c), the same in both orders
-                "FLOPs of the 1×1 convs": [fl.human_count(o.pointwise_flops) for o in (first, pair)],
-                "1×1 convs formula": ["2·(c(m+2n)L + mcL)"] * 2,
-                "FLOPs in all": [fl.human_count(first.total_flops), fl.human_count(pair.total_flops)],
+                "FLOPs of the 1×1 convs": [fl.human_count(o.pointwise_flops) if o.pointwise_flops else "not counted"
+                                           for o in rows],
+                "1×1 convs formula": ["2·(c(m+2n)L + mcL)"] * 2 + ["-", "2 × 2·Lc(2c_k + c)"],
+                "FLOPs in all": [fl.human_count(o.total_flops) for o in rows],
             }
         ),
         hide_index=True,
         key="calc_table",
     )
+    st.caption("K = H + W (a row and a column; for a clip also its line through time, T + H + W, the 3-D "
+               "criss-cross of CCNet's journal version); c' = c/2, c_k = c/8. Non-local's 1×1 convs are left out.")
     ratio = pair.attention_bytes / first.attention_bytes
     st.markdown(
         f"L = {sizes['t']}·{sizes['h']}·{sizes['w']} = **{L:,}** positions: order 2 needs "

@@ -158,8 +158,11 @@ def test_calculator_matches_a_direct_computation(at):
     assert metric(at, "order 1 FLOPs") == human_count(2 * 2 * 24 * 6 * L + conv_flops(64, 24, 6, L))
     assert metric(at, "order 2 FLOPs") == human_count(2 * 6 * L * L + 2 * 24 * L * L + conv_flops(64, 24, 6, L))
     (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
-    assert list(table.value["bytes (fp32)"]) == [human_bytes(24 * 6 * 4), human_bytes(L * L * 4)]
-    assert list(table.value["FLOPs of the 1×1 convs"]) == [human_count(conv_flops(64, 24, 6, L))] * 2
+    # A²'s two orders, Non-local's L × L, one criss-cross pass's L × (T + H + W) weights
+    assert list(table.value["bytes (fp32)"]) == [human_bytes(24 * 6 * 4), human_bytes(L * L * 4),
+                                                 human_bytes(L * L * 4), human_bytes(L * (2 + 10 + 12) * 4)]
+    assert list(table.value["FLOPs of the 1×1 convs"])[:2] == [human_count(conv_flops(64, 24, 6, L))] * 2
+    assert list(table.value["FLOPs of the 1×1 convs"])[3] == human_count(2 * 2 * L * 64 * (2 * 8 + 64))
 
 
 def test_calculator_c_counts(at):
@@ -252,8 +255,12 @@ def test_calculator_takes_the_largest_values_its_inputs_allow(at, preset):
     assert metric(at, "order 2 FLOPs") == human_count(2 * L * L * 200_000 + conv_flops(c, c, c, L))
     assert all(len(m.value) <= 12 for m in at.metric), [m.value for m in at.metric]  # a number with its unit
     (table,) = [d for d in at.dataframe if "bytes (fp32)" in d.value.columns]
-    assert list(table.value["FLOPs of the products"]) == [human_count(4 * 100_000**2 * L),
-                                                          human_count(2 * L * L * 200_000)]
+    k, key = 3 * 100_000, 100_000 // 8  # CC-Net: a line through each of T, H, W; c_k = c / 8
+    assert list(table.value["FLOPs of the products"]) == [
+        human_count(4 * 100_000**2 * L), human_count(2 * L * L * 200_000),
+        human_count(2 * L * L * 100_000),  # Non-local, c' = c / 2: θᵀφ and g fᵀ
+        human_count(2 * 2 * (L * k * key + L * k * c)),  # two criss-cross passes
+    ]
 
 
 def test_calculator_big_article_case(at):
