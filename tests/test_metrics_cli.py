@@ -127,3 +127,12 @@ def test_summarise_bootstrap_and_missing_values():
     lo, hi = row["box_energy_ci"]
     assert 0.2 <= lo < 0.4 < hi <= 0.6
     assert row["pointing_ci"] == [1.0, 1.0]
+
+
+def test_table_cells_name_the_photos_when_a_score_covers_fewer():
+    from a2core.metrics.tables import _ci
+
+    row = {"box_energy": 0.5, "box_energy_ci": [0.4, 0.61], "box_energy_n": 36}
+    assert _ci(row, "box_energy", photos=69) == "0.50 [0.40, 0.61] (36 photos)"
+    assert _ci(row, "box_energy", photos=36) == "0.50 [0.40, 0.61]"
+    assert _ci(row, "pointing") == "—"

@@ -37,11 +37,15 @@ def read_results(weights_dir: str | Path) -> dict[str, dict]:
     return out
 
 
-def _ci(row: dict, score: str, digits: int = 2) -> str:
+def _ci(row: dict, score: str, digits: int = 2, photos: int | None = None) -> str:
+    """``mean [low, high]``, and ``(n)`` when the score covers fewer than ``photos`` photos (a map without
+    mass, such as an all-zero Grad-CAM, has no box energy)."""
     if score not in row:
         return "—"
     lo, hi = row[f"{score}_ci"]
-    return f"{row[score]:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    n = row[f"{score}_n"]
+    return f"{row[score]:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" + (
+        f" ({n} photos)" if photos is not None and n < photos else "")
 
 
 def _key(row: dict) -> tuple[str, str, str]:
@@ -87,10 +91,12 @@ def design_table(results: dict[str, dict]) -> str:
         for split in ("val", "train"):
             if split in results:
                 other = others[split].get(_key(row), {})
-                cells += [_ci(other, "box_energy"), _ci(other, "pointing")]
+                boxed = results[split]["n_boxed"]
+                cells += [_ci(other, "box_energy", photos=boxed), _ci(other, "pointing", photos=boxed)]
         if has_auc:
             other = others["val"].get(_key(row), {})
-            cells += [_ci(other, "deletion_auc"), _ci(other, "insertion_auc")]
+            cells += [_ci(other, "deletion_auc", photos=val["n_images"]),
+                      _ci(other, "insertion_auc", photos=val["n_images"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -86,7 +86,7 @@ def score_photo(model: torch.nn.Module, image: Image.Image, label: int, photo: i
         for scored in offered.maps:
             grid = tuple(int(s) for s in scored.values.shape[-2:])
 
-            def add(score: str, value: float, scored=scored, grid=grid):
+            def add(score: str, value: float, block=block, kind=kind, scored=scored, grid=grid):
                 records.append(Record(meta.arch, block, kind, scored.name, grid, photo, score, float(value)))
 
             if boxes is not None and len(boxes):

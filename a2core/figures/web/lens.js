@@ -392,3 +392,188 @@ export default function lens(component) {
   }
   return () => clearTimeout(view.pending);
 }
+
+// ------------------------------------------------------------------ measured attention: boxes on the lens
+// Boxes drawn over any map ("Draw boxes", then drag; several allowed; "Clear" removes them), as fractions of
+// the view [x0, y0, x1, y1], and every card's scores of the map it shows, computed as a2core.metrics.scores
+// computes them (cover_fractions, box_energy, pointing_hit), with a ranked list of the cards. Added beside the
+// lens without changing it: Lens.redraw is wrapped, and the map stages get capturing listeners
+// that, while boxes are drawn, keep the drag from hovering or pinning. For tests, each card writes
+// data-box-energy and data-pointing, the root data-boxes (JSON) and data-box-latency (ms, event to scores).
+
+function coverFractions(boxes, h, w) {
+  // (h·w) share of each cell inside the union of the boxes, exact: the plane is cut along every box and cell
+  // edge into rectangles wholly inside or outside the union, each added to the cell that holds it.
+  const cover = new Float64Array(h * w);
+  if (!boxes.length) return cover;
+  const clip = (v) => Math.min(Math.max(v, 0), 1);
+  const bs = boxes.map((b) => b.map(clip));
+  const edges = (n, lo, hi) => [...new Set([...Array.from({ length: n + 1 }, (_, i) => i / n),
+    ...bs.map((b) => b[lo]), ...bs.map((b) => b[hi])])].sort((a, b) => a - b);
+  const xs = edges(w, 0, 2);
+  const ys = edges(h, 1, 3);
+  for (let yi = 0; yi + 1 < ys.length; yi++) {
+    const cy = (ys[yi] + ys[yi + 1]) / 2;
+    const row = Math.min(Math.floor(cy * h), h - 1);
+    for (let xi = 0; xi + 1 < xs.length; xi++) {
+      const cx = (xs[xi] + xs[xi + 1]) / 2;
+      if (!bs.some((b) => b[0] <= cx && cx <= b[2] && b[1] <= cy && cy <= b[3])) continue;
+      cover[row * w + Math.min(Math.floor(cx * w), w - 1)] += (ys[yi + 1] - ys[yi]) * (xs[xi + 1] - xs[xi]);
+    }
+  }
+  return cover.map((v) => Math.min(v * h * w, 1));
+}
+
+function boxEnergy(values, cover) {
+  // Σ M_c cover_c / Σ M_c: the share of the map's mass inside the boxes (NaN for a map without mass).
+  let inside = 0;
+  let total = 0;
+  for (let c = 0; c < values.length; c++) {
+    inside += values[c] * cover[c];
+    total += values[c];
+  }
+  return total > 0 ? inside / total : NaN;
+}
+
+function pointingHit(values, cover) {
+  // The map's largest cell, the first in row-major order on ties, touches a box.
+  let best = 0;
+  for (let c = 1; c < values.length; c++) if (values[c] > values[best]) best = c;
+  return cover[best] > 0;
+}
+
+function paintBoxes(map, boxes) {
+  let layer = map.boxLayer;
+  if (!layer) {
+    layer = map.boxLayer = element("div", "box-layer", map.stage);
+    Object.assign(layer.style, { position: "absolute", inset: "0", pointerEvents: "none" });
+  }
+  layer.replaceChildren();
+  for (const [x0, y0, x1, y1] of boxes) {
+    const box = element("div", "box", layer);
+    Object.assign(box.style, { position: "absolute", left: `${x0 * 100}%`, top: `${y0 * 100}%`,
+      width: `${(x1 - x0) * 100}%`, height: `${(y1 - y0) * 100}%`, border: "2px dashed #fff",
+      outline: "1px solid #000", boxSizing: "border-box" });
+  }
+}
+
+function boxesShown(lens) {
+  return lens.dragBox ? [...lens.boxes, lens.dragBox] : lens.boxes;
+}
+
+function scoreCard(card) {
+  // The card's map as drawn (map.values) scored against the boxes; the line and the data attributes follow.
+  const map = card.map;
+  if (!map) return;
+  const boxes = boxesShown(card.lens);
+  paintBoxes(map, boxes);
+  let line = card.box.querySelector(":scope > .box-score");
+  card.boxEnergy = null;
+  if (!boxes.length || !map.values) {
+    line?.remove();
+    delete card.box.dataset.boxEnergy;
+    delete card.box.dataset.pointing;
+    return;
+  }
+  const cover = coverFractions(boxes, map.shape[0], map.shape[1]);
+  const energy = boxEnergy(map.values, cover);
+  const hit = pointingHit(map.values, cover);
+  if (!line) line = element("div", "box-score", card.box);
+  line.textContent = `box energy ${energy.toFixed(3)} · pointing ${hit ? "hit" : "miss"}`;
+  card.box.dataset.boxEnergy = String(energy);
+  card.box.dataset.pointing = hit ? "1" : "0";
+  card.boxEnergy = energy;
+}
+
+function rankCards(lens) {
+  const scored = lens.cards.filter((card) => card.boxEnergy !== null && card.boxEnergy !== undefined);
+  scored.sort((a, b) => b.boxEnergy - a.boxEnergy);
+  lens.boxTools.ranked.textContent = scored.length
+    ? "on the boxes: " + scored.map((card) => `${card.card.title || card.card.kind} ${card.boxEnergy.toFixed(3)}`)
+      .join(" › ")
+    : "";
+  lens.root.dataset.boxes = JSON.stringify(lens.boxes);
+}
+
+function rescore(lens) {
+  for (const card of lens.cards) scoreCard(card);
+  rankCards(lens);
+}
+
+function attachBoxes(lens, map) {
+  // Capturing listeners on the stage run before the lens's own: while drawing, no hover and no pin.
+  if (map.boxesAttached) return;
+  map.boxesAttached = true;
+  const point = (event) => {
+    const [y, x] = map.fraction(event);
+    return [x, y];
+  };
+  const drawing = (event) => {
+    if (!lens.boxMode) return false;
+    event.stopImmediatePropagation();
+    return true;
+  };
+  map.stage.addEventListener("mousedown", (event) => {
+    if (!drawing(event)) return;
+    event.preventDefault();
+    const [x, y] = point(event);
+    lens.dragStart = [x, y];
+    lens.dragBox = [x, y, x, y];
+  }, true);
+  map.stage.addEventListener("mousemove", (event) => {
+    if (!drawing(event) || !lens.dragStart) return;
+    const [x, y] = point(event);
+    const [sx, sy] = lens.dragStart;
+    lens.dragBox = [Math.min(sx, x), Math.min(sy, y), Math.max(sx, x), Math.max(sy, y)];
+    rescore(lens);
+  }, true);
+  map.stage.addEventListener("mouseup", (event) => {
+    if (!drawing(event) || !lens.dragStart) return;
+    const box = lens.dragBox;
+    lens.dragStart = lens.dragBox = null;
+    if (box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01) lens.boxes.push(box);
+    rescore(lens);
+    const start = event.timeStamp;
+    requestAnimationFrame(() => setTimeout(() => {
+      lens.root.dataset.boxLatency = (performance.now() - start).toFixed(2);
+    }, 0));
+  }, true);
+  map.stage.addEventListener("click", drawing, true);
+}
+
+function addBoxTools(lens) {
+  const tools = element("div", "box-tools");
+  lens.root.insertBefore(tools, lens.root.firstChild);
+  Object.assign(tools.style, { display: "flex", gap: "8px", alignItems: "center", margin: "0 0 6px" });
+  const draw = element("button", "draw-boxes", tools, "Draw boxes");
+  const clear = element("button", "clear-boxes", tools, "Clear boxes");
+  const ranked = element("span", "ranked", tools);
+  draw.type = clear.type = "button";
+  draw.title = "Drag over the photo to outline the object (several boxes allowed); every map shows how much of it "
+    + "lies inside them (box energy) and whether its peak does (pointing game)";
+  draw.addEventListener("click", () => {
+    lens.boxMode = !lens.boxMode;
+    draw.textContent = lens.boxMode ? "Done drawing" : "Draw boxes";
+    lens.root.dataset.boxMode = lens.boxMode ? "1" : "0";
+  });
+  clear.addEventListener("click", () => {
+    lens.boxes = [];
+    rescore(lens);
+  });
+  lens.boxTools = { tools, draw, clear, ranked };
+}
+
+{
+  const redraw = Lens.prototype.redraw;
+  Lens.prototype.redraw = function redrawWithBoxes() {
+    if (!this.boxTools) addBoxTools(this);
+    if (this.boxesFor !== this.signature) { // boxes outline the object of one photo
+      this.boxes = [];
+      this.boxesFor = this.signature;
+    }
+    redraw.call(this);
+    for (const card of this.cards) if (card.map) attachBoxes(this, card.map);
+    for (const card of this.cards) scoreCard(card);
+    rankCards(this);
+  };
+}
