@@ -12,7 +12,7 @@ from a2core.figures.gradcam import DIFFERENCE
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
 from app import panels
-from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe
+from app.common import MAIN_ARCH, clicked_position, fit_verdict, image_input, model_source, run_probe
 from app.lens import lens
 
 ARCH = MAIN_ARCH
@@ -73,7 +73,7 @@ except FileNotFoundError as error:
 
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
-                 trained_size: int, path: str) -> None:
+                 trained_size: int, path: str, verdict=None) -> None:
     """Everything a pinned position changes, rerun on its own: a pin reruns this, not the sidebar and the model
     (a hover redraws the lens in the browser and reruns nothing)."""
     blocks = probe.double_attention_blocks()
@@ -114,7 +114,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             position=clicked_position("shared"), colorscale=colorscale, opacity=opacity, layout="explore",
         ), key=f"explore_lens_{source_key}")
     with right:
-        panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size)
+        panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size, verdict)
 
     st.subheader("Grad-CAM beside the attention")
     pick, cam, note = st.columns([0.8, 1.2, 1.0])
@@ -199,8 +199,9 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        "np.load(path, allow_pickle=False).")
 
 
+verdict = fit_verdict(source, image_bytes, probe)  # the "fits none" flag: the zoo's rule, or the top-1 rule
 if arch == ARCH:
-    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch))
+    explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch), verdict)
 else:
     panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
-                          source.input_size)
+                          source.input_size, verdict=verdict)
