@@ -6,12 +6,14 @@
 
 Your own model (timm or torchvision, weights in safetensors) works the same way:
 ``model = a2core.load_own_model(a2core.ModelSpec("timm", "ecaresnet26t", "my.safetensors"))``.
+Whether a photo fits none of a zoo's classes: ``a2core.fits_none(image, zoo="imagenette")``.
 """
 
 from .images import preprocess, to_rgb
 from .models import ARCHS, attention_blocks, build
 from .models.own import ModelSpec, load_own_model
 from .probe import attention_maps, grad_cam
+from .probe.fits import fits_none
 from .weights import ModelMeta, WeightsError, load_pretrained, read_meta, save_weights
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "attention_blocks",
     "attention_maps",
     "build",
+    "fits_none",
     "grad_cam",
     "load_own_model",
     "load_pretrained",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,9 @@ __all__ = [
     "ZooView",
     "a2_blocks",
     "clicked_position",
+    "FitVerdict",
     "fit_note",
+    "fit_verdict",
     "image_input",
     "load_model",
     "model_source",
@@ -285,9 +288,9 @@ if not getattr(SessionState.on_script_finished, "forgets_stale_widget_records", 
 
 
 def fit_note(probe: ImageMaps) -> str | None:
-    """The plain warning for a picture that fits none of the model's classes well, or None.
+    """The plain warning for a picture the model gives less than FIT_THRESHOLD to its best class, or None.
 
-    The rule is :meth:`ImageMaps.fits_none`: the most probable class gets less than FIT_THRESHOLD.
+    The rule is :meth:`ImageMaps.fits_none`; it stands where a source has no calibrated flag (:func:`fit_verdict`).
     """
     if not probe.fits_none():
         return None
@@ -295,6 +298,58 @@ def fit_note(probe: ImageMaps) -> str | None:
     return (f"This picture fits none of the {len(probe.classes)} classes well: the best guess, "
             f"**{class_label(best)}**, gets only {p:.0%}, under {FIT_THRESHOLD:.0%}. The model knows only the "
             "classes listed in the sidebar and must pick one of them, even for a coffee cup.")
+
+
+@dataclass(frozen=True)
+class FitVerdict:
+    """The "fits none" flag as a page shows it: ``note`` (a warning, None when not flagged) and ``about``
+    (one line: what the flag means here and what it cannot promise)."""
+
+    flagged: bool
+    note: str | None
+    about: str
+
+
+@st.cache_data(show_spinner="Asking the zoo's models whether the photo fits…", max_entries=64, ttl=CACHE_TTL_S)
+def zoo_fit(zoo: str, root: str | None, image_bytes: bytes) -> tuple[float, float]:
+    """(score, threshold) of :func:`a2core.probe.fits.fit_score` for an uploaded or sample photo."""
+    from a2core.probe.fits import fit_score
+
+    score, rule = fit_score(load_image(image_bytes), zoo, root)
+    return score, rule.threshold
+
+
+def fit_verdict(source: ModelSource, image_bytes: bytes, probe: ImageMaps) -> FitVerdict:
+    """The flag for this photo: a zoo's calibrated rule (``<zoo weights>/fits_none.json``) where it has one,
+    else the top-1 probability under FIT_THRESHOLD of the model shown (``probe``), said to be uncalibrated."""
+    from a2core.probe.fits import read_rule
+
+    root = os.environ.get("A2LENS_WEIGHTS")
+    rule = read_rule(source.zoo, root) if source.folder is not None else None
+    if rule is not None:
+        try:
+            score, threshold = zoo_fit(source.zoo, root, image_bytes)
+        except FileNotFoundError:  # a model of the rule is missing: the fallback below
+            rule = None
+    if rule is None:
+        flagged = probe.fits_none()
+        who = "your model" if source.folder is None else "this model"
+        return FitVerdict(flagged, fit_note(probe), (
+            f"“Fits none” here means {who}'s top class gets under {FIT_THRESHOLD:.0%}: an uncalibrated sign of a "
+            "guess. A foreign photo the model is sure about is not flagged."))
+    shipped = next((r for r in rule.report.get("rows", []) if r["score"].startswith("shipped")), None)
+    caught = (f", and caught {shipped['foreign']:.0%} of {rule.report['counts']['foreign']} photos of other "
+              "ImageNet classes" if shipped and "foreign" in shipped else "")
+    about = (f"“Fits none” means the zoo's {len(rule.archs)} models together find the photo unlike all "
+             f"{len(probe.classes)} classes (their summed energy). Set to flag at most {rule.target:.0%} of in-class "
+             f"photos{caught}: it cannot promise to catch every foreign photo, nor that a flagged one is foreign.")
+    note = None
+    if score > threshold:
+        (best, p), = probe.top(1)
+        note = (f"This photo fits none of the {len(probe.classes)} classes: the zoo's {len(rule.archs)} models "
+                f"together find no class like it (the best guess here, **{best.replace('_', ' ')}**, gets {p:.0%}). "
+                "The models know only the classes listed in the sidebar and must pick one of them.")
+    return FitVerdict(score > threshold, note, about)
 
 
 def clicked_position(key: str = "shared", value: tuple[float, float] | None = None) -> tuple[float, float]:

@@ -144,7 +144,7 @@ def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | No
 
 @st.fragment
 def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, colorscale: str, opacity: float,
-                   source_key: str, trained_size: int, top: int = 3) -> None:
+                   source_key: str, trained_size: int, top: int = 3, verdict=None) -> None:
     """Explore for any model: each attention module's maps as its design has them, Grad-CAM beside them,
     and the prediction. Rerun on its own when a position is pinned."""
     style = dict(colorscale=colorscale, opacity=opacity)
@@ -174,7 +174,7 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
             extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, top)
     with prediction:
         # The zoo's Explore rule: the view at its own width, and the note for a picture that fits no class.
-        prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size)
+        prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, verdict)
     st.subheader("Grad-CAM beside the attention")
     cam, note = st.columns([1.2, 1.0])
     with cam:
@@ -186,8 +186,9 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         st.caption(DIFFERENCE)
 
 
-def prediction_panel(probe, arch: str, size_note: str, trained_size: int) -> None:
-    """The model's view, its top-5 and the note for a picture that fits none of its classes (:func:`fit_note`).
+def prediction_panel(probe, arch: str, size_note: str, trained_size: int, verdict=None) -> None:
+    """The model's view, its top-5 and the note for a picture that fits none of its classes: ``verdict``'s
+    (:func:`app.common.fit_verdict`) with its line on what the flag means, else :func:`fit_note`'s.
 
     ``size_note`` is said of the model when the view is not ``trained_size`` px.
     """
@@ -198,8 +199,11 @@ def prediction_panel(probe, arch: str, size_note: str, trained_size: int) -> Non
     st.image(shown, caption=f"The model's view ({probe.size}×{probe.size} px)", width=shown.shape[1])
     st.plotly_chart(figures.topk_bars(probe.top(5)), key="explore_top5", width="stretch",
                     config={"displayModeBar": False})
-    if (note := fit_note(probe)) is not None:
+    note = fit_note(probe) if verdict is None else verdict.note
+    if note is not None:
         st.warning(note, icon=":material/help:")
+    if verdict is not None:
+        st.caption(verdict.about)
     st.caption(f"{arch} at {probe.size} px" + (f" ({size_note})" if probe.size != trained_size else ""))
 
 

@@ -4,7 +4,7 @@
     python -m bench.measure_button --quick  # the page default only (CI smoke)
 
 Each case runs ``a2core.lessons.orders.measure_orders`` in a fresh subprocess (so its memory is its own),
-after one tiny measurement (the profiler's first start, which a server pays once), and reports the
+after one tiny measurement (the first run's one-time costs, which a server pays once), and reports the
 wall time of the whole call and the process's peak RSS above what it held before. Cases: the page's default sizes, the largest sizes the caps
 (``MAX_PAIRWISE_BYTES``, ``MAX_MEASURE_FLOPS``) let through in two directions (many positions,
 wide channels), and, for reference, the largest case the page allowed before the caps
@@ -30,7 +30,7 @@ import json, resource, sys, time
 import torch
 from a2core.lessons.orders import measure_orders, measure_refusal, measure_plan
 sizes = json.loads(sys.argv[1])
-measure_orders(c=8, m=4, n=2, t=1, h=8, w=8)  # the profiler's first start, paid once per server, not per press
+measure_orders(c=8, m=4, n=2, t=1, h=8, w=8)  # one-time costs, paid once per server, not per press
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 measure_orders(**sizes) if sys.argv[2] == "capped" else None

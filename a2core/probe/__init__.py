@@ -4,7 +4,9 @@
 ``adapters``: timm's and torchvision's attention modules read as A²Lens's blocks (taps call them);
 ``gradcam``: Grad-CAM at the layer that holds an attention block, read through the same taps;
 ``maps``: one image's maps as numpy arrays, and the command ``python -m a2core.probe.maps``;
-``analysis``: pure numpy functions of the maps (entropy, descriptor usage and order).
+``analysis``: pure numpy functions of the maps (entropy, descriptor usage and order);
+``fits``: whether a photo fits none of a zoo's classes (``a2core.fits_none``), read off ``fit_features``;
+``fit_flag``: its command, ``python -m a2core.probe.fit_flag`` (calibrate a zoo's rule, flag a folder).
 May import torch, :mod:`a2core.models`, :mod:`a2core.weights` and
 :mod:`a2core.images` (and, for the CLI's PNGs only, :mod:`a2core.figures`); never training or the app. ``maps``' names are imported on first use
 (see ``a2core._lazy``): it is a command module.

@@ -19,7 +19,7 @@ from a2core.probe import FIT_THRESHOLD, analysis
 from a2core.training import zoo_rows
 from a2core.weights import WeightsError
 from app import panels, urlstate
-from app.common import a2_blocks, clicked_position, image_input, model_source, run_probe, shown_sample
+from app.common import a2_blocks, clicked_position, fit_verdict, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
@@ -48,8 +48,8 @@ def model_card(arch, path, label, image_bytes, size, name, shape):
         result = run_probe(arch, path, image_bytes, size)
     except (FileNotFoundError, WeightsError) as error:
         return None, f"{arch} is not available: {error}"
-    note = (f"Fits none of its classes well: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}."
-            if result.fits_none() else None)
+    # a guess of this model; whether the photo fits none of the classes is the zoo's flag, above the cards
+    note = (f"Unsure: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}." if result.fits_none() else None)
     common = dict(title=label, prediction=result.top(3), note=note)
     block = result.blocks.get(name)
     if block is None:
@@ -174,6 +174,11 @@ if picked is not None:
         else:
             cards.append(card)
             probes[arch] = probe
+    if probes:  # the "fits none" flag of the photo, once for all the cards
+        verdict = fit_verdict(source, image_bytes, probes.get("a2_resnet", next(iter(probes.values()))))
+        if verdict.note is not None:
+            st.warning(verdict.note, icon=":material/help:")
+        st.caption(verdict.about)
     if cards:
         # One card per model, sized to the screen (CARD_PX), all redrawn in the browser for the hovered position.
         image = next(iter(probes.values())).image

@@ -12,7 +12,7 @@ from a2core.figures.gradcam import DIFFERENCE
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
 from app import panels, urlstate
-from app.common import MAIN_ARCH, clicked_position, image_input, model_source, run_probe, shown_sample
+from app.common import MAIN_ARCH, clicked_position, fit_verdict, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
 
 ARCH = MAIN_ARCH
@@ -79,7 +79,7 @@ except FileNotFoundError as error:
 
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
-                 trained_size: int, path: str, sample: str | None = None) -> None:
+                 trained_size: int, path: str, sample: str | None = None, verdict=None) -> None:
     """Everything a pinned position changes, rerun on its own: a pin reruns this, not the sidebar and the model
     (a hover redraws the lens in the browser and reruns nothing)."""
     blocks = probe.double_attention_blocks()
@@ -122,7 +122,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             map_px=panels.LENS_MAP_PX,
         ), key=f"explore_lens_{source_key}")
     with right:
-        panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size)
+        panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size, verdict)
 
     st.subheader("Grad-CAM beside the attention")
     cam, note = st.columns([1.2, 1.0])
@@ -210,11 +210,12 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                     pos=urlstate.format_position(clicked_position("shared")))
 
 
+verdict = fit_verdict(source, image_bytes, probe)  # the "fits none" flag: the zoo's rule, or the top-1 rule
 if arch == ARCH:
     explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch),
-                 shown_sample("explore", source))
+                 shown_sample("explore", source), verdict)
 else:
     urlstate.record(zoo=source.key, sample=shown_sample("explore", source), size=size,
                     pos=urlstate.format_position(clicked_position("shared")))
     panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
-                          source.input_size)
+                          source.input_size, verdict=verdict)
