@@ -199,7 +199,8 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
         sample = st.selectbox(f"Sample ({source.view.sample_label})", names, index=default,
                               key=f"{key}_sample_{source.key}") if names else None
         upload = st.file_uploader(
-            "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload", max_upload_size=IMAGE_MAX_MB,
+            "…or upload a photo", type=upload_check.photo_types(UPLOAD_TYPES), key=f"{key}_upload",
+            max_upload_size=IMAGE_MAX_MB,
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
         )
         photo = None
@@ -209,16 +210,16 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     if chosen is None:
         return (samples[sample].read_bytes(), f"sample {sample}") if sample else None
     if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
-        st.error(f"**{chosen.name}** cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
+        st.error(f"{upload_check.shown(chosen.name)} cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
         return None
     # Checked once per upload (app.upload): the pages get the clean picture, never the file itself.
     result = upload_check.checked(f"a2lens_checked_{key}_{'camera' if chosen is photo else 'upload'}", chosen)
     if result.error is not None:
-        st.error(f"**{chosen.name}** cannot be used: {result.error}", icon=":material/block:")
+        st.error(f"{upload_check.shown(chosen.name)} cannot be used: {result.error}", icon=":material/block:")
         return None
     for note in result.notes:
-        st.info(f"**{chosen.name}**: {note}", icon=":material/info:")
-    return result.data, "camera photo" if chosen is photo else chosen.name
+        st.info(f"{upload_check.shown(chosen.name)}: {note}", icon=":material/info:")
+    return result.data, "camera photo" if chosen is photo else chosen.name[:upload_check.ECHO_CHARS]
 
 
 def _forget_stale_widget_records(on_script_finished):

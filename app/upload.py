@@ -17,6 +17,24 @@ import streamlit as st
 
 from a2core.images import ImageError, decode
 
+#: The photo uploader's types: its extensions and their MIME types. With a MIME type among them Streamlit
+#: leaves the file name unchecked on the server (the browser's file picker still filters by both), so a file
+#: of another type sent by hand gets this app's message, from its content, instead of Streamlit's exception.
+PHOTO_MIME = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif")
+#: The most characters of a user's text (a file name, a model name) a message repeats.
+ECHO_CHARS = 80
+
+
+def photo_types(extensions) -> list[str]:
+    return [*extensions, *PHOTO_MIME]
+
+
+def shown(text: str, limit: int = ECHO_CHARS) -> str:
+    """The user's text as a message repeats it: at most ``limit`` characters, as code (no markdown, no links)."""
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return "`" + text.replace("`", "'") + "`"
+
+
 #: How many uploads may be decoded at full size at once, server-wide: a class uploading together
 #: queues here instead of holding 30 full-size pictures at once (the largest accepted is ~250 MB decoded).
 FULL_DECODES = 2
