@@ -220,7 +220,8 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
                               format_func=sample_label,
                               on_change=shared_photo.forget) if names else None
         upload = st.file_uploader(
-            "…or upload a photo", type=UPLOAD_TYPES, key=f"{key}_upload", max_upload_size=IMAGE_MAX_MB,
+            "…or upload a photo", type=upload_check.photo_types(UPLOAD_TYPES), key=f"{key}_upload",
+            max_upload_size=IMAGE_MAX_MB,
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
             on_change=shared_photo.on_widget_change, args=(f"{key}_upload",),
         )
@@ -239,16 +240,16 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
             return kept[0], kept[1]
         return (samples[sample].read_bytes(), f"sample {sample_label(sample)}") if sample else None
     if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
-        st.error(f"**{chosen.name}** cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
+        st.error(f"{upload_check.shown(chosen.name)} cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
         return None
     # Checked once per upload (app.upload): the pages get the clean picture, never the file itself.
     result = upload_check.checked(f"a2lens_checked_{key}_{'camera' if chosen is photo else 'upload'}", chosen)
     if result.error is not None:
-        st.error(f"**{chosen.name}** cannot be used: {result.error}", icon=":material/block:")
+        st.error(f"{upload_check.shown(chosen.name)} cannot be used: {result.error}", icon=":material/block:")
         return None
     for note in result.notes:
-        st.info(f"**{chosen.name}**: {note}", icon=":material/info:")
-    label = "camera photo" if chosen is photo else chosen.name
+        st.info(f"{upload_check.shown(chosen.name)}: {note}", icon=":material/info:")
+    label = "camera photo" if chosen is photo else chosen.name[:upload_check.ECHO_CHARS]
     shared_photo.keep(result.data, label, key)  # the current image of every page from now on
     return result.data, label
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from streamlit import config, runtime
+from streamlit.runtime.memory_session_storage import MemorySessionStorage
 
 LOG = logging.getLogger(__name__)
 #: Sweeps come at most this many seconds apart (a quarter of the TTL when that is shorter).
@@ -36,7 +37,10 @@ def install() -> bool:
         return False
     rt = runtime.get_instance()
     manager = getattr(rt, "_session_mgr", None)
-    cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    storage = getattr(manager, "_session_storage", None)
+    if not isinstance(storage, MemorySessionStorage):  # AppTest, or a server with storage of its own
+        return False
+    cache = getattr(storage, "_cache", None)
     async_objs = getattr(rt, "_async_objs", None)
     if cache is None or async_objs is None or not hasattr(cache, "expire") or not hasattr(cache, "_on_remove"):
         LOG.warning("Streamlit's session storage is not the one app.sessions knows: closed sessions are "

@@ -143,7 +143,9 @@ def mime(name: str) -> str:
     return MIME[name.rsplit(".", 1)[-1]]
 
 
-PHOTO = Path(__file__).resolve().parents[1] / "assets" / "samples" / "imagenette" / "tench" / "ILSVRC2012_val_00009111.jpg"
+#: A real photo (an Imagenette validation sample, 224 × 224 JPEG) for the hostile cases.
+PHOTO = (Path(__file__).resolve().parents[1] / "assets" / "samples" / "imagenette" / "tench"
+         / "ILSVRC2012_val_00009111.jpg")
 
 
 def with_app1(jpeg: bytes, payload: bytes) -> bytes:

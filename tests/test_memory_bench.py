@@ -29,3 +29,16 @@ def test_memory_diagnosis_reports_from_inside_the_server(tmp_path):
     assert reports["end"]["streamlit"]["caches"]["st_cache_data:app.common.run_probe"] > 0
     # Two more uploads, two more chart figures: no more widget records (14 → 18 before app.common's fix).
     assert reports["end"]["streamlit"]["widget_metadata"] == reports["warm"]["streamlit"]["widget_metadata"] > 0
+
+
+def test_the_largest_png_the_app_accepts_costs_explore_at_most_512_mib(tmp_path):
+    # bench/hostile.py --quick: an 8000 × 8000 RGBA PNG of ~260 kB, the upload check alone and the Explore page
+    # (AppTest, photo zoo), each in a fresh process, peak resident memory over the step's start.
+    done = subprocess.run([sys.executable, "-m", "bench.hostile", "--quick", "--out", str(tmp_path),
+                           "--steps", "check", "explore"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    rows = json.loads((tmp_path / "hostile.json").read_text())["rows"]
+    assert [(r["file"], r["step"], r["ok"]) for r in rows] == [("rgba_8000.png", "check", "ok"),
+                                                                ("rgba_8000.png", "explore", "ok")]
+    # the decoded picture itself is 244 MiB (Pillow keeps 4 bytes a pixel); before, Explore peaked ~950 MiB over
+    assert all(200 < r["rise"] <= 512 for r in rows), rows

@@ -75,7 +75,7 @@ class ModelSpec:
         library, sep, arch = name.strip().partition(":")
         if not sep or library not in LIBRARIES or not arch:
             raise ValueError(f"a model is named library:arch with library one of {', '.join(LIBRARIES)}, "
-                             f"e.g. timm:ecaresnet26t; got {name!r}")
+                             f"e.g. timm:ecaresnet26t; got {name[:60]!r}{'…' if len(name) > 60 else ''}")
         return library, arch
 
     @classmethod

@@ -40,6 +40,9 @@ ENV_MAX_UPLOAD_MB = "A2LENS_MAX_UPLOAD_MB"
 DEFAULT_MAX_UPLOAD_MB = 500
 #: A classes file is names, one a line: ImageNet's thousand take 20 kB.
 CLASSES_MAX_MB = 1
+#: The longest model name taken (timm's longest is under 60 characters): the browser stops typing there,
+#: and Streamlit cuts a longer one sent by hand to it, so no message repeats more.
+NAME_MAX_CHARS = 100
 #: How a spec key names its weights: an upload by its content, a server file by its name in the model folder.
 UPLOADED, SERVER = "upload:sha256:", "server:"
 _UPLOAD_CHOICE = "\0upload"  # the weights picker's "upload a file" entry: no file name can be this
@@ -225,7 +228,10 @@ def _weights_input(key: str, folder: Path | None) -> tuple[str, bytes | None, st
     cap, note = upload_cap_mb()
     if note:
         st.caption(note)
-    upload = st.file_uploader("Weights (.safetensors)", type=["safetensors"], max_upload_size=cap,
+    # With a MIME type among the types Streamlit leaves the name unchecked (app.upload.PHOTO_MIME): a file
+    # of another type sent by hand is read and refused by its content, not by Streamlit's exception.
+    upload = st.file_uploader("Weights (.safetensors)", type=["safetensors", "application/octet-stream"],
+                              max_upload_size=cap,
                               key=f"{key}_own_weights_upload",
                               help=f"At most {cap} MB. Read from memory, never saved on the server.")
     if upload is None:
@@ -238,7 +244,7 @@ def _weights_input(key: str, folder: Path | None) -> tuple[str, bytes | None, st
 
 def _classes_input(key: str, folder: Path | None, weights: str) -> tuple[str | tuple[str, ...] | None, bool]:
     """The classes picker → (the spec key's classes, whether they are usable)."""
-    upload = st.file_uploader("Class names (optional: a text file, one a line)", type=["txt"],
+    upload = st.file_uploader("Class names (optional: a text file, one a line)", type=["txt", "text/plain"],
                               max_upload_size=CLASSES_MAX_MB, key=f"{key}_own_classes_upload")
     if upload is not None:
         try:
@@ -260,8 +266,9 @@ def source(key: str, load_model: Loader) -> ModelSource | None:
     """
     st.caption("A timm or torchvision classifier and its weights in a safetensors file (never a pickle: "
                "`safetensors.torch.save_file(model.state_dict(), path)`).")
-    name = st.text_input("Model (library:arch)", value=os.environ.get(ENV_MODEL, ""), key=f"{key}_own_arch",
-                         placeholder="timm:ecaresnet26t", help="timm:NAME or torchvision:NAME")
+    name = st.text_input("Model (library:arch)", value=os.environ.get(ENV_MODEL, "")[:NAME_MAX_CHARS],
+                         key=f"{key}_own_arch", max_chars=NAME_MAX_CHARS, placeholder="timm:ecaresnet26t",
+                         help="timm:NAME or torchvision:NAME")
     folder = model_dir()
     picked = _weights_input(key, folder)
     classes, usable = _classes_input(key, folder, picked[0] if picked else "")

@@ -7,7 +7,7 @@ import pytest
 from a2core.images import DAMAGED_EXIF
 from a2core.models import ARCHS
 from tests.app.pages import open_page
-from tests.image_cases import junk_exif_jpeg
+from tests.image_cases import encode, junk_exif_jpeg, picture
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,3 +36,56 @@ def test_a_damaged_exif_block_gets_a_note_and_the_photo_as_stored(view):
     assert [i for i in at.get("image") if any("model's view" in c for c in i.captions)] or view == "compare"
     if view == "compare":
         assert any(c.proto.component_name == "a2lens.lens" for c in at.get("bidi_component"))
+
+
+@pytest.mark.parametrize("name, data", [("notes.txt", b"lecture notes, not a picture\n" * 20),
+                                        ("scan.tiff", encode(picture(64, 64), "TIFF"))])
+def test_a_refused_file_type_sent_by_hand_gets_a_message(name, data):
+    # The browser's picker offers only the photo types; a hand-made request may send any name. Streamlit
+    # raised "StreamlitAPIException: Invalid file extension" for it; the content check answers instead.
+    at = open_page("explore")
+    at.file_uploader[0].upload(name, data, "application/octet-stream").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert name in error.value and "not an image this app can read" in error.value
+    at.file_uploader[0].upload("fine.png", encode(picture(64, 64), "PNG"), "image/png").run()
+    assert not at.exception and not at.error
+
+
+def test_a_refused_weights_type_sent_by_hand_gets_a_message(monkeypatch):
+    for variable in ("A2LENS_MODEL", "A2LENS_MODEL_WEIGHTS", "A2LENS_MODEL_CLASSES", "A2LENS_MODEL_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    at = open_page(None, zoo="own")
+    at.text_input(key="explore_own_arch").set_value("timm:mobilenetv3_small_050")
+    at.file_uploader(key="explore_own_weights_upload").set_value(("model.pt", b"\x80\x02junk", "text/plain"))
+    at.file_uploader(key="explore_own_classes_upload").set_value(("classes.csv", b"cat\ndog\n", "text/csv"))
+    at.run()
+    # Streamlit raised "Invalid file extension" before the page ran; now the page reads them and answers
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert "cannot be loaded" in error.value
+
+
+@pytest.mark.parametrize("library", ["timm", "nonsense"])
+def test_a_100_kb_model_name_is_cut_and_not_repeated_whole(monkeypatch, library):
+    for variable in ("A2LENS_MODEL", "A2LENS_MODEL_WEIGHTS", "A2LENS_MODEL_CLASSES", "A2LENS_MODEL_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    at = open_page(None, zoo="own")
+    at.text_input(key="explore_own_arch").set_value(f"{library}:" + "x" * 100_000)
+    at.file_uploader(key="explore_own_weights_upload").set_value(("model.safetensors", b"junk", "text/plain"))
+    at.run()
+    assert not at.exception
+    assert len(at.text_input(key="explore_own_arch").value) == 100  # max_chars: cut on the server too
+    (error,) = at.error
+    assert len(error.value) < 400, len(error.value)
+    if library == "nonsense":  # the name is wrong: the message says so, quoting its start only
+        assert "got 'nonsense:xxx" in error.value and "…" in error.value
+
+
+def test_a_long_file_name_is_not_repeated_whole():
+    at = open_page("explore")
+    name = "n" * 5_000 + ".png"
+    at.file_uploader[0].upload(name, b"not a picture", "image/png").run()
+    assert not at.exception
+    (error,) = at.error
+    assert len(error.value) < 400 and "nnnn" in error.value
