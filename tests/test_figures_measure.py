@@ -38,6 +38,9 @@ def test_plotted_rows_are_the_summaries_and_the_centred_prior_once_last():
     assert uniform_energy(RESULTS) == 0.4
     assert uniform_energy(RESULTS[:3]) is None
     assert row_label(rows[0]) == "A² · layer3.1.attn · gather" and row_label(rows[-1]) == "prior · center"
+    plain = row("resnet", "layer3", "GradCAM", "gradcam", 0.5, (0.4, 0.6))
+    assert row_label(plain) == "no attention · layer3 · gradcam"
+    assert row_label(plain, {"resnet": "ResNet-18"}) == "ResNet-18 · layer3 · gradcam"
 
 
 def test_figure_has_one_error_bar_per_row_and_the_uniform_line():

@@ -9,7 +9,7 @@ Pure functions of the JSON rows ``python -m a2core.metrics`` writes (:mod:`a2cor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
@@ -42,20 +42,26 @@ def uniform_energy(results: Sequence[dict]) -> float | None:
     return next((r["box_energy"] for r in results if r["map"] == UNIFORM and "box_energy" in r), None)
 
 
-def row_label(row: dict) -> str:
+#: The designs' short names; the plain model is named by its zoo's backbone where the caller knows it.
+NAMES: dict[str, str] = {**ARCH_SHORT, "resnet": "no attention"}
+
+
+def row_label(row: dict, names: Mapping[str, str] = NAMES) -> str:
     """``SE · layer3 · gradcam``; a prior by its map alone."""
     if row["kind"] == "baseline":
         return f"prior · {row['map']}"
-    return f"{ARCH_SHORT.get(row['arch'], row['arch'])} · {row['block']} · {row['map']}"
+    return f"{names.get(row['arch'], row['arch'])} · {row['block']} · {row['map']}"
 
 
-def box_energy_figure(rows: Sequence[dict], uniform: float | None = None, title: str | None = None) -> go.Figure:
+def box_energy_figure(rows: Sequence[dict], uniform: float | None = None, title: str | None = None,
+                      names: Mapping[str, str] = NAMES) -> go.Figure:
     """Box energy per row, its 95 % interval as an error bar, and ``uniform`` as a vertical line.
 
-    One horizontal dot per row (top to bottom in the rows' order), error bars from ``box_energy_ci``; rows whose
-    interval lies wholly above ``uniform`` are highlighted (they put more mass on the object than chance does).
+    One horizontal dot per row (top to bottom in the rows' order, labelled with ``names`` of the archs), error
+    bars from ``box_energy_ci``; rows whose interval lies wholly above ``uniform`` are highlighted (they put more
+    mass on the object than a uniform map does).
     """
-    labels = [row_label(r) for r in rows]
+    labels = [row_label(r, names) for r in rows]
     value = [float(r["box_energy"]) for r in rows]
     low = [float(r["box_energy_ci"][0]) for r in rows]
     high = [float(r["box_energy_ci"][1]) for r in rows]

@@ -32,13 +32,15 @@ else:
         st.markdown(
             "**Does the attention land on the object?** *Box energy* is the share of a map's mass inside the "
             "photo's object boxes (a uniform map scores the boxes' area, the dashed line), *pointing* the share of "
-            "photos whose strongest cell touches a box; means over the photos with 95 % bootstrap intervals. "
+            "photos whose strongest cell touches a box; means over the photos with 95 % bootstrap intervals "
+            "(red in the plot: the whole interval above the uniform map). "
             + ("The train photos were seen in training (never their boxes), so they are reported apart."
                if "train" in boxed else ""))
         split = "val" if "val" in boxed else next(iter(boxed))
         rows = fm.plotted_rows(boxed[split]["results"])
         st.plotly_chart(fm.box_energy_figure(rows, uniform=fm.uniform_energy(boxed[split]["results"]),
-                                             title=f"Box energy on {boxed[split]['n_boxed']} {split} photos"),
+                                             title=f"Box energy on {boxed[split]['n_boxed']} {split} photos",
+                                             names={**fm.NAMES, "resnet": source.view.backbone}),
                         key=f"measure_plot_{source.key}")
         st.markdown(tables.design_table(boxed))
     else:

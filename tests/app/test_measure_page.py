@@ -92,6 +92,7 @@ def test_photo_zoo_tables_and_plot_equal_the_json():
     np.testing.assert_allclose(sorted(x), sorted(r["box_energy"] for r in expected))
     np.testing.assert_allclose(sorted(x + arr(dots["error_x"]["array"])),
                                sorted(r["box_energy_ci"][1] for r in expected))
+    assert "ResNet-18 · layer3 · gradcam" in list(dots["y"])  # the plain model named by the zoo's backbone
     (line,) = [s for s in fig["layout"]["shapes"] if s.get("name") == "uniform"]
     (uniform,) = {r["box_energy"] for r in val["results"] if r["map"] == "uniform"}
     assert line["x0"] == line["x1"] == pytest.approx(uniform)
