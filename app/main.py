@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 pages = [
     st.Page(HERE / "views" / "explore.py", title="Explore", icon=":material/travel_explore:", default=True),
     st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(HERE / "views" / "measure.py", title="Measure", icon=":material/straighten:"),
     st.Page(HERE / "views" / "learn.py", title="Learn", icon=":material/school:"),
 ]
 st.navigation(pages).run()

@@ -2,12 +2,13 @@
 
 ``explore``: attention maps over the image (the Explore page and the maps CLI's PNGs);
 ``compare``: the designs side by side; ``learn``: the A² block step by step and the cost of its orders;
-``gradcam``: Grad-CAM beside the attention, drawn as the attention heatmaps are.
+``gradcam``: Grad-CAM beside the attention, drawn as the attention heatmaps are;
+``measure``: the zoo's measured attention (box energy with intervals, the uniform prior a line).
 May import numpy, plotly, matplotlib, PIL and a2core's plain numbers (``probe.analysis``,
 ``lessons.cost``); never a torch model, training or the app. Pages only lay these figures out.
 """
 
-from . import compare, explore, gradcam, learn
+from . import compare, explore, gradcam, learn, measure
 from .labels import class_label
 from .explore import (
     HIGHLIGHT,
@@ -38,6 +39,7 @@ __all__ = [
     "heatmap_over_image",
     "learn",
     "map_grid",
+    "measure",
     "to_png",
     "topk_bars",
 ]
