@@ -93,6 +93,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
         format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
         f"(m={blocks[n].params['m']}, n={blocks[n].params['n']})",
     )
+    urlstate.show_notes()  # a link's block that is not one of these (seeded just above)
     block = blocks[block_name]
     gather, distribute = block.arrays["gather"], block.arrays["distribute"]
     n, (h, w) = len(gather), block.feature_size
