@@ -405,7 +405,9 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
         name="top-k", **FAST,
     ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], visible=False),
             # 14 px, and never shrunk under 13 px to fit inside a bar: read at a projector
-            yaxis=dict(automargin=True), font=dict(size=14, color=TEXT), uniformtext=dict(minsize=13, mode="show")),
+            # (the tick labels' own font too: Streamlit's theme sets axis ticks to 12 px)
+            yaxis=dict(automargin=True, tickfont=dict(size=14, color=TEXT)), font=dict(size=14, color=TEXT),
+            uniformtext=dict(minsize=13, mode="show")),
         **FAST)
 
 
