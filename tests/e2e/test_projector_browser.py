@@ -163,7 +163,7 @@ def test_explore_keeps_the_lens_beside_its_bars_and_grows(app_url, page, width):
     sizes = grid.locator(".annotation-text").evaluate_all("ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))")
     assert sizes and min(sizes) >= MIN_FONT_PX, sizes
     heading = page.get_by_role("heading", name="Gathering maps").bounding_box()
-    above = page.locator('[data-testid="stCaption"]').filter(has_text="✕ at cell").first.bounding_box()
+    above = page.get_by_text("✕ at cell").first.bounding_box()  # the Grad-CAM's caption, above the heading
     assert heading["y"] - (above["y"] + above["height"]) < 100, (above, heading)
 
 
