@@ -134,11 +134,17 @@ def module_strides(arch: str, path: str, size: int) -> dict[str, int]:
     return block_strides(load_model(arch, path), size)
 
 
+PREDICTED = "the predicted class"
+
+
 def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | None:
-    """A select box for the class Grad-CAM explains → its index, or None for the predicted class."""
+    """A select box for the class Grad-CAM explains → its index, or None for the predicted class (``predicted``,
+    named in the Grad-CAM's title)."""
     return st.selectbox(
         "Grad-CAM of the class", [None, *range(len(classes))], key=key,
-        format_func=lambda i: f"predicted: {class_label(predicted)}" if i is None else class_label(classes[i]),
+        # The first option's label stays the same for every picture: a label that named the predicted class
+        # changed with each new photo, and the browser then dropped the choice ("Choose an option").
+        format_func=lambda i: PREDICTED if i is None else class_label(classes[i]),
     )
 
 

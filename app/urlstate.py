@@ -24,7 +24,14 @@ _SEEN_KEY = "a2lens_url_seen"
 
 
 def note(param: str, value: str, why: str) -> None:
-    """Remember that the URL's ``param=value`` was ignored because ``why``; :func:`show_notes` says it once."""
+    """Remember that the URL's ``param=value`` was ignored because ``why``; :func:`show_notes` says it once.
+
+    Only on the session's first run, when the URL is a link someone opened: later, the URL is the app's own
+    record of the view, and a value another page wrote (Explore's 320 px on Compare, which offers up to
+    224 px) falls back to the page's default without a word.
+    """
+    if st.session_state.get(_SEEN_KEY):
+        return
     notes = st.session_state.setdefault(_NOTES_KEY, [])
     text = f"The link's `{param}={value}` was ignored: {why}."
     if text not in notes:
@@ -100,16 +107,18 @@ def format_position(position: tuple[float, float]) -> str:
 
 
 def record(**view) -> None:
-    """Write the page's view to the URL: ``None`` values are left out; lists are joined with commas.
+    """Write the page's view to the URL: a ``None`` value removes its parameter, lists are joined with commas,
+    and the parameters a page does not name stay (Compare's models while on Explore: they follow the user back).
 
     Only what changed is sent (each change is one small message to the browser, no rerun).
     """
+    current = st.query_params.to_dict()
     params = {}
     for param in PARAMS:
-        value = view.get(param)
+        value = view[param] if param in view else current.get(param)
         if value is None:
             continue
         params[param] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
     st.session_state[_SEEN_KEY] = True
-    if params != st.query_params.to_dict():
+    if params != current:
         st.query_params.from_dict(params)

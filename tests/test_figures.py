@@ -120,7 +120,8 @@ def test_gathering_grid_order_titles_and_highlight(image, maps):
     titles = [a.text for a in fig.layout.annotations]
     assert titles[0].startswith("d4") and "use 4.0" in titles[0]
     assert "d5" in titles[2] and fig.layout.annotations[2].font.color == figures.HIGHLIGHT
-    assert fig.layout.annotations[0].font.color is None
+    assert fig.layout.annotations[0].font.color == figures.TEXT  # dark, not plotly's grey
+    assert all(a.font.size >= 13 for a in fig.layout.annotations)  # read from the back of a classroom
     (frame,) = fig.layout.shapes  # the frame around the highlighted tile, the third of the first row
     assert frame.line.color == figures.HIGHLIGHT
     assert (frame.x0, frame.x1, frame.y0, frame.y1) == (x2 - 0.5, x2 + 31.5, y2 - 0.5, y2 + 31.5)

@@ -305,7 +305,9 @@ def _grid_pictures(image, maps, titles, *, cols, opacity, colorscale, highlight,
         margin=dict(l=5, r=5, t=5, b=5), annotations=annotations, shapes=shapes, clickmode="event+select",
         dragmode=False, hovermode="closest", showlegend=False,
         xaxis=dict(range=[-0.5 - gap / 2, cols * pitch_x - 0.5 - gap / 2], **_AXIS),
-        yaxis=dict(range=[rows * pitch_y - 0.5, -0.5], scaleanchor="x", **_AXIS),
+        # In a box narrower than the figure the grid shrinks; it stays under the figure's top edge, so any
+        # blank band is below it, not between the grid and its caption.
+        yaxis=dict(range=[rows * pitch_y - 0.5, -0.5], scaleanchor="x", constraintoward="top", **_AXIS),
     ), **FAST)
 
 
@@ -402,7 +404,11 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
         textposition="auto", insidetextanchor="end", cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>",
         name="top-k", **FAST,
     ), dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1.04], visible=False),
-            yaxis=dict(automargin=True)), **FAST)
+            # 14 px, and never shrunk under 13 px to fit inside a bar: read at a projector
+            # (the tick labels' own font too: Streamlit's theme sets axis ticks to 12 px)
+            yaxis=dict(automargin=True, tickfont=dict(size=14, color=TEXT)), font=dict(size=14, color=TEXT),
+            uniformtext=dict(minsize=13, mode="show")),
+        **FAST)
 
 
 # ---------------------------------------------------------------- matplotlib (PNG, offline)

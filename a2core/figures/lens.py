@@ -158,8 +158,9 @@ def lens_data(image: np.ndarray, cards: Sequence[dict], *, position: tuple[float
     """Everything ``lens.js`` draws for one photo: its view, the cards, the colour scale, the pinned position.
 
     ``position`` is (y, x) as fractions of the image (the app's shared click); ``top`` descriptors per
-    position are shown; ``map_px``, ``card_px`` and ``tile_px`` are the main map's side on Explore, a
-    card's map on Compare and a descriptor's tile. ``signature`` names everything but the position:
+    position are shown; ``map_px`` is the least side of the main map on Explore (it grows with the screen, up
+    to 640 px), ``card_px`` the least width of a card on Compare (the cards share the width in even rows),
+    ``tile_px`` a descriptor's tile on Explore. ``signature`` names everything but the position:
     the browser keeps its decoded arrays while it is unchanged.
     """
     if layout not in LAYOUTS:

@@ -16,6 +16,9 @@ from app.common import MAIN_ARCH, clicked_position, fit_verdict, image_input, mo
 from app.lens import lens
 
 ARCH = MAIN_ARCH
+#: The descriptor grids: three tiles of 175 px to a row fit the page at 1024 px with the sidebar open (553 px);
+#: four did not, and plotly shrank the grid inside a box of its full height, leaving a blank band.
+GRID_COLS, GRID_TILE = 3, 175
 SORT_LABELS = {"usage": "most used first", "sharpness": "sharpest first (low entropy)", "index": "block order"}
 
 
@@ -93,6 +96,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
         format_func=lambda n: f"{n} · 1/{probe.size // blocks[n].feature_size[0]} of the view "
         f"(m={blocks[n].params['m']}, n={blocks[n].params['n']})",
     )
+    urlstate.show_notes()  # a link's block that is not one of these (seeded just above)
     block = blocks[block_name]
     gather, distribute = block.arrays["gather"], block.arrays["distribute"]
     n, (h, w) = len(gather), block.feature_size
@@ -143,7 +147,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     )
     grid = figures.gathering_grid(
         probe.image, gather, order, usage=usage, entropy=entropy, highlight=list(top), opacity=opacity,
-        colorscale=colorscale, clickable=True, cols=4, tile=175,
+        colorscale=colorscale, clickable=True, cols=GRID_COLS, tile=GRID_TILE,
     )
     st.plotly_chart(
         grid, key="explore_grid", on_select=lambda: _on_grid_click("explore_grid", grid, [int(i) for i in order]),
@@ -180,7 +184,8 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                  key="explore_show_distribution"):
         st.plotly_chart(
             figures.distribution_grid(probe.image, distribute, order, usage=usage, highlight=list(top),
-                                      opacity=opacity, colorscale=colorscale, cols=4, tile=175, hover=False),
+                                      opacity=opacity, colorscale=colorscale, cols=GRID_COLS, tile=GRID_TILE,
+                                      hover=False),
             key="explore_distribution_grid", width="content", config={"displayModeBar": False},
         )
 

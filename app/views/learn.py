@@ -467,6 +467,8 @@ urlstate.record(zoo=source.key, sample=shown_sample("learn", source), block=name
 block = blocks[name]
 side = source.input_size // block.stride  # the block's feature map at the trained size
 
+# The tab titles wrap onto a second line rather than scroll behind an arrow ("4 · Two orders, two co…" at 1024 px).
+st.html("<style>[data-testid='stTabs'] [role='tablist'] { flex-wrap: wrap; row-gap: 2px; }</style>")
 recap_tab, steps_tab, toy_tab, orders_tab = st.tabs(
     ["1 · Channel, spatial, double", "2 · Step by step", "3 · Toy to drive by hand", "4 · Two orders, two costs"]
 )

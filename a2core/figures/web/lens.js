@@ -146,6 +146,13 @@ class Bars {
     this.items.forEach((item, i) => {
       item.name.style.visibility = i % k === 0 ? "" : "hidden";
       item.value.style.visibility = valued.has(i) ? "" : "hidden";
+      // A label centred on a bar at either end would stick out of the plot: it starts (ends) at its bar instead.
+      const centre = ((i + 0.5) * width) / n;
+      for (const label of [item.name, item.value]) {
+        const half = label.offsetWidth / 2;
+        const side = centre - half < 0 ? "start" : centre + half > width ? "end" : "";
+        label.dataset.align = side;
+      }
     });
     this.box.dataset.every = String(k);
   }

@@ -235,12 +235,18 @@ class Toy {
     for (let i = 0; i < n; i++) {
       const card = element("div", "descriptor", this.slidersBox);
       element("div", "descriptor-title", card, `descriptor ${names[i]}`);
+      // One row per parameter, one slider per channel: compact enough to stay on screen above the figures
+      // they drive (toy.css makes the sliders sticky). The full wording is each slider's hover text.
       const columns = element("div", "columns", card);
-      for (const [param, wording] of [["theta", (ch) => `θ: gather where ${ch}`], ["rho", (ch) => `ρ: ${ch} asks for ${names[i]}`]]) {
+      const rows = [["theta", "θ: gather where", (ch) => `θ: gather where ${ch}`],
+        ["rho", `ρ: asks for ${names[i]}`, (ch) => `ρ: ${ch} asks for ${names[i]}`]];
+      for (const [param, heading, wording] of rows) {
+        element("span", "param", columns, heading);
         this.inputs[param][i] = this.channels.map((channel, j) => {
-          const label = element("label", "slider", columns); // θ down the first column, ρ the second
+          const label = element("label", "slider", columns);
+          label.title = wording(channel);
           const head = element("span", "slider-head", label);
-          element("span", "slider-name", head, wording(channel));
+          element("span", "slider-name", head, channel);
           const output = element("output", "", head);
           const input = element("input", "", label);
           Object.assign(input, { type: "range", min: String(lo), max: String(hi), step: String(this.data.step) });
