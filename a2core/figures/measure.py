@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from ..metrics.tables import distinct_rows
 from .compare import ARCH_SHORT
 from .explore import HIGHLIGHT, MUTED
 
@@ -25,15 +26,7 @@ UNIFORM = "uniform"
 def plotted_rows(results: Sequence[dict]) -> list[dict]:
     """The rows of ``results`` (the JSON's ``results``) with a box energy and a map in :data:`PLOTTED_MAPS`,
     the priors once (they do not depend on the model), in the JSON's order, priors last."""
-    rows, priors = [], set()
-    for row in results:
-        if row["map"] not in PLOTTED_MAPS or "box_energy" not in row:
-            continue
-        if row["kind"] == "baseline":
-            if row["map"] in priors:
-                continue
-            priors.add(row["map"])
-        rows.append(row)
+    rows = [row for row in distinct_rows(results, PLOTTED_MAPS) if "box_energy" in row]
     return sorted(rows, key=lambda r: r["kind"] == "baseline")  # stable: the JSON's order within each group
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from ..weights import WEIGHTS_DIR
@@ -52,17 +53,24 @@ def _key(row: dict) -> tuple[str, str, str]:
     return row["arch"], row["block"], row["map"]
 
 
-def _summary_rows(results: dict) -> list[dict]:
-    """The design table's rows: summary maps only; the priors once (they do not depend on the model)."""
+def distinct_rows(results: Sequence[dict], maps: Collection[str]) -> list[dict]:
+    """The rows of ``results`` (a JSON's ``results``) whose map is one of ``maps``, in order, each prior once
+    (the priors do not depend on the model)."""
     rows, priors = [], set()
-    for row in results["results"]:
-        if row["map"] not in SUMMARY_MAPS:
+    for row in results:
+        if row["map"] not in maps:
             continue
         if row["kind"] == "baseline":
             if row["map"] in priors:
                 continue
             priors.add(row["map"])
         rows.append(row)
+    return rows
+
+
+def _summary_rows(results: dict) -> list[dict]:
+    """The design table's rows: summary maps only; the priors once (they do not depend on the model)."""
+    rows = distinct_rows(results["results"], SUMMARY_MAPS)
     order = {m: i for i, m in enumerate(SUMMARY_MAPS)}
     return sorted(rows, key=lambda r: (r["kind"] == "baseline", r["kind"] == "GradCAM", order[r["map"]]))
 
