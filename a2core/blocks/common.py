@@ -80,3 +80,12 @@ def he_init(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
+def select_branches(u: Tensor, weights: Tensor, dtype: torch.dtype) -> Tensor:
+    """Σ_m weights[:, m] ⊙ u[:, m]: branches (N, M, c, H, W) mixed by per-channel weights (N, M, c), in ``dtype``.
+
+    The weights stay in the softmax's precision until the product; the result takes the input's dtype, since
+    autocast ran the branches' convs in bf16 (SK's selection, split attention's radix mix).
+    """
+    return (u * weights[..., None, None].to(u.dtype)).sum(1).to(dtype)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .common import at_least_float32, conv_bn, he_init, require_image
+from .common import at_least_float32, conv_bn, he_init, require_image, select_branches
 
 
 @dataclass
@@ -61,7 +61,7 @@ class SelectiveKernel(nn.Module):
         s = u.sum(1).mean((2, 3), keepdim=True)  # (N, c, 1, 1)
         logits = self.fc_select(self.act(self.bn(self.fc_reduce(s))))  # (N, M·c, 1, 1)
         a = at_least_float32(logits.view(u.shape[:3])).softmax(dim=1)  # (N, M, c)
-        y = (u * a[..., None, None].to(u.dtype)).sum(1).to(x.dtype)  # autocast ran the convs in bf16
+        y = select_branches(u, a, x.dtype)
         if not return_maps:
             return y
         return y, SelectiveKernelMaps(branch=a)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .common import at_least_float32, he_init, require_image
+from .common import at_least_float32, he_init, require_image, select_branches
 
 
 @dataclass
@@ -64,7 +64,7 @@ class SplitAttention(nn.Module):
         logits = self.fc2(self.act1(self.bn1(self.fc1(s))))  # (N, R·c, 1, 1) laid out (K, R, c / K)
         a = at_least_float32(logits.view(n, self.groups, self.radix, -1)).softmax(dim=2)
         a = a.transpose(1, 2).reshape(n, self.radix, -1)  # (N, R, c) in the splits' (R, K, c / K) layout
-        y = (u * a[..., None, None].to(u.dtype)).sum(1).to(x.dtype)  # autocast ran the convs in bf16
+        y = select_branches(u, a, x.dtype)
         if not return_maps:
             return y
         return y, SplitAttentionMaps(radix=a)
