@@ -65,7 +65,8 @@ def _made_by(data: dict, name: str, command: str) -> str:
     m = data.get("machine", {})
     where = (f"{m.get('cpu', '?')} ({m.get('cpu_count', '?')} cores, torch threads: {m.get('torch_threads', '?')}), "
              f"PyTorch {m.get('torch', '?')}") if m else "machine not recorded"
-    return f"`{command}` on {where}; {data['created'][:10]}; [`bench/results/{name}.json`](../bench/results/{name}.json)"
+    link = f"[`bench/results/{name}.json`](../bench/results/{name}.json)"
+    return f"`{command}` on {where}; {data['created'][:10]}; {link}"
 
 
 def _table(head: list[str], rows: list[list[str]], right_from: int = 1) -> str:
@@ -100,7 +101,8 @@ def bench_blocks_memory() -> str:
     return (_made_by(data, "blocks", "python -m bench.blocks") + "\n\n"
             f"Peak tensor memory of one block forward (batch 1, c = {c['channels']}, A² m = n = {c['m']}):\n\n"
             + _table(["feature map"] + [b.replace("A2", "A²").replace("_", "-") for b in BLOCK_COLUMNS], rows) + "\n\n"
-            f"At {target['size']}×{target['size']}: A² gather-first needs **{target['memory_ratio']:.0f}× less** peak "
+            f"At {target['size']}×{target['size']}: A² gather-first needs "
+            f"**{target['memory_ratio']:.0f}× less** peak "
             f"memory than Non-local (target ≥ {target['memory_target']}), and its median time was "
             f"{target['speedup']:.0f}× shorter (target ≥ {target['speedup_target']}; a ratio of two medians).")
 
@@ -175,7 +177,8 @@ def bench_browser() -> str:
             + _table(["view", "hover → view redrawn, median (max)", "websocket frames sent by the hovers",
                       "pin → server's panels follow, median", "12-MP upload → every map drawn, median (max)"],
                      rows, right_from=1)
-            + f"\n\nFirst page load in a fresh tab of a warm server: {1000 * statistics.median(data['loads_s']):.0f} ms "
+            + "\n\nFirst page load in a fresh tab of a warm server: "
+              f"{1000 * statistics.median(data['loads_s']):.0f} ms "
               f"(median of {len(data['loads_s'])}). Targets: hover < {t['hover']:.0f} ms, 12-MP upload < "
               f"{t['upload_12mp']:.0f} ms.")
 
