@@ -1,8 +1,9 @@
 """The shipped measured-attention tables say what the shipped JSON says: the model card's and the docs page's.
 
 The JSON files beside the weights are written by ``python -m a2core.metrics``; the card's section and the
-docs page's block (docs/measured-attention.md) are generated from them (``python -m a2core.metrics.tables``). Here each number of the card's
-tables is read back from the markdown and compared with the JSON row it names, so a hand edit of either fails.
+block of docs/measured-attention.md are generated from them (``python -m a2core.metrics.tables``). Here each
+number of the card's tables is read back from the markdown and compared with the JSON row it names, so a hand
+edit of either fails.
 """
 
 from __future__ import annotations
