@@ -27,9 +27,11 @@ IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
 def test_docs_folder_has_the_pages_the_readme_links():
     assert len(PAGES) >= 8
+    index = (ROOT / "docs" / "README.md").read_text()
+    assert {p.name for p in PAGES if p.name != "README.md"} <= set(re.findall(r"\]\(([\w.-]+\.md)\)", index))
     linked = {Path(target.split("#")[0]).name for target in LINK.findall(README.read_text())
               if target.startswith("docs/")}
-    assert {p.name for p in PAGES} <= linked | {"index.md"}, "a docs page the README does not link"
+    assert {p.name for p in PAGES} <= linked | {"README.md"}, "a docs page the README does not link"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
