@@ -268,7 +268,7 @@ def _forget_stale_widget_records(on_script_finished):
     ``WidgetMetadata`` (callback, serializers) forever. A chart's widget id hashes its whole
     figure, so every new image or click makes a new one, and Explore's ``on_select`` lambdas
     close over the figure and the probe: each upload left ~1 MB behind per session
-    (README, Classroom: Memory). Kept: the widgets of this run and every widget with a value,
+    (docs/classroom-server.md). Kept: the widgets of this run and every widget with a value,
     which includes those of fragments that did not run.
     """
     @functools.wraps(on_script_finished)

@@ -156,7 +156,7 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
     style = dict(colorscale=colorscale, opacity=opacity)
     blocks = probe.blocks
     if not blocks:
-        st.info(f"{arch} has no attention module that A²Lens reads (see the README's *Your own model*).")
+        st.info(f"{arch} has no attention module that A²Lens reads (see docs/own-model.md).")
         return
     names = list(blocks)
     name = st.selectbox(
