@@ -582,10 +582,10 @@ function attachBoxes(lens, map) {
     const kept = box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01;
     if (kept) lens.boxes.push(box);
     rescore(lens);
-    if (kept) sendBoxes(lens);
     const start = event.timeStamp;
     requestAnimationFrame(() => setTimeout(() => {
       lens.root.dataset.boxLatency = (performance.now() - start).toFixed(2);
+      if (kept) sendBoxes(lens); // once the scores are painted: the message to Python never delays them
     }, 0));
   }, true);
   map.stage.addEventListener("click", drawing, true);
