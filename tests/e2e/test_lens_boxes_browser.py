@@ -140,7 +140,7 @@ def test_drawn_boxes_reach_the_url_on_mouse_up_and_a_reload_shows_them(app_url, 
     page.wait_for_function("() => new URLSearchParams(location.search).has('boxes')")
     wait_idle(page)
     per_box = sent.count - before
-    assert 1 <= per_box <= 2, f"{per_box} websocket frames for one finished box"
+    assert per_box == 1, f"{per_box} websocket frames for one finished box"
     print(f"websocket frames sent for one finished box: {per_box} (0 during the drag); "
           f"mouse-up to painted scores: {root.get_attribute('data-box-latency')} ms")
     assert float(root.get_attribute("data-box-latency")) < 50
