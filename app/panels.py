@@ -175,7 +175,7 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         st.markdown("#### What the block computes: hover a position (click to pin it, arrow keys move it)")
         lens(figure_lens.lens_data(probe.image, [figure_lens.block_card(block, caption=module_caption(block))],
                                    position=fraction, layout="explore", map_px=LENS_MAP_PX, **style),
-             key=f"explore_lens_{source_key}")
+             key=f"explore_lens_{source_key}", photo=image_bytes)
         if has_extras(block):
             extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, top)
     with prediction:

@@ -11,6 +11,7 @@ from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
 from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
+from app import boxes as photo_boxes
 from app import panels, urlstate
 from app.common import MAIN_ARCH, clicked_position, fit_verdict, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
@@ -64,12 +65,14 @@ with st.sidebar:
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="explore_opacity")
     if arch == ARCH:
         sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
+photo_boxes.sample_toggle("explore", source.samples.get(shown_sample("explore", source) or ""))
 
 urlstate.show_notes(notes)
 if picked is None:
     st.info("Pick a sample or upload another picture in the sidebar.")
     st.stop()
 image_bytes, label = picked
+photo_boxes.restore(image_bytes)  # a link's boxes, for the photo it opens on
 try:
     probe = run_probe(arch, source.path(arch), image_bytes, size)
 except ImageError as error:
@@ -124,7 +127,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                 "below once the position is pinned."))],
             position=clicked_position("shared"), colorscale=colorscale, opacity=opacity, layout="explore",
             map_px=panels.LENS_MAP_PX,
-        ), key=f"explore_lens_{source_key}")
+        ), key=f"explore_lens_{source_key}", photo=image_bytes)
     with right:
         panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size, verdict)
 
@@ -198,9 +201,11 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             highlight=list(top), title=f"{label} · {block_name} ({h}×{w}, m={block.params['m']}, n={n})",
         ))
 
+    boxes = photo_boxes.npz_arrays(image_bytes, source.samples.get(sample or ""))  # as drawn when the page was run
+
     def _maps_npz() -> bytes:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **npz_arrays(probe))
+        np.savez_compressed(buffer, **npz_arrays(probe, boxes))
         return buffer.getvalue()
 
     d1, d2, _ = st.columns([1, 1.7, 1.3])  # the .npz label is the longer one: uncut at 1024 px
@@ -208,11 +213,12 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        mime="image/png", key="explore_png", on_click="ignore")
     d2.download_button("⬇ All maps of this image (.npz)", _maps_npz, file_name="a2lens_maps.npz",
                        mime="application/octet-stream", key="explore_npz", on_click="ignore",
-                       help="Every block's tensors, the model view and the probabilities: "
+                       help="Every block's tensors, the model view, the probabilities and the boxes (drawn: "
+                       "`boxes`; the sample's own: `object_boxes`; (K, 4) x0, y0, x1, y1 as fractions of the view): "
                        "np.load(path, allow_pickle=False).")
     # The view in the URL (app.urlstate), from the fragment too: a pin reruns only this.
     urlstate.record(zoo=source_key, sample=sample, size=probe.size, block=block_name,
-                    pos=urlstate.format_position(clicked_position("shared")))
+                    pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(image_bytes))
 
 
 verdict = fit_verdict(source, image_bytes, probe)  # the "fits none" flag: the zoo's rule, or the top-1 rule
@@ -221,6 +227,6 @@ if arch == ARCH:
                  shown_sample("explore", source), verdict)
 else:
     urlstate.record(zoo=source.key, sample=shown_sample("explore", source), size=size,
-                    pos=urlstate.format_position(clicked_position("shared")))
+                    pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(image_bytes))
     panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
                           source.input_size, verdict=verdict)
