@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 from app import sessions  # noqa: E402
 
 sessions.install()  # closed tabs give their uploads back (once per server; a no-op afterwards)
+sessions.share_cores()  # one torch thread per forward pass: the class's sessions are the parallelism
 
 # An emoji, not a ":material/…:" icon: the browser fetches those favicons from fonts.gstatic.com, and a
 # classroom server may be offline. Streamlit draws an emoji favicon in the page itself (a data: URL).
