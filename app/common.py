@@ -261,7 +261,7 @@ def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, st
         return None
     for note in result.notes:
         st.info(f"{upload_check.shown(chosen.name)}: {note}", icon=":material/info:")
-    label = "camera photo" if chosen is photo else chosen.name[:upload_check.ECHO_CHARS]
+    label = "camera photo" if chosen is photo else upload_check.printable(chosen.name[:upload_check.ECHO_CHARS])
     shared_photo.keep(result.picture, label, key)  # the current image of every page from now on
     return result.picture, label
 

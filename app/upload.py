@@ -12,12 +12,17 @@ photo again.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 import streamlit as st
 from PIL import Image
+from streamlit.elements.widgets import camera_input as _camera_widget
+from streamlit.elements.widgets import file_uploader as _uploader_widget
+from streamlit.errors import StreamlitAPIException
 
 from a2core.images import ImageError, decode
 
@@ -34,9 +39,49 @@ def photo_types(extensions) -> list[str]:
 
 
 def shown(text: str, limit: int = ECHO_CHARS) -> str:
-    """The user's text as a message repeats it: at most ``limit`` characters, as code (no markdown, no links)."""
+    """The user's text as a message repeats it: at most ``limit`` characters, as code (no markdown, no links),
+    control characters (a null byte in a hand-made file name) as ``�``."""
     text = text if len(text) <= limit else text[:limit] + "…"
-    return "`" + text.replace("`", "'") + "`"
+    return "`" + printable(text).replace("`", "'") + "`"
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (a null byte in a hand-made file name) as ``�``."""
+    return "".join("\ufffd" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def _names_are_text(check):
+    """Streamlit's file-name check of an upload, made to let the file through when it refuses the name."""
+
+    @functools.wraps(check)
+    def lenient(filename: str, allowed_types) -> None:
+        try:
+            check(filename, allowed_types)
+        except StreamlitAPIException:
+            pass  # the page checks the content and repeats the name as text (shown)
+
+    lenient.a2lens_names_are_text = True
+    return lenient
+
+
+def trust_content_not_names() -> None:
+    """Let an upload whose name Streamlit refuses reach the page, which checks what the file holds (idempotent).
+
+    A browser's picker offers only the widget's types, but a file sent by hand over the websocket may
+    carry any name: the camera's (Streamlit allows it ``.jpg`` only) or one with a null byte (refused by
+    every uploader). Streamlit checks the name when it reads the widget's value, which it first does
+    before the page runs (to see whether the widget changed), so its ``StreamlitAPIException: Invalid
+    file extension`` stood in place of the whole page, and again on every rerun while the file stayed.
+    The name proves nothing either way; :func:`check` (and, for weights, ``app.sources.own``) reads the
+    content and answers with a message, and the app goes on.
+    """
+    for module in (_camera_widget, _uploader_widget):
+        check = getattr(module, "enforce_filename_restriction", None)
+        if check is not None and not getattr(check, "a2lens_names_are_text", False):
+            module.enforce_filename_restriction = _names_are_text(check)
+
+
+trust_content_not_names()
 
 
 #: How many uploads may be decoded at full size at once, server-wide: a class uploading together
