@@ -130,3 +130,27 @@ def test_a_camera_photo_of_a_refused_type_sent_over_the_websocket_gets_a_message
         assert shot.errors == []
         assert any(k.startswith("explore_lens_") for k in session.lenses)  # Explore ran on the camera photo
         session.close()
+
+
+def test_the_pages_get_the_picture_decoded_once_and_the_models_view_is_preprocess_s_input():
+    # Decode once (issue 36): the check keeps the decoded picture, named by its file's digest; Grad-CAM and the
+    # feature maps take the model's view (ImageMaps.image), which must give the tensor preprocess() gives.
+    import hashlib
+
+    import torch
+
+    from a2core.images import decode, preprocess
+    from a2core.probe import compute_maps
+    from app import upload
+    from app.common import load_model, weights_dir
+    from app.panels import _batch
+
+    data = encode(picture(200, 150), "JPEG")
+    checked = upload.check(data)
+    assert checked.error is None and checked.picture.digest == hashlib.sha256(data).hexdigest()
+    reference = decode(data).image  # an independent decode of the same file
+    assert checked.picture.image.tobytes() == reference.tobytes()
+    model = load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
+    for size in (32, 48):
+        view = compute_maps(model, checked.picture.image, size).image
+        assert torch.equal(_batch(model, view), preprocess(reference, model.meta, size))
