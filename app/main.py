@@ -26,4 +26,6 @@ pages = [
     st.Page(HERE / "views" / "measure.py", title="Measure", icon=":material/straighten:"),
     st.Page(HERE / "views" / "learn.py", title="Learn", icon=":material/school:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+page.run()
+sessions.settle(page.url_path)  # after each page's first full run: what it loaded for good leaves the GC's walk
