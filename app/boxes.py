@@ -1,8 +1,8 @@
 """Boxes on the photo, on the Python side: the ones the user draws on the lens, and a sample's own object boxes.
 
 The lens scores boxes in the browser (``a2core/figures/web/lens.js``); what a user draws comes back here once per
-finished box or clear (:func:`app.lens.lens`) and is kept in the session for its photo (by the MD5 of the photo's
-bytes: the same photo on Explore and Compare has the same boxes, another photo has none), so the URL
+finished box or clear (:func:`app.lens.lens`) and is kept in the session for its photo (by the picture's digest,
+:class:`app.upload.Picture`: the same photo on Explore and Compare has the same boxes, another photo has none), so the URL
 (``?boxes=``, :mod:`app.urlstate`), a reload and the ``.npz`` download follow it. A photo sample that comes from
 ImageNet's validation set has ImageNet's boxes in ``boxes.csv`` beside the samples
 (``assets/samples/imagenette/boxes.csv``, :func:`a2core.metrics.boxes.write_sample_boxes`): a toggle draws them on
@@ -23,22 +23,23 @@ from PIL import Image
 from a2core.metrics.boxes import BoxesError, check_view_boxes, read_boxes, view_boxes
 from app import urlstate
 
-#: The session's drawn boxes: {MD5 of the photo's bytes: [[x0, y0, x1, y1], …]}, the last few photos.
+#: The session's drawn boxes: {the photo's digest: [[x0, y0, x1, y1], …]}, the last few photos.
 _DRAWN_KEY = "a2lens_boxes"
-#: The shown sample's own boxes while its toggle is on: (MD5 of its bytes, (K, 4) list), else None.
+#: The shown sample's own boxes while its toggle is on: (its digest, (K, 4) list), else None.
 _OBJECT_KEY = "a2lens_object_boxes"
 PHOTOS_KEPT = 8
 #: The file beside a folder of samples that lists their boxes (boxes.csv's columns).
 SAMPLE_BOXES = "boxes.csv"
 
 
-def photo_id(image_bytes: bytes) -> str:
-    return hashlib.md5(image_bytes).hexdigest()
+def photo_id(data: bytes) -> str:
+    """The digest that names a photo's file: the same as :attr:`app.upload.Picture.digest` of its picture."""
+    return hashlib.sha256(data).hexdigest()
 
 
-def drawn(image_bytes: bytes) -> list[list[float]]:
-    """The boxes drawn on this photo in this session (fractions of the view), [] when none."""
-    return st.session_state.get(_DRAWN_KEY, {}).get(photo_id(image_bytes), [])
+def drawn(photo: str) -> list[list[float]]:
+    """The boxes drawn on the photo ``photo`` (its digest) in this session (fractions of the view), [] when none."""
+    return st.session_state.get(_DRAWN_KEY, {}).get(photo, [])
 
 
 def store(photo: str, boxes) -> bool:
@@ -57,15 +58,15 @@ def store(photo: str, boxes) -> bool:
     return True
 
 
-def restore(image_bytes: bytes) -> None:
-    """A link's ``?boxes=`` for the photo it opens on (the session's first run only: app.urlstate)."""
-    photo = photo_id(image_bytes)
+def restore(photo: str) -> None:
+    """A link's ``?boxes=`` for the photo it opens on (its digest; the session's first run only: app.urlstate)."""
     urlstate.restore_boxes(lambda boxes: store(photo, boxes))
 
 
-def url_value(image_bytes: bytes | None) -> str | None:
-    """``?boxes=`` for the photo shown: its drawn boxes, None (the parameter leaves the URL) when it has none."""
-    return urlstate.format_boxes(drawn(image_bytes)) if image_bytes is not None else None
+def url_value(photo: str | None) -> str | None:
+    """``?boxes=`` for the photo shown (its digest): its drawn boxes, None (the parameter leaves the URL) when it
+    has none."""
+    return urlstate.format_boxes(drawn(photo)) if photo is not None else None
 
 
 @functools.cache
@@ -102,16 +103,16 @@ def sample_toggle(page: str, sample: Path | None) -> None:
         st.session_state[_OBJECT_KEY] = (photo_id(sample.read_bytes()), known.tolist())
 
 
-def object_boxes(image_bytes: bytes) -> list[list[float]]:
-    """The object boxes the toggle shows on this photo, [] when it is off or the photo has none."""
+def object_boxes(photo: str) -> list[list[float]]:
+    """The object boxes the toggle shows on this photo (its digest), [] when it is off or the photo has none."""
     shown = st.session_state.get(_OBJECT_KEY)
-    return shown[1] if shown is not None and shown[0] == photo_id(image_bytes) else []
+    return shown[1] if shown is not None and shown[0] == photo else []
 
 
-def npz_arrays(image_bytes: bytes, sample: Path | None) -> dict[str, np.ndarray]:
+def npz_arrays(photo: str, sample: Path | None) -> dict[str, np.ndarray]:
     """What the ``.npz`` download adds: ``boxes`` (K, 4) drawn on this photo (K may be 0) and, for a sample with
     them, ``object_boxes`` (K', 4), both x0, y0, x1, y1 as fractions of the model's view."""
-    arrays = {"boxes": np.array(drawn(image_bytes), dtype=np.float64).reshape(-1, 4)}
+    arrays = {"boxes": np.array(drawn(photo), dtype=np.float64).reshape(-1, 4)}
     known = sample_boxes(sample) if sample is not None else None
     if known is not None:
         arrays["object_boxes"] = known

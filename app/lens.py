@@ -42,16 +42,16 @@ def _store_boxes(key: str, photo: str) -> None:
         photo_boxes.store(photo, boxes)  # an invalid list (a hand-made message) is ignored
 
 
-def lens(data: dict, key: str, photo: bytes | None = None) -> None:
+def lens(data: dict, key: str, photo: str | None = None) -> None:
     """Mount the lens with ``data`` (``lens_data``); a pinned position becomes the shared position.
 
-    With ``photo`` (the shown photo's bytes), the boxes of that photo go with it: those drawn on any page or named
+    With ``photo`` (the shown photo's digest, ``Picture.digest``), the boxes of that photo go with it: those drawn on any page or named
     by a link (the page gives them to :func:`app.boxes.restore` first) and the sample's object boxes when their
     toggle is on (:mod:`app.boxes`); the boxes drawn here come back and are kept for it.
     """
     callbacks = {"on_position_change": lambda: _store(key)}
     if photo is not None:
         data = with_boxes(data, photo_boxes.drawn(photo), photo_boxes.object_boxes(photo))
-        callbacks["on_boxes_change"] = functools.partial(_store_boxes, key, photo_boxes.photo_id(photo))
+        callbacks["on_boxes_change"] = functools.partial(_store_boxes, key, photo)
     component("lens")(key=key, data=data, default={"position": None, **({"boxes": None} if photo else {})},
                       height="content", **callbacks)

@@ -43,8 +43,9 @@ def link_notes(at) -> str:
     return "\n".join(w.value for w in at.warning if "The link's" in w.value)
 
 
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
+def digest(path: Path) -> str:
+    """The name a photo's boxes are kept under: its picture's digest (app.upload.Picture.digest)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def csv_boxes(cls: str, file: str) -> np.ndarray:
@@ -71,7 +72,7 @@ def test_drawn_boxes_go_into_the_url_and_a_reload_shows_them():
     at = open_link({"zoo": "imagenette"})
     assert "boxes" not in at.query_params and lens_data(at)["boxes"] == []
     # Where app.lens keeps the boxes the browser sends (app.boxes: per photo, by the MD5 of its bytes).
-    at.session_state["a2lens_boxes"] = {md5(SPRINGER): [[0.1235, 0.2, 0.5, 1.0]]}
+    at.session_state["a2lens_boxes"] = {digest(SPRINGER): [[0.1235, 0.2, 0.5, 1.0]]}
     at.run()
     assert at.query_params["boxes"] == "0.1235,0.2,0.5,1"  # four decimals at most, trailing zeros dropped
     again = open_link(dict(at.query_params))  # a reload, or the link shared
@@ -177,6 +178,7 @@ def _pairwise_query_dependence(rows: np.ndarray) -> float:
 
 def test_compare_shows_the_photos_query_dependence_beside_the_lens():
     from app.common import run_probe, weights_dir
+    from app.upload import picture
 
     at = open_link({"zoo": "imagenette", "models": "se_resnet,nl_resnet,a2_resnet,gc_resnet", "size": "160",
                     "block": "layer3.1.attn"}, "compare")
@@ -185,7 +187,8 @@ def test_compare_shows_the_photos_query_dependence_beside_the_lens():
     folder = weights_dir() / "imagenette"
     expected = {}
     for arch in ("nl_resnet", "a2_resnet", "gc_resnet"):
-        block = run_probe(arch, str(folder / f"{arch}.safetensors"), SPRINGER.read_bytes(), 160).blocks["layer3.1.attn"]
+        maps = run_probe(arch, str(folder / f"{arch}.safetensors"), picture(SPRINGER.read_bytes()), 160)
+        block = maps.blocks["layer3.1.attn"]
         if arch == "nl_resnet":
             rows = block.arrays["attention"]
         elif arch == "a2_resnet":  # implied rows: row j = Σᵢ vᵢⱼ gathering map i
