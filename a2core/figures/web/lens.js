@@ -32,6 +32,35 @@ function a2Mix(card, cell) {
   return { row, weights };
 }
 
+function crossOf(card, r, u, out, scale) {
+  // Pass r's attention of query u over its cross, added (× scale) into ``out`` (h·w): the column's weights
+  // (card.column, (R, L, h)) at (g, col of u), the row's (card.row, (R, L, w)) at (row of u, v). The query
+  // itself is in its row only (a2core.figures.lens.crisscross_card), so nothing is counted twice.
+  const [h, w] = card.shape;
+  const L = h * w;
+  const i = Math.floor(u / w);
+  const j = u - i * w;
+  const col = (r * L + u) * h;
+  const row = (r * L + u) * w;
+  for (let g = 0; g < h; g++) out[g * w + j] += scale * card.column[col + g];
+  for (let v = 0; v < w; v++) out[i * w + v] += scale * card.row[row + v];
+  return out;
+}
+
+function crissCrossReach(card, cell) {
+  // Row u of a⁽ᴿ⁾ ⋯ a⁽¹⁾, where u reads from over all R passes (a2core.blocks.criss_cross, ``reach``): the
+  // last pass's cross of u, then through each earlier pass, one cross per position reached so far.
+  const [h, w] = card.shape;
+  const L = h * w;
+  let reach = crossOf(card, card.passes - 1, cell[0] * w + cell[1], new Float64Array(L), 1);
+  for (let r = card.passes - 2; r >= 0; r--) {
+    const next = new Float64Array(L);
+    for (let v = 0; v < L; v++) if (reach[v] !== 0) crossOf(card, r, v, next, reach[v]);
+    reach = next;
+  }
+  return reach;
+}
+
 function topIndices(values, k) {
   // The k largest, largest first; ties keep index order (numpy's stable argsort of −values).
   return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
@@ -211,6 +240,15 @@ class Card {
       this.map = new MapView(lens, row, { label: card.label, title: card.map_title || "",
         colorbar: card.kind !== "plain" });
     }
+    if (card.kind === "crisscross") {
+      // each pass's cross of the cell, beside (Explore) or under (Compare) the reach
+      this.strip = element("div", "strip", this.box);
+      this.stripTitle = element("div", "caption", this.strip, "");
+      const tiles = element("div", "tiles", this.strip);
+      const tile = explore ? lens.data.tile_px : null;
+      this.passes = Array.from({ length: card.passes }, () =>
+        new MapView(lens, element("div", "pair", tiles), { px: tile, label: "attention", small: true }));
+    }
     if (card.kind === "a2") {
       this.bars = new Bars(lens, row, { title: "", height: explore ? 280 : 110, axis: explore ? "v_ij" : "" });
       this.strip = element("div", "strip", this.box);
@@ -260,6 +298,12 @@ class Card {
       values = card.attention.subarray(j * L, (j + 1) * L);
     } else if (card.kind === "context") {
       values = card.context;
+    } else if (card.kind === "crisscross") {
+      values = crissCrossReach(card, cell);
+      const u = cell[0] * w + cell[1];
+      this.stripTitle.textContent = `each pass: ${where} attends over its row and column`;
+      this.passes.forEach((view, r) => view.draw(crossOf(card, r, u, new Float64Array(h * w), 1), card.shape, cell,
+        `pass ${r + 1}`, pin));
     }
     const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
     this.map.draw(values, card.shape, cell, title, pin);
@@ -286,15 +330,34 @@ class Lens {
     this.data = data;
     this.colors = decodeColors(data.colors);
     this.cardsBox?.remove();
-    this.cardsBox = element("div", data.layout === "explore" ? "cards explore" : "cards", this.root);
     const explore = data.layout === "explore";
-    if (!explore) this.balance(this.cardsBox, data.cards.length);
-    this.cards = data.cards.map((raw) => {
+    // Compare's cards may come in groups (a card's "group", the design's family): each run of cards of one
+    // group is a titled section with its own grid, in the cards' order; the hover still moves them all.
+    const grouped = !explore && data.cards.some((raw) => raw.group);
+    this.cardsBox = element("div", explore ? "cards explore" : grouped ? "families" : "cards", this.root);
+    const sections = [];
+    for (const raw of data.cards) {
+      if (!grouped) break;
+      if (!sections.length || sections[sections.length - 1].group !== raw.group) sections.push({ group: raw.group, count: 0 });
+      sections[sections.length - 1].count += 1;
+    }
+    let section = -1;
+    let grid = this.cardsBox;
+    if (!explore && !grouped) this.balance(this.cardsBox, data.cards.length);
+    this.cards = data.cards.map((raw, index) => {
+      if (grouped && (index === 0 || raw.group !== data.cards[index - 1].group)) {
+        section += 1;
+        const box = element("div", "family", this.cardsBox);
+        box.dataset.family = raw.group || "";
+        if (raw.group) element("div", "family-title", box, raw.group);
+        grid = element("div", "cards", box);
+        this.balance(grid, sections[section].count);
+      }
       const card = { ...raw };
-      for (const name of ["gather", "distribute", "attention", "context", "channel"]) {
+      for (const name of ["gather", "distribute", "attention", "context", "channel", "column", "row"]) {
         if (raw[name]) card[name] = decodeArray(raw[name]);
       }
-      return new Card(this, this.cardsBox, card, explore);
+      return new Card(this, grid, card, explore);
     });
     this.pinned = data.position;
     this.hovered = null;
