@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 #: The query parameters the app reads and writes, in the order the URL shows them.
-PARAMS = ("zoo", "sample", "size", "block", "pos", "models")
+PARAMS = ("zoo", "model", "sample", "size", "block", "pos", "models")
 _NOTES_KEY = "a2lens_url_notes"
 _SEEN_KEY = "a2lens_url_seen"
 

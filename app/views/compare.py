@@ -199,7 +199,7 @@ if picked is not None:
              key=f"cmp_lens_{source.key}")
     extras = {a: b for a, p in probes.items() if (b := p.block_like(name)) is not None and panels.has_extras(b)}
     if extras:
-        st.subheader("Inside the channel designs")
+        st.subheader("Inside the designs: what their cards above leave out")
         with panels.card_grid("cmp_extras", EXTRAS_CARD_PX):
             for arch, block in extras.items():
                 with st.container(border=True):
