@@ -279,3 +279,71 @@ def test_large_jpegs_are_decoded_at_twice_the_largest_view_or_more():
     from app.common import ZOO_VIEWS
 
     assert DRAFT_SIDE >= 2 * max(max(view.sizes) for view in ZOO_VIEWS.values())
+
+
+# ------------------------------------------------------------------ the article series on Explore and Learn
+
+
+def sample_maps(arch: str, folder: Path):
+    """``arch``'s maps of the photo zoo's default sample at 160 px, computed here, outside the app."""
+    torch.set_num_threads(1)
+    model = a2core.load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors")
+    sample = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"
+    return compute_maps(model, load_image(sample.read_bytes()), 160)
+
+
+def test_explore_offers_every_design_and_draws_each_one(both_zoos):
+    at = open_page(zoo="imagenette")
+    picker = at.selectbox(key="explore_arch_imagenette")
+    assert picker.value == "a2_resnet" and picker.options == (
+        ["ResNet-18 (no attention)"] + [ARCH_LABELS[a] for a in ALL_ARCHS if a != "resnet"])
+    picker.set_value("cc_resnet").run()
+    assert not at.exception and not at.error and at.query_params["model"] == "cc_resnet"
+    (card,) = lens_data(at)["cards"]
+    expected = sample_maps("cc_resnet", both_zoos).blocks[at.selectbox(key="explore_module_imagenette").value]
+    assert card["kind"] == "crisscross" and card["shape"] == list(expected.feature_size)
+    h, w = expected.feature_size
+    row = figure_lens.unpack(card["row"])  # pass r, query u over its row: the block's dense rows there
+    for u in (0, h * w // 2, h * w - 1):
+        i = u // w
+        np.testing.assert_allclose(row[:, u], expected.arrays["attention"][:, u, i * w:(i + 1) * w], rtol=1e-6)
+    # SK: which kernel the channels pick, per stage, as counted here from the probe's weights
+    at.selectbox(key="explore_arch_imagenette").set_value("sk_resnet").run()
+    assert not at.exception and not at.error
+    (chart,) = [c for c in charts(at) if any(t.get("name") == "3×3" for t in c["data"])]
+    small, dilated = chart["data"]
+    assert small["name"] == "3×3" and dilated["name"].startswith("3×3, dilation 2 (5×5 field)")
+    blocks = sample_maps("sk_resnet", both_zoos).blocks
+    for stage, share in zip(arr(dilated["y"]).tolist(), arr(dilated["x"]).tolist()):
+        picks = [np.argmax(b.arrays["branch"], axis=0) for n, b in blocks.items() if n.startswith(stage + ".")]
+        assert share == pytest.approx(np.mean(np.concatenate(picks) == 1))
+    assert list(arr(dilated["y"])) == ["layer1", "layer2", "layer3", "layer4"]
+    for arch in ("bam_resnet", "triplet_resnet", "cbam_resnet", "resnest", "resnet"):
+        at.selectbox(key="explore_arch_imagenette").set_value(arch).run()
+        assert not at.exception and not at.error, arch
+
+
+def test_learn_shows_one_live_example_of_each_family(both_zoos):
+    at = open_page("learn", zoo="imagenette")
+    assert not at.exception and not at.error
+    cards = lens_data(at)["cards"]
+    assert [c["title"] for c in cards] == ["Channel attention: SE", "Spatial attention: Non-local",
+                                           "Mixed attention: CBAM"]
+    assert [c["kind"] for c in cards] == ["channel", "nonlocal", "context"]
+    # each card is its model's block at the chosen A² block's place, on this photo
+    se, cbam = sample_maps("se_resnet", both_zoos), sample_maps("cbam_resnet", both_zoos)
+    np.testing.assert_allclose(figure_lens.unpack(cards[0]["channel"]), se.blocks["layer2.1.attn"].arrays["channel"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(figure_lens.unpack(cards[2]["context"]),
+                               cbam.blocks["layer2.1.attn"].arrays["spatial_map"].reshape(-1), rtol=1e-6)
+    assert not [i for i in at.info if "has no live example" in i.value]
+
+
+def test_learn_says_when_a_family_has_no_weights_yet(tmp_path, monkeypatch):
+    # the photo zoo as it was before the series' weights landed: no mixed-attention model at all
+    monkeypatch.setenv("A2LENS_WEIGHTS", str(weights_folder(tmp_path, photo_archs=ARCHS, cifar_archs=["resnet"])))
+    at = open_page("learn", zoo="imagenette")
+    assert not at.exception and not at.error
+    assert [c["title"].split(":")[0] for c in lens_data(at)["cards"]] == ["Channel attention", "Spatial attention"]
+    (missing,) = [i.value for i in at.info if "has no live example" in i.value]
+    assert missing.startswith("No mixed-attention model") and "CBAM, BAM, Triplet" in missing
