@@ -221,6 +221,7 @@ class Card {
     this.card = card;
     this.box = element("div", explore ? "card explore" : "card", parent);
     this.box.dataset.kind = card.kind;
+    if (card.group) this.box.dataset.family = card.group;
     if (card.title) element("div", "card-title", this.box, card.title);
     for (const [name, p] of card.prediction || []) element("div", "prediction", this.box, `${name} ${(100 * p).toFixed(1)} %`);
     if (card.note) element("div", "note", this.box, card.note);
@@ -331,33 +332,25 @@ class Lens {
     this.colors = decodeColors(data.colors);
     this.cardsBox?.remove();
     const explore = data.layout === "explore";
-    // Compare's cards may come in groups (a card's "group", the design's family): each run of cards of one
-    // group is a titled section with its own grid, in the cards' order; the hover still moves them all.
-    const grouped = !explore && data.cards.some((raw) => raw.group);
-    this.cardsBox = element("div", explore ? "cards explore" : grouped ? "families" : "cards", this.root);
-    const sections = [];
-    for (const raw of data.cards) {
-      if (!grouped) break;
-      if (!sections.length || sections[sections.length - 1].group !== raw.group) sections.push({ group: raw.group, count: 0 });
-      sections[sections.length - 1].count += 1;
-    }
-    let section = -1;
-    let grid = this.cardsBox;
-    if (!explore && !grouped) this.balance(this.cardsBox, data.cards.length);
-    this.cards = data.cards.map((raw, index) => {
-      if (grouped && (index === 0 || raw.group !== data.cards[index - 1].group)) {
-        section += 1;
-        const box = element("div", "family", this.cardsBox);
-        box.dataset.family = raw.group || "";
-        if (raw.group) element("div", "family-title", box, raw.group);
-        grid = element("div", "cards", box);
-        this.balance(grid, sections[section].count);
+    this.cardsBox = element("div", explore ? "cards explore" : "cards", this.root);
+    // Compare's cards may come in groups (a card's "group", its design's family): each run of cards of one group
+    // starts a new row of the grid under the group's title, the cards one width throughout, one hover for all.
+    const runs = [];
+    data.cards.forEach((raw, i) => {
+      if (raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) runs.push({ group: raw.group, count: 0 });
+      if (runs.length) runs[runs.length - 1].count += 1;
+    });
+    if (!explore) this.balance(this.cardsBox, data.cards.length, runs.length ? Math.max(...runs.map((r) => r.count)) : 0);
+    this.cards = data.cards.map((raw, i) => {
+      if (!explore && raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) {
+        const title = element("div", "family-title", this.cardsBox, raw.group);
+        title.dataset.family = raw.group;
       }
       const card = { ...raw };
       for (const name of ["gather", "distribute", "attention", "context", "channel", "column", "row"]) {
         if (raw[name]) card[name] = decodeArray(raw[name]);
       }
-      return new Card(this, grid, card, explore);
+      return new Card(this, this.cardsBox, card, explore);
     });
     this.pinned = data.position;
     this.hovered = null;
@@ -370,12 +363,15 @@ class Lens {
    * Compare's grid: as many columns as cards of at least card_px fit, then spread evenly over the rows (seven
    * cards that fit five to a row make rows of 4 and 3, not 5 and 2), again whenever the width changes.
    */
-  balance(box, count) {
+  balance(box, count, widest = 0) {
+    // Grouped cards (``widest``: the largest group) start a row per group: as many columns as the largest group
+    // needs, or as fit, its rows as even as they can be.
     const columns = () => {
       const gap = 10;
       const most = Math.max(1, Math.floor((box.clientWidth + gap) / (this.data.card_px + gap)));
-      const rows = Math.ceil(count / most);
-      box.style.gridTemplateColumns = `repeat(${Math.ceil(count / rows)}, minmax(0, 1fr))`;
+      const n = widest || count;
+      const rows = Math.ceil(n / most);
+      box.style.gridTemplateColumns = `repeat(${Math.ceil(n / rows)}, minmax(0, 1fr))`;
     };
     if (typeof ResizeObserver !== "undefined") new ResizeObserver(columns).observe(box);
     columns();
