@@ -95,7 +95,8 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
                 urlstate.note("zoo", wanted[1], f"the zoos here are {', '.join(k for k in labels)}; "
                               f"showing {st.session_state[widget]}")
         chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
-                          help="Both zoos hold the same designs (those whose weights are there), trained on different pictures.")
+                          help="Both zoos hold the same designs (those whose weights are there), trained on "
+                          "different pictures.")
         st.session_state[_SOURCE_KEY] = chosen
         if chosen == own_source.KEY:
             return own_source.source(key, load_model)

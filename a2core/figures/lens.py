@@ -9,11 +9,11 @@ Pure functions, numpy in, JSON-ready dicts out, in the conventions of :mod:`a2co
     cards = [lens.a2_card(block.arrays["gather"], block.arrays["distribute"], title="A²")]
     lens.LensView(lens.lens_data(result.image, cards, layout="explore"))     # in a notebook cell
 
-Each card is one attention module and what its design computes; the browser redraws the
-position-dependent part for the hovered position (A²'s implied row Σᵢ vᵢⱼ · gathering map i and vⱼ,
-Non-local's attention row, CC-Net's crosses and their two-pass reach) without asking the server. Maps travel as base64 of float32, the
-numbers a2core computed, so the browser's values equal a2core's; Non-local's L × L matrix as
-float16 (relative error ≤ 2⁻¹¹, half the bytes: 0.4 MB at 20×20 instead of 0.85 MB).
+Each card is one attention module and what its design computes; the browser redraws the position-dependent part
+for the hovered position (A²'s implied row Σᵢ vᵢⱼ · gathering map i and vⱼ, Non-local's attention row, CC-Net's
+crosses and their two-pass reach) without asking the server. Maps travel as base64 of float32, the numbers
+a2core computed, so the browser's values equal a2core's; Non-local's L × L matrix as float16 (relative error ≤
+2⁻¹¹, half the bytes: 0.4 MB at 20×20 instead of 0.85 MB).
 """
 
 from __future__ import annotations

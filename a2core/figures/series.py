@@ -76,8 +76,8 @@ def triplet_branches(channel_width, channel_height, height: int = 300) -> go.Fig
     cw, ch = np.asarray(channel_width, dtype=np.float64), np.asarray(channel_height, dtype=np.float64)
     if cw.ndim != 2 or ch.ndim != 2 or cw.shape[0] != ch.shape[0]:
         raise ValueError(f"expected (c, w) and (c, h) gates of one c, got {cw.shape} and {ch.shape}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("C–W branch: channel × column", "C–H branch: channel × row"),
-                        horizontal_spacing=0.12)
+    titles = ("C–W branch: channel × column", "C–H branch: channel × row")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
     for col, (z, across) in enumerate(((cw, "column"), (ch, "row")), start=1):
         fig.add_trace(go.Heatmap(z=z, zmin=0, zmax=1, colorscale="Viridis", showscale=col == 2,
                                  hovertemplate=f"ch %{{y}}, {across} %{{x}}: %{{z:.4f}}<extra></extra>"),

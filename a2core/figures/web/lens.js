@@ -340,7 +340,8 @@ class Lens {
       if (raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) runs.push({ group: raw.group, count: 0 });
       if (runs.length) runs[runs.length - 1].count += 1;
     });
-    if (!explore) this.balance(this.cardsBox, data.cards.length, runs.length ? Math.max(...runs.map((r) => r.count)) : 0);
+    const widest = runs.length ? Math.max(...runs.map((r) => r.count)) : 0;
+    if (!explore) this.balance(this.cardsBox, data.cards.length, widest);
     this.cards = data.cards.map((raw, i) => {
       if (!explore && raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) {
         const title = element("div", "family-title", this.cardsBox, raw.group);
