@@ -25,8 +25,8 @@ from app.lens import lens
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 #: Compare's groups of cards: the seed article's families (a2core.models.FAMILIES), the plain ResNet first.
 PLAIN_GROUP = "No attention: the baseline"
-#: The narrowest a model's lens card gets: the cards share the width in even rows (four, then three, of seven at
-#: 1440 px; two a row at 1024 px), however many models are picked.
+#: The narrowest a model's lens card gets: the cards share the width, each family of designs from a new row, as
+#: many columns as its largest family needs or as fit (five at 1440 px for all thirteen, three at 1024 px).
 CARD_PX = 230
 #: The narrowest card of the channel designs' feature maps (three tiles each) and of a Grad-CAM.
 EXTRAS_CARD_PX = 420
