@@ -26,7 +26,7 @@ DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
 #: Compare's groups of cards: the seed article's families (a2core.models.FAMILIES), the plain ResNet first.
 PLAIN_GROUP = "No attention: the baseline"
 #: The narrowest a model's lens card gets: the cards share the width, each family of designs from a new row, as
-#: many columns as its largest family needs or as fit (five at 1440 px for all thirteen, three at 1024 px).
+#: many columns as fit but no more than the largest family picked fills.
 CARD_PX = 230
 #: The narrowest card of the channel designs' feature maps (three tiles each) and of a Grad-CAM.
 EXTRAS_CARD_PX = 420

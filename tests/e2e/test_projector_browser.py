@@ -92,9 +92,9 @@ def test_compare_fills_the_width_with_readable_cards(app_url, page, width):
     boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
     families = cards.evaluate_all("cs => cs.map(c => c.dataset.family)")
     lens = page.locator(".a2lens").first.bounding_box()
-    # A grid that fills the width, each family of designs from a new row under its title: within a family the rows
-    # are as even as its count allows (3 cards at 2 a row: 2 + 1, never 1 + 1 + 1), the largest family's first row
-    # ends at the lens's right edge, every card one width, none under 220 px.
+    # A grid that fills the width, each family of designs from a new row under its title: here (families of 1, 3
+    # and 3) the rows of a family are as even as its count allows (3 cards at 2 a row: 2 + 1, never 1 + 1 + 1), the
+    # largest family's first row ends at the lens's right edge, every card one width, none under 220 px.
     groups = {f: [b for b, g in zip(boxes, families) if g == f] for f in dict.fromkeys(families)}
     assert len(groups) == 3, families  # the first seven: the baseline, channel and spatial attention
     for family, members in groups.items():

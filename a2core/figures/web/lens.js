@@ -365,14 +365,14 @@ class Lens {
    * cards that fit five to a row make rows of 4 and 3, not 5 and 2), again whenever the width changes.
    */
   balance(box, count, widest = 0) {
-    // Grouped cards (``widest``: the largest group) start a row per group: as many columns as the largest group
-    // needs, or as fit, its rows as even as they can be.
+    // Grouped cards (``widest``: the largest group) start a row per group: as many columns as fit, but no more
+    // than the largest group fills, so that the cards stay as wide as they can and the page as short.
     const columns = () => {
       const gap = 10;
       const most = Math.max(1, Math.floor((box.clientWidth + gap) / (this.data.card_px + gap)));
-      const n = widest || count;
-      const rows = Math.ceil(n / most);
-      box.style.gridTemplateColumns = `repeat(${Math.ceil(n / rows)}, minmax(0, 1fr))`;
+      const rows = Math.ceil(count / most);
+      const n = widest ? Math.min(most, widest) : Math.ceil(count / rows);
+      box.style.gridTemplateColumns = `repeat(${n}, minmax(0, 1fr))`;
     };
     if (typeof ResizeObserver !== "undefined") new ResizeObserver(columns).observe(box);
     columns();
