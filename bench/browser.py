@@ -161,6 +161,7 @@ def time_hovers(page, hovers: int) -> tuple[list[float], int]:
     """Milliseconds from each mouse move to the painted redraw (the lens's own clock), and how many
     websocket frames the page sent meanwhile."""
     stage = page.locator(".a2lens .stage").first
+    stage.scroll_into_view_if_needed()  # Compare's lens starts below the fold: a move off screen hovers nothing
     box = stage.bounding_box()
     sent_before = page.evaluate("window.__a2lens.events.filter(e => e[0] === 'out').length")
     times = []
