@@ -53,7 +53,7 @@ def model_card(arch, path, label, image_bytes, size, name, shape):
     # a guess of this model; whether the photo fits none of the classes is the zoo's flag, above the cards
     note = (f"Unsure: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}." if result.fits_none() else None)
     common = dict(title=label, prediction=result.top(3), note=note)
-    # each model's block at the chosen stage: A²'s name, or the module its design sits in at that resolution
+    # each model's block of the chosen stage: A²'s module, or the last module its design has in that stage
     block = result.block_like(name)
     if block is None:
         caption = ("No attention block: the baseline that every other card adds one design to." if not result.blocks
