@@ -171,9 +171,8 @@ def families(source, image_bytes: bytes | None, name: str) -> None:
         if block is None:
             continue
         image = probe.image
-        cards.append(figure_lens.block_card(block, title=f"{family.capitalize()} attention: "
-                                            f"{ARCH_LABELS[arch].split(' (')[0]}",
-                                            caption=f"{FAMILY_TEXT[family][1]} · `{block.name}`"))
+        cards.append(figure_lens.block_card(block, title=f"{ARCH_LABELS[arch].split(' (')[0]}: {family} attention",
+                                            caption=f"{FAMILY_TEXT[family][1]} · {block.name}"))
     if cards:
         st.markdown("**One example of each family on this photo** (hover a map: every card follows):")
         lens(figure_lens.lens_data(image, cards, position=clicked_position("shared"), card_px=FAMILIES_CARD_PX),

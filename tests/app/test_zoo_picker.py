@@ -327,8 +327,8 @@ def test_learn_shows_one_live_example_of_each_family(both_zoos):
     at = open_page("learn", zoo="imagenette")
     assert not at.exception and not at.error
     cards = lens_data(at)["cards"]
-    assert [c["title"] for c in cards] == ["Channel attention: SE", "Spatial attention: Non-local",
-                                           "Mixed attention: CBAM"]
+    assert [c["title"] for c in cards] == ["SE: channel attention", "Non-local: spatial attention",
+                                           "CBAM: mixed attention"]
     assert [c["kind"] for c in cards] == ["channel", "nonlocal", "context"]
     # each card is its model's block at the chosen A² block's place, on this photo
     se, cbam = sample_maps("se_resnet", both_zoos), sample_maps("cbam_resnet", both_zoos)
@@ -344,6 +344,6 @@ def test_learn_says_when_a_family_has_no_weights_yet(tmp_path, monkeypatch):
     monkeypatch.setenv("A2LENS_WEIGHTS", str(weights_folder(tmp_path, photo_archs=ARCHS, cifar_archs=["resnet"])))
     at = open_page("learn", zoo="imagenette")
     assert not at.exception and not at.error
-    assert [c["title"].split(":")[0] for c in lens_data(at)["cards"]] == ["Channel attention", "Spatial attention"]
+    assert [c["title"].split(": ")[1] for c in lens_data(at)["cards"]] == ["channel attention", "spatial attention"]
     (missing,) = [i.value for i in at.info if "has no live example" in i.value]
     assert missing.startswith("No mixed-attention model") and "CBAM, BAM, Triplet" in missing
