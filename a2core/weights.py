@@ -16,7 +16,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from .models import ZOOS, build
+from .models import ALL_ARCHS, ZOOS, build
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "weights"
 _META_KEY = "a2lens"
@@ -92,6 +92,16 @@ def zoo_dir(zoo: str = "cifar10", root: str | Path | None = None) -> Path:
         raise ValueError(f"unknown zoo {zoo!r}; choose one of {', '.join(ZOOS)}")
     root = Path(WEIGHTS_DIR if root is None else root)  # read at call time: tests point WEIGHTS_DIR elsewhere
     return root if zoo == "cifar10" else root / zoo
+
+
+def archs_with_weights(folder: str | Path) -> tuple[str, ...]:
+    """The archs of :data:`~a2core.models.ALL_ARCHS` that have ``folder/<arch>.safetensors``, in zoo order.
+
+    What a zoo offers is what its folder holds: weights that land (the series' six, trained later) join every
+    list that reads this, with no change of code.
+    """
+    folder = Path(folder)
+    return tuple(a for a in ALL_ARCHS if (folder / f"{a}.safetensors").is_file())
 
 
 def default_path(arch: str, zoo: str = "cifar10") -> Path:

@@ -22,7 +22,7 @@ from streamlit.runtime.state.session_state import SessionState
 
 from a2core.figures.labels import class_label
 from a2core.images import ImageError
-from a2core.models import ARCHS, attention_blocks, build
+from a2core.models import ALL_ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
 from a2core.weights import load_pretrained
 from app import photo as shared_photo
@@ -96,13 +96,14 @@ def model_source(key: str, needs: Sequence[str] = (MAIN_ARCH,), extra: Sequence[
                 urlstate.note("zoo", wanted[1], f"the zoos here are {', '.join(k for k in labels)}; "
                               f"showing {st.session_state[widget]}")
         chosen = st.radio("Zoo", list(labels), format_func=labels.get, key=widget,
-                          help="Both zoos hold the same seven designs, trained on different pictures.")
+                          help="Both zoos hold the same designs (those whose weights are there), trained on "
+                          "different pictures.")
         st.session_state[_SOURCE_KEY] = chosen
         if chosen == own_source.KEY:
             return own_source.source(key, load_model)
         for zoo in zoos:
             if zoo.key not in offered:
-                lacking = [a for a in (needs or ARCHS) if a not in zoo.weights]
+                lacking = [a for a in (needs or ALL_ARCHS) if a not in zoo.weights]
                 st.caption(f"**{zoo.label}**: {zoo.view.pending + ', ' if zoo.view.pending else ''}no weights yet "
                            f"for {', '.join(lacking)} (in `{zoo.folder}`).")
         source = offered[chosen]

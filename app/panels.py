@@ -15,6 +15,7 @@ from a2core import grad_cam
 from a2core.figures import compare as fc
 from a2core.figures import explore as figures
 from a2core.figures import lens as figure_lens
+from a2core.figures import series as figure_series
 from a2core.figures.labels import class_label
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
 from a2core.images import to_tensor
@@ -33,7 +34,11 @@ LENS_MAP_PX = 280
 KIND_LABELS = {
     "SqueezeExcitation": "SE", "EfficientChannelAttention": "ECA", "GlobalSecondOrderPooling": "GSoP",
     "NonLocal": "Non-local", "GlobalContext": "GC", "DoubleAttention": "A²",
+    "CBAM": "CBAM", "BAM": "BAM", "SelectiveKernel": "SK", "CrissCross": "CC-Net", "SplitAttention": "ResNeSt",
+    "TripletAttention": "Triplet",
 }
+#: The designs that weigh branches per channel: their choice is summarised per stage beside the lens.
+BRANCH_KINDS = {"SelectiveKernel": "branch", "SplitAttention": "radix"}
 
 
 def kind_label(kind: str) -> str:
@@ -90,7 +95,7 @@ def gradcam(arch: str, path: str, view: np.ndarray, layer: str, target: int | No
 
 def has_extras(block) -> bool:
     """Whether :func:`extras_panel` has something to show for ``block`` beyond its lens card."""
-    return block.kind in (*CHANNEL_KINDS, "GlobalSecondOrderPooling") or (
+    return block.kind in (*CHANNEL_KINDS, "GlobalSecondOrderPooling", "CBAM", "BAM", "TripletAttention") or (
         block.kind == "GlobalContext" and block.arrays.get("scale") is not None)
 
 
@@ -109,6 +114,38 @@ def extras_panel(key, arch, path, block, image, top):
     elif block.kind == "GlobalContext" and block.arrays.get("scale") is not None:
         st.caption("its gate on the channels, x ⊙ gate (timm's fuse_scale)")
         show(fc.channel_bars(block.arrays["scale"], title="channel gate, sorted"), f"{key}_scale")
+    elif block.kind == "CBAM":  # the lens shows the spatial gate; the channel gate comes first
+        st.caption("its channel gate M_c, applied before the spatial gate on the lens")
+        show(fc.channel_bars(block.arrays["channel"], top, title="channel gate M_c, sorted"), f"{key}_channel")
+    elif block.kind == "BAM":  # the lens shows the combined gate; here its two branches, added inside σ
+        st.caption("its two branches, added before the sigmoid: 1 + σ(M_c + M_s) scales the features")
+        show(fc.channel_bars(block.arrays["channel_logits"], top, title="channel branch M_c, sorted"),
+             f"{key}_channel")
+        show(figures.heatmap_over_image(image, block.arrays["spatial_logits"], title="spatial branch M_s",
+                                        label="M_s", size=260), f"{key}_spatial")
+    elif block.kind == "TripletAttention":  # the lens shows the H–W branch
+        st.caption("its two other branches, each a gate over a channel and one spatial axis")
+        show(figure_series.triplet_branches(block.arrays["channel_width"], block.arrays["channel_height"]),
+             f"{key}_branches")
+
+
+def branch_labels(arch: str, path: str, block) -> list[str]:
+    """What each branch of an SK or split-attention block is: SK's kernels by their field, ResNeSt's splits."""
+    if block.kind == "SelectiveKernel":
+        dilations = load_model(arch, path).get_submodule(block.name).dilations
+        return [f"3×3, dilation {d} ({2 * d + 1}×{2 * d + 1} field)" if d > 1 else "3×3" for d in dilations]
+    return [f"split {r + 1}" for r in range(len(block.arrays[BRANCH_KINDS[block.kind]]))]
+
+
+def branch_choice_panel(key: str, arch: str, path: str, probe, block) -> None:
+    """Which branch each channel picks, per stage, over every block of this design in the model."""
+    field = BRANCH_KINDS[block.kind]
+    weights = {n: b.arrays[field] for n, b in probe.blocks.items() if b.kind == block.kind}
+    what = "kernel" if block.kind == "SelectiveKernel" else "split"
+    st.caption(f"Every {kind_label(block.kind)} block of the model: the share of each stage's channels whose "
+               f"largest weight is each {what} (the softmax over the branches, per channel).")
+    show(figure_series.branch_choice_bars(figure_series.branch_shares(weights), branch_labels(arch, path, block),
+                                          title=f"which {what} the channels pick, per stage"), f"{key}_stages")
 
 
 def module_caption(block) -> str:
@@ -164,7 +201,9 @@ def attention_view(probe, arch: str, path: str, label: str, colorscale: str, opa
     style = dict(colorscale=colorscale, opacity=opacity)
     blocks = probe.blocks
     if not blocks:
-        st.info(f"{arch} has no attention module that A²Lens reads (see docs/own-model.md).")
+        st.info("The plain ResNet has no attention module: it is the baseline every other model adds one design to."
+                if arch == "resnet" else
+                f"{arch} has no attention module that A²Lens reads (see docs/own-model.md).")
         return
     names = list(blocks)
     name = st.selectbox(
@@ -186,6 +225,8 @@ def attention_view(probe, arch: str, path: str, label: str, colorscale: str, opa
              key=f"explore_lens_{source_key}", photo=photo)
         if has_extras(block):
             extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, top)
+        if block.kind in BRANCH_KINDS:
+            branch_choice_panel(f"explore_branches_{source_key}", arch, path, probe, block)
     with prediction:
         # The zoo's Explore rule: the view at its own width, and the note for a picture that fits no class.
         prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, verdict)

@@ -21,7 +21,7 @@ import streamlit as st
 from a2core.metrics.boxes import check_view_boxes
 
 #: The query parameters the app reads and writes, in the order the URL shows them.
-PARAMS = ("zoo", "sample", "size", "block", "pos", "models", "boxes")
+PARAMS = ("zoo", "model", "sample", "size", "block", "pos", "models", "boxes")
 #: The longest ``boxes`` value read: 16 boxes of four 6-character numbers and their separators (a longer one is
 #: refused before it is parsed).
 BOXES_MAX_CHARS = 16 * 4 * 7

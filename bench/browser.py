@@ -5,6 +5,7 @@ the server's panels follow it, a 12-megapixel photo's upload until every map is 
     python -m bench.browser                   # CIFAR-10 zoo: 32 px and 128 px views
     python -m bench.browser --quick           # 32 px, a few of each (CI smoke test)
     python -m bench.browser --zoo imagenette --root ../before   # page loads and uploads of another checkout
+    python -m bench.browser --zoo imagenette --compare   # Compare at 224 px: the first seven vs all thirteen
 
 A real server (bench/sessions.py ``serve``) and Debian's Chromium through Playwright, 1280×900 (a
 laptop; a classroom projector is 1024–1280 wide). The lens (``a2core/figures/web/lens.js``) times a
@@ -19,6 +20,12 @@ drawn; a page load from ``goto`` in a fresh tab of a warm server to the same set
 ``--zoo imagenette`` the page opens on the photo zoo, on its shipped weights (or random ones until they
 land, ``tests/zoo_weights.py``: the time does not depend on the values). ``--root`` serves another
 checkout's app (an earlier commit, in a ``git worktree``) and times what both have: page loads, uploads.
+
+``--compare`` times Compare instead, with the first seven models (``a2core.models.ARCHS``) and with all
+thirteen (``ALL_ARCHS``), one server, the same weight files: a page load of ``/compare?models=…`` at its
+largest view (224 px on the photo zoo) in a fresh tab until every card and chart is drawn, and hovers on its
+lens (every card redraws). Archs with no shipped weights (the series' six until they land) get random ones
+(``tests/zoo_weights.py``): neither time depends on the values.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from a2core.weights import default_path
+from a2core.models import ALL_ARCHS, ARCHS
+from a2core.weights import archs_with_weights, default_path, zoo_dir
 from app.common import ZOO_VIEWS
 from bench._util import parser, table, write_json
 from bench.app import ARCH, photo_bytes
@@ -48,6 +56,10 @@ FULL = {"sizes": (32, 128), "hovers": 20, "pins": 8, "uploads": 3, "loads": 3}
 QUICK = {"sizes": (32,), "hovers": 5, "pins": 2, "uploads": 1, "loads": 1}
 #: per zoo: the views timed by default (the trained size first)
 SIZES = {"cifar10": (32, 128), "imagenette": (160, 224)}
+#: per zoo: Compare's largest view (its sizes are the zoo's first three), where its load is timed
+COMPARE_SIZE = {"cifar10": 96, "imagenette": 224}
+#: the model sets Compare is timed with: the app's first seven, and every design of the series
+COMPARE_SETS = {"seven": ARCHS, "thirteen": ALL_ARCHS}
 
 #: The lens roots of the page: components v2 mount in a shadow root, which querySelectorAll does not enter.
 LENSES = """() => [document, ...[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot)]
@@ -149,6 +161,7 @@ def time_hovers(page, hovers: int) -> tuple[list[float], int]:
     """Milliseconds from each mouse move to the painted redraw (the lens's own clock), and how many
     websocket frames the page sent meanwhile."""
     stage = page.locator(".a2lens .stage").first
+    stage.scroll_into_view_if_needed()  # Compare's lens starts below the fold: a move off screen hovers nothing
     box = stage.bounding_box()
     sent_before = page.evaluate("window.__a2lens.events.filter(e => e[0] === 'out').length")
     times = []
@@ -226,15 +239,15 @@ def time_uploads(page, uploads: int, folder: Path) -> list[float]:
     return times
 
 
-def time_loads(context, url: str, loads: int) -> list[float]:
-    """Seconds from opening ``url`` in a fresh tab (the server warm) until the page is settled."""
+def time_loads(context, url: str, loads: int, text: str = "model view") -> list[float]:
+    """Seconds from opening ``url`` in a fresh tab (the server warm) until the page is settled, ``text`` shown."""
     times, charts = [], None
     for _ in range(loads + 1):  # the first load warms the server's caches for this view: not counted
         page = context.new_page()
         t0 = time.perf_counter()
         page.goto(url)
-        page.get_by_text("model view").first.wait_for(timeout=300_000)
-        settle(page, "model view", charts or 1, timeout_ms=300_000)
+        page.get_by_text(text).first.wait_for(timeout=300_000)
+        settle(page, text, charts or 1, timeout_ms=300_000)
         page.wait_for_timeout(500) if charts is None else None
         charts = charts or chart_count(page)
         times.append(time.perf_counter() - t0)
@@ -248,6 +261,76 @@ def photo_weights(folder: Path) -> Path | None:
         return None
     from tests.zoo_weights import weights_folder  # the tests' stand-in weights (run from the repository root)
     return weights_folder(folder / "weights", photo_archs=(ARCH,))
+
+
+def compare_weights(folder: Path, zoo: str) -> Path | None:
+    """None when ``zoo`` ships weights for all thirteen archs, else a weights folder in ``folder`` with the
+    shipped files linked and random ones for the rest (both zoos, the layout of ``assets/weights``)."""
+    if len(archs_with_weights(zoo_dir(zoo))) == len(ALL_ARCHS):
+        return None
+    from tests.zoo_weights import link_cifar_weights, write_photo_weights  # the tests' stand-in weights
+
+    root = link_cifar_weights(folder / "weights", ALL_ARCHS)
+    photo, shipped = zoo_dir("imagenette", root), zoo_dir("imagenette")
+    photo.mkdir(parents=True, exist_ok=True)
+    for arch in ALL_ARCHS:
+        if (shipped / f"{arch}.safetensors").is_file():
+            (photo / f"{arch}.safetensors").symlink_to(shipped / f"{arch}.safetensors")
+        else:
+            write_photo_weights(root, (arch,))
+    return root
+
+
+def compare_url(base: str, zoo: str, archs) -> str:
+    return f"{base}/compare?zoo={zoo}&size={COMPARE_SIZE[zoo]}&models={','.join(archs)}"
+
+
+def run_compare(config: dict) -> dict:
+    """Compare's page load and hover with each model set of :data:`COMPARE_SETS`, one server, one browser."""
+    from playwright.sync_api import sync_playwright
+
+    zoo, rows = config["zoo"], []
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = stack.enter_context(serve(weights=compare_weights(tmp, zoo)))
+        playwright = stack.enter_context(sync_playwright())
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+        context.add_init_script(RECORDER)
+        for name, archs in COMPARE_SETS.items():
+            url = compare_url(server.url, zoo, archs)
+            loads = time_loads(context, url, config["loads"], text="Query position")
+            page = context.new_page()
+            page.set_default_timeout(300_000)
+            page.goto(url)
+            page.get_by_text("Query position").first.wait_for(timeout=300_000)
+            settle(page, "Query position", len(archs), timeout_ms=300_000)
+            cards = page.evaluate(f"() => ({LENSES})()[0].querySelectorAll('.card').length")
+            if cards != len(archs):
+                raise RuntimeError(f"Compare drew {cards} cards for the {len(archs)} models of {name}")
+            hovers, sent = time_hovers(page, config["hovers"])
+            rows.append({"set": name, "models": len(archs), "loads_s": loads, "hovers_ms": hovers,
+                         "hover_frames_sent": sent})
+            page.close()
+        browser.close()
+    return {"zoo": zoo, "page": "compare", "size": COMPARE_SIZE[zoo], "viewport": [1280, 900],
+            "targets_ms": TARGETS_MS, "rows": rows}
+
+
+def show_compare(result: dict) -> None:
+    def ms(values, q, scale=1e3):
+        return f"{percentile(values, q) * scale:.0f}" if values else "–"
+
+    rows = [{"set": f"{r['set']} ({r['models']} models)", "l50": ms(r["loads_s"], 50), "lmax": ms(r["loads_s"], 100),
+             "h50": ms(r["hovers_ms"], 50, 1), "hmax": ms(r["hovers_ms"], 100, 1), "sent": str(r["hover_frames_sent"]),
+             "n": f"{len(r['loads_s'])} / {len(r['hovers_ms'])}"} for r in result["rows"]]
+    print(table(rows, [("Compare", "set"), (f"{result['size']}-px page load, median ms", "l50"),
+                       ("load max ms", "lmax"), ("hover → every card redrawn, median ms", "h50"),
+                       ("hover max ms", "hmax"), ("frames sent by the hovers", "sent"), ("loads / hovers", "n")]))
+    loads = {r["set"]: statistics.median(r["loads_s"]) for r in result["rows"] if r["loads_s"]}
+    if {"seven", "thirteen"} <= set(loads):
+        print(f"thirteen / seven, median page load: {loads['thirteen'] / loads['seven']:.2f}× (target ≤ 1.5×)")
+    print(f"(Chromium 1280×900; target: hover < {TARGETS_MS['hover']:.0f} ms with every model shown)")
 
 
 def run(config: dict) -> dict:
@@ -329,8 +412,20 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(f"--{name}", type=int, default=None, help=f"{what} per view (default {FULL[name]})")
     p.add_argument("--zoo", choices=tuple(SIZES), default="cifar10")
     p.add_argument("--root", type=Path, default=None, help="serve this checkout's app instead (loads, uploads)")
+    p.add_argument("--compare", action="store_true",
+                   help="time Compare at its largest view with the first seven and with all thirteen models")
     args = p.parse_args(argv)
     config = dict(QUICK if args.quick else FULL)
+    if args.compare:
+        if args.root is not None:
+            p.error("--compare times this checkout's app: it takes no --root")
+        config.update({"zoo": args.zoo})
+        config.update({k: getattr(args, k) for k in ("hovers", "loads") if getattr(args, k) is not None})
+        result = run_compare(config)
+        show_compare(result)
+        path = write_json(f"browser_compare_{args.zoo}", result, args.out, args.quick)
+        print(f"\nwrote {path}")
+        return 0
     config.update({"zoo": args.zoo, "sizes": SIZES[args.zoo][:len(config["sizes"])], "root": args.root})
     config.update({k: getattr(args, k) for k in ("hovers", "pins", "uploads", "loads") if getattr(args, k) is not None})
     result = run(config)

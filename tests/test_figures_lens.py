@@ -59,10 +59,31 @@ def test_block_card_reads_each_design():
 def test_block_card_reads_the_series_designs():
     rng = np.random.default_rng(3)
     block = lambda kind, **arrays: SimpleNamespace(kind=kind, arrays=arrays, feature_size=(4, 4))  # noqa: E731
-    reach = rng.random((16, 16))
-    card = lens.block_card(block("CrissCross", reach=reach, attention=rng.random((2, 16, 16))))
-    assert card["kind"] == "nonlocal" and "two passes" in card["map_title"]
-    np.testing.assert_allclose(lens.unpack(card["attention"]), reach, rtol=2**-10)  # float16, as Non-local's
+    import torch
+    from a2core.blocks import CrissCrossAttention
+
+    torch.manual_seed(0)
+    cc = CrissCrossAttention(16).eval()
+    with torch.no_grad():
+        cc.gamma.fill_(0.5)  # a second pass that differs from the first
+        _, maps = cc(torch.randn(1, 16, 4, 5), return_maps=True)
+    attention = maps.attention[0].numpy()
+    card = lens.block_card(SimpleNamespace(kind="CrissCross", arrays={"attention": attention,
+                                                                     "reach": maps.reach[0].numpy()},
+                                           feature_size=(4, 5)))
+    assert card["kind"] == "crisscross" and card["passes"] == 2 and card["shape"] == [4, 5]
+    column, row = lens.unpack(card["column"]), lens.unpack(card["row"])
+    assert column.shape == (2, 20, 4) and row.shape == (2, 20, 5)
+    # the crosses put back, one query at a time, are the block's dense matrices: nothing lost, nothing twice
+    dense = np.zeros((2, 20, 20))
+    for u in range(20):
+        i, j = divmod(u, 5)
+        dense[:, u, np.arange(4) * 5 + j] += column[:, u]
+        dense[:, u, i * 5 + np.arange(5)] += row[:, u]
+    np.testing.assert_allclose(dense, attention, rtol=1e-6, atol=1e-7)
+    assert np.allclose(column[:, np.arange(20), np.arange(20) // 5], 0)  # the query is in its row only
+    with pytest.raises(ValueError, match="L = 20"):
+        lens.crisscross_card(attention[:, :8], (4, 5))
     for kind in ("CBAM", "TripletAttention", "BAM"):
         gate = rng.random((4, 4))
         card = lens.block_card(block(kind, spatial_map=gate, channel=rng.random(8)), title="x")

@@ -73,3 +73,19 @@ def test_the_scores_read_each_design(arch, folder):
             assert 0 <= dependence <= 1
         else:
             assert dependence is None
+
+
+#: Each design's module at the place of A²'s ``layer2.1.attn`` (the stage's last block) and of ``layer1.1.attn``
+#: (stage 1, where CC-Net, as Non-local, has none), read off the placement table of a2core.models.resnet.
+LIKE = {"cbam_resnet": ("layer2.1.attn", "layer1.1.attn"), "bam_resnet": ("layer2.attn", "layer1.attn"),
+        "sk_resnet": ("layer2.1.conv1", "layer1.1.conv1"), "cc_resnet": ("layer2.1.attn", None),
+        "resnest": ("layer2.1.conv1", "layer1.1.conv1"), "triplet_resnet": ("layer2.1.attn", "layer1.1.attn")}
+
+
+@pytest.mark.parametrize("arch", SERIES_ARCHS)
+def test_block_like_finds_each_designs_block_of_a_stage(arch, folder):
+    model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")
+    result = compute_maps(model, Image.open(SAMPLE), size=160)
+    for name, expected in zip(("layer2.1.attn", "layer1.1.attn"), LIKE[arch]):
+        found = result.block_like(name)
+        assert (found.name if found is not None else None) == expected, name

@@ -31,6 +31,12 @@ ARCH_LABELS: dict[str, str] = {
     "gc_resnet": "GC (global context)",
     "eca_resnet": "ECA (channel)",
     "gsop_resnet": "GSoP (second order)",
+    "cbam_resnet": "CBAM (channel, then spatial)",
+    "bam_resnet": "BAM (channel + spatial)",
+    "sk_resnet": "SK (kernel selection)",
+    "cc_resnet": "CC-Net (criss-cross)",
+    "resnest": "ResNeSt (split attention)",
+    "triplet_resnet": "Triplet (three branches)",
 }
 #: the same names without the kind, short enough for a chip in the sidebar's model picker.
 ARCH_SHORT: dict[str, str] = {arch: label.split(" (")[0] for arch, label in ARCH_LABELS.items()}

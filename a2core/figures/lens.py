@@ -9,11 +9,11 @@ Pure functions, numpy in, JSON-ready dicts out, in the conventions of :mod:`a2co
     cards = [lens.a2_card(block.arrays["gather"], block.arrays["distribute"], title="A²")]
     lens.LensView(lens.lens_data(result.image, cards, layout="explore"))     # in a notebook cell
 
-Each card is one attention module and what its design computes; the browser redraws the
-position-dependent part for the hovered position (A²'s implied row Σᵢ vᵢⱼ · gathering map i and vⱼ,
-Non-local's attention row) without asking the server. Maps travel as base64 of float32, the
-numbers a2core computed, so the browser's values equal a2core's; Non-local's L × L matrix as
-float16 (relative error ≤ 2⁻¹¹, half the bytes: 0.4 MB at 20×20 instead of 0.85 MB).
+Each card is one attention module and what its design computes; the browser redraws the position-dependent part
+for the hovered position (A²'s implied row Σᵢ vᵢⱼ · gathering map i and vⱼ, Non-local's attention row, CC-Net's
+crosses and their two-pass reach) without asking the server. Maps travel as base64 of float32, the numbers
+a2core computed, so the browser's values equal a2core's; Non-local's L × L matrix as float16 (relative error ≤
+2⁻¹¹, half the bytes: 0.4 MB at 20×20 instead of 0.85 MB).
 """
 
 from __future__ import annotations
@@ -110,6 +110,31 @@ def channel_card(weights, *, title: str | None = None, prediction=None, note=Non
     return _card("channel", title, prediction, note, caption) | {"channel": pack(weights), "bars_title": bars_title}
 
 
+def crisscross_card(attention, shape: tuple[int, int], *, title: str | None = None, prediction=None, note=None,
+                    caption: str | None = "each pass over a row and a column; two passes reach every position",
+                    map_title: str = "where {cell} reads from in all passes") -> dict:
+    """A criss-cross block: its passes' attention (R, L, L), row u zero off query u's cross (CCNet).
+
+    Sent as the cross only, each pass's column weights (R, L, h) and row weights (R, L, w): the query itself
+    sits in its row (the authors' code masks it out of the column), so the column's entry there is dropped and
+    nothing is counted twice. The browser draws, for the hovered cell u, each pass's cross and the reach over
+    all passes, row u of a⁽ᴿ⁾ ⋯ a⁽¹⁾ (:class:`a2core.blocks.CrissCrossMaps`'s ``reach``), from the crosses:
+    O(L·(h + w)) numbers instead of Non-local's L².
+    """
+    attention = np.asarray(attention, dtype=np.float64)
+    h, w = shape
+    if attention.ndim != 3 or attention.shape[1:] != (h * w, h * w):
+        raise ValueError(f"attention must be (R, L, L) with L = {h * w}, got {attention.shape}")
+    passes = attention.shape[0]
+    cross = attention.reshape(passes, h, w, h, w)
+    column = np.einsum("rijgj->rijg", cross).copy()  # (R, h, w, h): query (i, j) over (g, j)
+    row = np.einsum("rijiv->rijv", cross)  # (R, h, w, w): query (i, j) over (i, v)
+    column[:, np.arange(h), :, np.arange(h)] = 0  # the query's own weight is its row's
+    return _card("crisscross", title, prediction, note, caption) | {
+        "shape": [h, w], "passes": passes, "column": pack(column.reshape(passes, h * w, h)),
+        "row": pack(row.reshape(passes, h * w, w)), "label": "attention", "map_title": map_title}
+
+
 #: The series' designs whose lens card is a spatial gate, the same for every query: kind → what it shows.
 _GATES = {
     "CBAM": "spatial gate M_s (after the channel gate)",
@@ -134,10 +159,8 @@ def block_card(block, **kwargs) -> dict:
         return nonlocal_card(arrays["attention"], shape, **kwargs)
     if block.kind == "GlobalContext":
         return context_card(arrays["context"], shape, **kwargs)
-    if block.kind == "CrissCross":  # the two-pass reach: a full row per query, as Non-local's
-        return nonlocal_card(arrays["reach"], shape, **{"map_title": "where {cell} reads from in two passes",
-                                                        "caption": "two criss-cross passes, each over a row and "
-                                                                   "a column", **kwargs})
+    if block.kind == "CrissCross":  # each pass's cross of the query and their reach, as Non-local's row
+        return crisscross_card(arrays["attention"], shape, **kwargs)
     if block.kind in _GATES:
         return context_card(arrays["spatial_map"], shape, **{"map_title": _GATES[block.kind], "label": "gate",
                                                              "caption": "one gate per position, for every query",

@@ -23,9 +23,9 @@ import torch
 from tqdm import tqdm
 
 from ..images import ImageError, load_image
-from ..models import ARCHS, ZOOS
+from ..models import ALL_ARCHS, ZOOS
 from ..training.data import list_images
-from ..weights import load_pretrained, zoo_dir
+from ..weights import archs_with_weights, load_pretrained, zoo_dir
 from .boxes import BoxesError, read_boxes, view_boxes
 from .zoo import AUC_STEPS, BOOTSTRAP, score_photo, summarise
 
@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     weights = args.weights or zoo_dir(args.zoo)
-    archs = [a for a in ARCHS if (weights / f"{a}.safetensors").is_file()] if args.archs == "all" else [
+    archs = list(archs_with_weights(weights)) if args.archs == "all" else [
         a.strip() for a in args.archs.split(",")]
-    unknown = [a for a in archs if a not in ARCHS]
+    unknown = [a for a in archs if a not in ALL_ARCHS]
     if unknown:
-        parser.error(f"unknown arch {', '.join(unknown)}; choose from {', '.join(ARCHS)}")
+        parser.error(f"unknown arch {', '.join(unknown)}; choose from {', '.join(ALL_ARCHS)}")
     if not archs:
         parser.error(f"no weight files in {weights}")
     if not args.data.is_dir():

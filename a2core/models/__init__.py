@@ -7,7 +7,7 @@ May import torch, torchvision (through ``a2core._compat``), timm (``own``, optio
 nothing that probes, trains or draws.
 """
 
-from .families import FAMILIES, family_of
+from .families import FAMILIES, by_family, family_of
 from .resnet import (
     ALL_ARCHS,
     ARCHS,
@@ -45,6 +45,7 @@ __all__ = [
     "PhotoResNet",
     "attention_blocks",
     "build",
+    "by_family",
     "every_block_of",
     "family_of",
     "last_block_of",

@@ -20,6 +20,14 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def by_family(archs) -> list[tuple[str | None, list[str]]]:
+    """``archs`` grouped as the article sorts them: the plain ResNet (family None) first, then each family of
+    :data:`FAMILIES` that has one of them, in its order; each group keeps the order of ``archs``."""
+    groups = [(None, [a for a in archs if family_of(a) is None])]
+    groups += [(family, [a for a in archs if family_of(a) == family]) for family in FAMILIES]
+    return [(family, members) for family, members in groups if members]
+
+
 def family_of(arch: str) -> str | None:
     """The family of ``arch`` ("channel", "spatial" or "mixed"), None for the plain ResNet."""
     for family, (_, archs) in FAMILIES.items():

@@ -55,10 +55,12 @@ ATTENTION: dict[str, AttentionFactory | None] = {
     "resnest": lambda c_in, c_out, stride: blocks.SplitAttention(c_in, c_out, stride),
     "triplet_resnet": lambda c: blocks.TripletAttention(c),
 }
-#: The zoo the app shows: the plain ResNet and the six designs it was built with.
+#: The zoo the app was built with: the plain ResNet and its first six designs.
 ARCHS: tuple[str, ...] = ("resnet", "se_resnet", "nl_resnet", "a2_resnet", "gc_resnet", "eca_resnet", "gsop_resnet")
 #: The rest of the seed article's series (CBAM, BAM, SKNet, CC-Net, ResNeSt, Triplet): built and trained like
-#: the zoo; they join :data:`ARCHS` once their weights are shipped and the app's pages draw their maps.
+#: the zoo. What a zoo offers (the app, the zoo table, the evaluate and metrics commands) is every arch of
+#: :data:`ALL_ARCHS` with a weight file (:func:`a2core.weights.archs_with_weights`), so these appear when
+#: their weights land.
 SERIES_ARCHS: tuple[str, ...] = ("cbam_resnet", "bam_resnet", "sk_resnet", "cc_resnet", "resnest", "triplet_resnet")
 ALL_ARCHS: tuple[str, ...] = ARCHS + SERIES_ARCHS
 

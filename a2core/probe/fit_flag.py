@@ -177,14 +177,12 @@ def calibrate(zoo: str, data: Path, foreign: Path | None, cache: Path, target: f
 
     The shipped score: every model's energy at the trained size, summed. For the table, per view size: the
     A²-ResNet's top-1 probability under 50 % (the old rule), and its top-1 probability and energy with
-    thresholds calibrated like the shipped one; at the trained size, the seven models' mean probability.
+    thresholds calibrated like the shipped one; at the trained size, every model's mean probability.
     """
-    from ..models import ARCHS
-    from ..weights import load_pretrained, zoo_dir
+    from ..weights import archs_with_weights, load_pretrained, zoo_dir
 
     folder = zoo_dir(zoo, root)
-    models = {a: load_pretrained(a, folder / f"{a}.safetensors") for a in ARCHS
-              if (folder / f"{a}.safetensors").is_file()}
+    models = {a: load_pretrained(a, folder / f"{a}.safetensors") for a in archs_with_weights(folder)}
     meta = models[MAIN_ARCH].meta
     classes = list(meta.classes)
     val = [p for c in classes for p in photos_in(data / "val" / c)]

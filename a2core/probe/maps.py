@@ -80,6 +80,19 @@ class ImageMaps:
         """
         return float(self.probs.max()) < threshold
 
+    def block_like(self, name: str) -> BlockMaps | None:
+        """The block ``name``, else this model's last block in the same stage (``layerK``), else None.
+
+        The designs sit in different modules of a stage (``layer2.1.attn``, SK's ``layer2.1.conv1``, BAM's
+        ``layer2.attn`` after the stage): a page that shows one stage of every model takes each model's last
+        block of that stage, the one nearest ``name``'s place (the stage's last block).
+        """
+        if name in self.blocks:
+            return self.blocks[name]
+        stage = name.split(".")[0]
+        alike = [b for key, b in self.blocks.items() if key.split(".")[0] == stage]
+        return alike[-1] if alike else None
+
     def double_attention_blocks(self) -> dict[str, BlockMaps]:
         return {name: b for name, b in self.blocks.items() if b.kind == "DoubleAttention"}
 

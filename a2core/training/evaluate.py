@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import ARCHS
+from ..models import ALL_ARCHS
 from ..weights import WEIGHTS_DIR, load_pretrained, read_meta
 from .card import markdown_table, render_card, to_json
 from .measure import (
@@ -58,8 +58,8 @@ def main(argv=None) -> None:
 
     archs = None if args.archs in (None, "all") else tuple(a.strip() for a in args.archs.split(","))
     for arch in archs or ():
-        if arch not in ARCHS:
-            parser.error(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
+        if arch not in ALL_ARCHS:
+            parser.error(f"unknown arch {arch!r}; choose from {', '.join(ALL_ARCHS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     if not (args.data / args.split).is_dir():

@@ -27,10 +27,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..images import normalize
-from ..models import ARCHS
+from ..models import ALL_ARCHS
 from ..probe import attention_maps
 from ..probe.analysis import gathering_entropy
-from ..weights import WEIGHTS_DIR, ModelMeta, load_pretrained
+from ..weights import WEIGHTS_DIR, ModelMeta, archs_with_weights, load_pretrained
 from .data import ImageFolderTensors, class_names
 from .seeds import SeedRun, seed_runs
 from .train import _bf16_is_fast, evaluate_tensors
@@ -168,8 +168,8 @@ def evaluate_model(model: nn.Module, split: ImageFolderTensors, warmup: int = 10
 
 
 def shipped_archs(weights_dir: str | Path = WEIGHTS_DIR) -> tuple[str, ...]:
-    """The archs of :data:`ARCHS` that have ``weights_dir/<arch>.safetensors``, in zoo order."""
-    return tuple(a for a in ARCHS if (Path(weights_dir) / f"{a}.safetensors").is_file())
+    """The archs of :data:`ALL_ARCHS` that have ``weights_dir/<arch>.safetensors``, in zoo order."""
+    return archs_with_weights(weights_dir)
 
 
 def zoo_table(data_dir: str | Path, weights_dir: str | Path = WEIGHTS_DIR, archs: Sequence[str] | None = None,
@@ -183,7 +183,7 @@ def zoo_table(data_dir: str | Path, weights_dir: str | Path = WEIGHTS_DIR, archs
     """
     archs = tuple(archs) if archs else shipped_archs(weights_dir)
     if not archs:
-        raise FileNotFoundError(f"no <arch>.safetensors for any of {', '.join(ARCHS)} in {weights_dir}")
+        raise FileNotFoundError(f"no <arch>.safetensors for any of {', '.join(ALL_ARCHS)} in {weights_dir}")
     splits = {} if splits is None else splits
     rows = []
     for arch in archs:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import ARCHS, build
-from ..weights import WEIGHTS_DIR, read_meta
+from ..models import build
+from ..weights import WEIGHTS_DIR, archs_with_weights, read_meta
 from .measure import BASELINE, count_flops, count_params, measure_latency
 
 
@@ -27,7 +27,7 @@ def arch_cost(arch: str, size: int = 32, num_classes: int = 10, zoo: str = "cifa
 def zoo_rows(
     weights_dir: str | Path = WEIGHTS_DIR, size: int = 32, latency_repeats: int = 0
 ) -> list[dict[str, object]]:
-    """One row per arch with a weight file in ``weights_dir``, in :data:`ARCHS` order.
+    """One row per arch with a weight file in ``weights_dir``, in :data:`~a2core.models.ALL_ARCHS` order.
 
     Keys: arch, val_accuracy (None when the file does not say), params, flops,
     extra_params and extra_flops over the plain ResNet, and latency_ms when
@@ -35,10 +35,8 @@ def zoo_rows(
     """
     weights_dir = Path(weights_dir)
     rows = []
-    for arch in ARCHS:
+    for arch in archs_with_weights(weights_dir):
         path = weights_dir / f"{arch}.safetensors"
-        if not path.is_file():
-            continue
         meta = read_meta(path)
         model = build(arch, num_classes=len(meta.classes), zoo=meta.zoo)
         rows.append(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from a2core.models import ARCHS
-from a2core.weights import read_meta, zoo_dir
+from a2core.weights import archs_with_weights, read_meta, zoo_dir
 from app.sources import SAMPLES_DIR, ModelSource, ZooView, samples
 
 #: The app's own model: a zoo is the default only when it has this arch's weights.
@@ -46,7 +45,8 @@ def weights_dir(zoo: str = "cifar10") -> Path:
 def zoo_source(zoo: str) -> ModelSource:
     """The zoo's weight files that exist now (read on every run: weights that land show up at once)."""
     view, folder = ZOO_VIEWS[zoo], weights_dir(zoo)
-    weights = {arch: folder / f"{arch}.safetensors" for arch in ARCHS if (folder / f"{arch}.safetensors").is_file()}
+    # every arch of the series whose file is there: the six trained later appear when their weights land
+    weights = {arch: folder / f"{arch}.safetensors" for arch in archs_with_weights(folder)}
     meta = read_meta(next(iter(weights.values()))) if weights else None
     return ModelSource(
         key=zoo, label=view.label, zoo=zoo, weights=weights, view=view, folder=folder,

@@ -15,7 +15,7 @@ from a2core.figures import compare as fc
 from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
 from a2core.metrics.scored import block_query_dependence
-from a2core.models import ARCHS
+from a2core.models import ALL_ARCHS, FAMILIES, by_family, family_of
 from a2core.probe import FIT_THRESHOLD, analysis
 from a2core.training import zoo_rows
 from a2core.weights import WeightsError
@@ -25,8 +25,10 @@ from app.common import a2_blocks, clicked_position, fit_verdict, image_input, mo
 from app.lens import lens
 
 DEFAULT_ARCHS = ["se_resnet", "nl_resnet", "a2_resnet"]
-#: The narrowest a model's lens card gets: the cards share the width in even rows (four, then three, of seven at
-#: 1440 px; two a row at 1024 px), however many models are picked.
+#: Compare's groups of cards: the seed article's families (a2core.models.FAMILIES), the plain ResNet first.
+PLAIN_GROUP = "No attention: the baseline"
+#: The narrowest a model's lens card gets: the cards share the width, each family of designs from a new row, as
+#: many columns as fit but no more than the largest family picked fills.
 CARD_PX = 230
 #: The narrowest card of the channel designs' feature maps (three tiles each) and of a Grad-CAM.
 EXTRAS_CARD_PX = 420
@@ -53,10 +55,13 @@ def model_card(arch, path, label, picture, size, name, shape):
     # a guess of this model; whether the photo fits none of the classes is the zoo's flag, above the cards
     note = (f"Unsure: top-1 {result.probs.max():.0%}, under {FIT_THRESHOLD:.0%}." if result.fits_none() else None)
     common = dict(title=label, prediction=result.top(3), note=note)
-    block = result.blocks.get(name)
+    # each model's block of the chosen stage: A²'s module, or the last module its design has in that stage
+    block = result.block_like(name)
     if block is None:
-        return figure_lens.plain_card(shape, caption="No attention block: the baseline that every other card adds "
-                                      "one design to.", **common), result
+        caption = ("No attention block: the baseline that every other card adds one design to." if not result.blocks
+                   else f"No block of this design in `{name.split('.')[0]}` (it sits in "
+                   f"{', '.join(f'`{b}`' for b in result.blocks)}).")
+        return figure_lens.plain_card(shape, caption=caption, **common), result
     return figure_lens.block_card(block, **common), result
 
 
@@ -98,6 +103,7 @@ def zoo_section(source, size: int, labels: dict[str, str]) -> None:
     rows = zoo_table(str(source.folder), size, 20 if measure else 0)
     columns = {
         "model": [labels.get(r["arch"], r["arch"]) for r in rows],
+        "family": [family_of(r["arch"]) or "none" for r in rows],
         # in percent, so the table shows the two decimals the model card reports (88.36 %, not 88 %)
         "top-1 (val)": [None if r["val_accuracy"] is None else 100 * r["val_accuracy"] for r in rows],
         "params": [r["params"] for r in rows],
@@ -131,9 +137,10 @@ labels = arch_labels(source.view.backbone)
 urlstate.restore_position(lambda p: clicked_position("shared", p))
 st.title("Compare attention designs")
 st.markdown(
-    f"The same image goes through every model of the zoo: the plain {source.view.backbone} and its **SE**, "
-    "**ECA**, **GSoP** (channel attention), **Non-local**, **GC** (spatial attention) and **A²** (double "
-    "attention) variants. Hover or click a position on any map: every model follows it to the same place of the photo."
+    f"The same image goes through every model of the zoo: the plain {source.view.backbone} and one variant per "
+    "attention design, grouped as the article sorts them: **channel** attention (SE, ECA, GSoP, SK, ResNeSt), "
+    "**spatial** attention, global and pairwise (Non-local, A², CC-Net, GC) and **mixed** attention (CBAM, BAM, "
+    "Triplet). Hover or click a position on any map: every model follows it to the same place of the photo."
 )
 
 picked = image_input("compare", source)
@@ -144,7 +151,7 @@ with st.sidebar:
     seed_models(f"cmp_archs_{source.key}", shipped, [a for a in DEFAULT_ARCHS if a in shipped] or list(shipped))
     archs = st.multiselect("Models (columns)", list(shipped), format_func=lambda a: labels.get(a, a).split(" (")[0],
                            key=f"cmp_archs_{source.key}")
-    if source.folder is not None and (missing := [labels.get(a, a) for a in ARCHS if a not in shipped]):
+    if source.folder is not None and (missing := [labels.get(a, a) for a in ALL_ARCHS if a not in shipped]):
         st.caption(f"No weight file in {source.folder} for: {', '.join(missing)}.")
     sizes = source.sizes[:3]
     urlstate.seed(f"cmp_size_{source.key}", "size", list(sizes), source.input_size, parse=int,
@@ -180,18 +187,24 @@ if picked is not None:
         "- **Non-local** computes, for the query, a softmax over all positions: an L × L matrix.\n"
         "- **A²** gathers n global descriptors, then lets each position mix them: its attention row is a "
         "mix of n gathering maps (rank n), here beside Non-local's full row.\n"
-        "- **GC** uses one context map for all queries."
+        "- **GC** uses one context map for all queries.\n"
+        "- **CC-Net** attends over the query's row and column, twice: its map is where the query reads from over "
+        "both passes (every position), its small maps each pass's cross.\n"
+        "- **SK** and **ResNeSt** weigh branches per channel (SK: the 3×3 or the dilated, ≈5×5, kernel); "
+        "**CBAM**, **BAM** and **Triplet** gate positions too: their map is that gate, the same for every query."
     )
     if not archs:
         st.info("Pick at least one model in the sidebar.")
     cards, probes = [], {}
-    for arch in archs:
-        card, probe = model_card(arch, source.path(arch), labels.get(arch, arch), picture, size, name, shape)
-        if card is None:
-            st.info(probe)
-        else:
-            cards.append(card)
-            probes[arch] = probe
+    for family, members in by_family(archs):  # the cards in the article's families, each group titled
+        group = FAMILIES[family][0] if family else PLAIN_GROUP
+        for arch in members:
+            card, probe = model_card(arch, source.path(arch), labels.get(arch, arch), picture, size, name, shape)
+            if card is None:
+                st.info(probe)
+            else:
+                cards.append(card | {"group": group})
+                probes[arch] = probe
     if probes:  # the "fits none" flag of the photo, once for all the cards
         verdict = fit_verdict(source, picture, probes.get("a2_resnet", next(iter(probes.values()))))
         if verdict.note is not None:
@@ -203,9 +216,9 @@ if picked is not None:
         lens(figure_lens.lens_data(image, cards, position=fraction, top=top, card_px=CARD_PX),
              key=f"cmp_lens_{source.key}", photo=picture.digest)
         query_dependence_line(probes, name, labels)
-    extras = {a: p.blocks[name] for a, p in probes.items() if name in p.blocks and panels.has_extras(p.blocks[name])}
+    extras = {a: b for a, p in probes.items() if (b := p.block_like(name)) is not None and panels.has_extras(b)}
     if extras:
-        st.subheader("Inside the channel designs")
+        st.subheader("Inside the designs: what their cards above leave out")
         with panels.card_grid("cmp_extras", EXTRAS_CARD_PX):
             for arch, block in extras.items():
                 with st.container(border=True):
@@ -215,10 +228,11 @@ if picked is not None:
         st.subheader("Grad-CAM of each prediction, at the layer holding the block")
         st.caption(DIFFERENCE)
         with panels.card_grid("cmp_gradcams", GRADCAM_CARD_PX):
-            for arch in probes:
+            for arch, probe in probes.items():
+                held = probe.block_like(name)  # the layer holding this model's block of the stage
                 with st.container(border=True):
-                    panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), picture, size, name,
-                                        fraction)
+                    panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), picture, size,
+                                        name if held is None else held.name, fraction)
 
 urlstate.show_notes(notes)
 urlstate.record(zoo=source.key, sample=shown_sample("compare", source), size=size, block=name,

@@ -1,5 +1,6 @@
-"""Explore page: one image through the pretrained A²-ResNet of the chosen zoo, every map of its double
-attention blocks."""
+"""Explore page: one image through a pretrained model of the chosen zoo, the A²-ResNet by default with every
+map of its double attention blocks; any other design of the zoo (the model picker) with its lens card, the maps
+its design has, and Grad-CAM."""
 
 import io
 
@@ -7,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from a2core.figures import explore as figures
+from a2core.figures.compare import ARCH_LABELS
 from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
 from a2core.probe import analysis, npz_arrays
@@ -30,9 +32,28 @@ def _on_grid_click(chart_key: str, grid, tile_order: list[int]) -> None:
         st.session_state["explore_descriptor"] = f"d{tile_order[int(points[0]['point_index'])]}"
 
 
+
+
+def pick_model(source) -> str | None:
+    """The model shown: a zoo's picker (every arch with weights, the A²-ResNet first chosen), or the one model of
+    another source ("your model"), whatever attention it has."""
+    if source is None:
+        return None
+    if source.folder is None:
+        return source.archs[0]
+    options = list(source.archs)
+    key = f"explore_arch_{source.key}"
+    # A link's ?model= (written only for a model other than A²: an A² link stays as it was)
+    urlstate.seed(key, "model", options, ARCH if ARCH in options else options[0], describe="this zoo's models")
+    plain = f"{source.view.backbone} (no attention)"
+    with st.sidebar:
+        return st.selectbox("Model", options, key=key, help="Each is the same backbone with one attention design "
+                            "(the Compare page shows them side by side).",
+                            format_func=lambda a: plain if a == "resnet" else ARCH_LABELS.get(a, a))
+
+
 source = model_source("explore", own=True)
-# The zoo's A²-ResNet, or the one model of another source ("your model"), whatever attention it has.
-arch = ARCH if source is not None and ARCH in source.weights else (source.archs[0] if source else None)
+arch = pick_model(source)
 if arch == ARCH:
     st.title("Explore the double attention")
     st.caption(
@@ -42,8 +63,10 @@ if arch == ARCH:
     )
 else:
     st.title("Explore the attention" + (f" in {arch}" if arch else ""))
-    st.caption("Each attention module of the model as its design has it: channel weights (SE, ECA), context maps "
-               "(GC), attention rows (Non-local), gathering and distribution (A²), with Grad-CAM beside them.")
+    st.caption("Each attention module of the model as its design has it: channel weights (SE, ECA, GSoP), the "
+               "branch each channel picks (SK's kernels, ResNeSt's splits), context maps (GC), spatial gates (CBAM, "
+               "BAM, Triplet), attention rows (Non-local), each pass's cross and their reach (CC-Net), gathering and "
+               "distribution (A²), with Grad-CAM beside them.")
 notes = st.container()  # what a link asked for and could not get (app.urlstate)
 if source is None:
     urlstate.show_notes(notes)
@@ -214,7 +237,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        "`boxes`; the sample's own: `object_boxes`; (K, 4) x0, y0, x1, y1 as fractions of the view): "
                        "np.load(path, allow_pickle=False).")
     # The view in the URL (app.urlstate), from the fragment too: a pin reruns only this.
-    urlstate.record(zoo=source_key, sample=sample, size=probe.size, block=block_name,
+    urlstate.record(zoo=source_key, model=None, sample=sample, size=probe.size, block=block_name,
                     pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(photo))
 
 
@@ -223,7 +246,8 @@ if arch == ARCH:
     explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch),
                  picture.digest, shown_sample("explore", source), verdict)
 else:
-    urlstate.record(zoo=source.key, sample=shown_sample("explore", source), size=size,
+    urlstate.record(zoo=source.key, model=arch if source.folder is not None else None,
+                    sample=shown_sample("explore", source), size=size,
                     pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(picture.digest))
     panels.attention_view(probe, arch, source.path(arch), label, colorscale, opacity, source.key,
                           source.input_size, verdict=verdict, photo=picture.digest)

@@ -16,6 +16,8 @@ import streamlit as st
 import torch
 
 from a2core.figures import explore as figures
+from a2core.figures import lens as figure_lens
+from a2core.figures.compare import ARCH_LABELS
 from a2core.figures import learn as fl
 from a2core.figures.toy import toy_data, toy_weights
 from a2core.images import model_view, to_tensor
@@ -41,13 +43,22 @@ from a2core.lessons.toy import TOY_SIZE
 from a2core.metrics import query_dependence
 from a2core.metrics.scored import block_query_dependence
 from a2core.metrics.tables import read_results
-from a2core.models import attention_blocks
+from a2core.models import FAMILIES, attention_blocks
 from a2core.probe import analysis
 from a2core.probe.maps import compute_maps
 from app import upload as upload_check
 from app import urlstate
-from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source, shown_sample
-from app.lens import component
+from app.common import (
+    MAIN_ARCH,
+    a2_blocks,
+    clicked_position,
+    image_input,
+    load_model,
+    model_source,
+    run_probe,
+    shown_sample,
+)
+from app.lens import component, lens
 from app.size_fields import size_fields
 
 ARCH = MAIN_ARCH
@@ -109,6 +120,64 @@ def step(title: str, latex: str | list[str], text: str, shapes: dict[str, object
     with right:
         draw()
     st.divider()
+
+
+# ------------------------------------------------------------------ the article's three families
+
+#: What each family weighs, in the seed article's terms (its review section), and what its live card shows.
+FAMILY_TEXT = {
+    "channel": ("**Channel attention** multiplies every position of a channel by the same weight: c weights, "
+                "one vector over the channel axis of the c × h × w feature map. SE is the article's example.",
+                "one weight per channel, the same at every position"),
+    "spatial": ("**Spatial attention** learns a weight per position, an h × w map, and multiplies every channel "
+                "at that position by it. Non-local is the article's example: it computes such a map for each "
+                "query position (its row of the L × L matrix), so the map follows the mouse.",
+                "a weight per position"),
+    "mixed": ("**Mixed attention** does both, channels and positions: BAM and CBAM are the representatives "
+              "(CBAM gates the channels, then the positions; the card shows its spatial gate).",
+              "channels and positions"),
+}
+FAMILIES_CARD_PX = 260
+
+
+def families(source, picture: upload_check.Picture | None, name: str) -> None:
+    """The article's review: a feature map, then its three families, each with one model of this zoo live on the
+    photo (the first of the family the zoo ships, the article's own example when it is there), one shared hover.
+
+    A family the zoo has no weights for yet is said to be missing, never stood in for by another family's model.
+    """
+    st.markdown(
+        "The article starts from what a CNN hands to the next layer: a feature map of **c channels** (one per "
+        "learned feature) over **h × w positions**. Attention multiplies it by weights, and the designs sort "
+        "into three families by *what* they weigh."
+    )
+    examples = {f: next((a for a in archs if a in source.weights), None) for f, (_, archs) in FAMILIES.items()}
+    for family, (title, archs) in FAMILIES.items():
+        text, _ = FAMILY_TEXT[family]
+        named = ", ".join(ARCH_LABELS[a].split(" (")[0] for a in archs)
+        shown = examples[family]
+        st.markdown(f"{text} In the zoo: {named}." + (f" Live below: **{ARCH_LABELS[shown].split(' (')[0]}**."
+                                                       if shown else ""))
+        if shown is None:
+            st.info(f"No {family}-attention model of this zoo has weights yet ({named}: not shipped, in training), "
+                    "so this family has no live example here.", icon=":material/hourglass:")
+    if picture is None:
+        return
+    cards, image = [], None
+    for family, arch in examples.items():
+        if arch is None:
+            continue
+        probe = run_probe(arch, source.path(arch), picture, source.input_size)
+        block = probe.block_like(name)
+        if block is None:
+            continue
+        image = probe.image
+        cards.append(figure_lens.block_card(block, title=f"{ARCH_LABELS[arch].split(' (')[0]}: {family} attention",
+                                            caption=f"{FAMILY_TEXT[family][1]} · {block.name}"))
+    if cards:
+        st.markdown("**One example of each family on this photo** (hover a map: every card follows):")
+        lens(figure_lens.lens_data(image, cards, position=clicked_position("shared"), card_px=FAMILIES_CARD_PX),
+             key=f"learn_families_{source.key}")
 
 
 # ------------------------------------------------------------------ recap
@@ -480,6 +549,9 @@ if picked is not None:
     except FileNotFoundError as error:
         st.error(f"The pretrained A²-ResNet is missing: {error}")
 with recap_tab:
+    st.header("Three families of attention")
+    families(source, picked[0] if picked is not None else None, name)
+    st.header("Channel, spatial, double")
     if real is not None:
         recap(real["params"], tuple(real["x"].shape[1:]))
     else:  # the architecture's own sizes at the trained input size, without weights

@@ -63,10 +63,14 @@ def test_picking_columns(at):
     at.multiselect(key="cmp_archs_cifar10").set_value(picked).run()
     assert not at.exception
     cards = lens_cards(at)
-    assert [c["title"] for c in cards] == [ARCH_LABELS[a] for a in picked]
-    assert [c["kind"] for c in cards] == ["plain", "context", "channel", "channel"]
+    # in the article's families: the baseline, then channel attention (ECA, GSoP), then spatial (GC)
+    shown = ["resnet", "eca_resnet", "gsop_resnet", "gc_resnet"]
+    assert [c["title"] for c in cards] == [ARCH_LABELS[a] for a in shown]
+    assert [c["kind"] for c in cards] == ["plain", "channel", "channel", "context"]
+    assert [c["group"].split(":")[0] for c in cards] == ["No attention", "Channel attention", "Channel attention",
+                                                         "Spatial attention, global and pairwise"]
     assert cards[0]["caption"].startswith("No attention block"), "the plain ResNet says it has no block"
-    assert cards[1]["map_title"] == "global context map", "GC shows its context map"
+    assert cards[3]["map_title"] == "global context map", "GC shows its context map"
     # GSoP's covariance is a square heatmap of c' = c/2 channels (16 at layer2), drawn by the server
     squares = [t for c in charts(at) for t in c["data"]
                if t["type"] == "heatmap" and t.get("colorscale") and "ch %{y}" in t.get("hovertemplate", "")]

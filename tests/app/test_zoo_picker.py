@@ -20,7 +20,7 @@ from a2core.training.data import IMAGENETTE_CLASSES
 from a2core.figures.compare import ARCH_LABELS
 from a2core.images import load_image
 from a2core.probe import FIT_THRESHOLD, ImageMaps, compute_maps
-from a2core.models import ARCHS, build
+from a2core.models import ALL_ARCHS, ARCHS, build
 from a2core.training.measure import count_params
 from a2core.figures import lens as figure_lens
 from tests.app.pages import lens_data, open_page
@@ -35,7 +35,8 @@ PHOTO_CLASSES = sorted(IMAGENETTE_CLASSES.values())
 
 @pytest.fixture(scope="module")
 def both_zoos(tmp_path_factory):
-    """$A2LENS_WEIGHTS: the shipped CIFAR-10 zoo and a random photo zoo of all seven archs."""
+    """$A2LENS_WEIGHTS: the shipped CIFAR-10 zoo (random weights for the series' six) and a random photo zoo of all
+    thirteen archs."""
     folder = weights_folder(tmp_path_factory.mktemp("weights"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("A2LENS_WEIGHTS", str(folder))
@@ -189,29 +190,57 @@ def test_a_picture_the_model_recognises_gets_no_such_message(monkeypatch):
 # ------------------------------------------------------------------ Compare and Learn on the photo zoo
 
 
-def test_compare_runs_all_seven_photo_models_with_one_shared_position(both_zoos):
+#: The seed article's families (its review section), written here from the article, not from a2core.models;
+#: each in the zoo's order, which the cards keep within a family.
+ARTICLE_FAMILIES = {
+    "channel": ["se_resnet", "eca_resnet", "gsop_resnet", "sk_resnet", "resnest"],
+    "spatial": ["nl_resnet", "a2_resnet", "gc_resnet", "cc_resnet"],
+    "mixed": ["cbam_resnet", "bam_resnet", "triplet_resnet"],
+}
+
+
+def test_compare_runs_all_thirteen_photo_models_grouped_by_family_with_one_shared_position(both_zoos):
     at = open_page("compare", zoo="imagenette")
     assert not at.exception and not at.error
-    at.multiselect(key="cmp_archs_imagenette").set_value(list(ARCHS)).run()
+    assert at.multiselect(key="cmp_archs_imagenette").options == [ARCH_LABELS[a].split(" (")[0] if a != "resnet"
+                                                                  else "ResNet-18" for a in ALL_ARCHS]
+    at.multiselect(key="cmp_archs_imagenette").set_value(list(ALL_ARCHS)).run()
     assert not at.exception and not at.error
-    titles = [c["title"] for c in lens_data(at)["cards"]]
-    assert titles == ["ResNet-18 (no attention)"] + [ARCH_LABELS[a] for a in ARCHS if a != "resnet"]
+    cards = lens_data(at)["cards"]
+    # the plain ResNet, then each family's models as one run of cards under the family's title
+    order = ["resnet"] + [a for members in ARTICLE_FAMILIES.values() for a in members]
+    assert [c["title"] for c in cards] == ["ResNet-18 (no attention)"] + [ARCH_LABELS[a] for a in order[1:]]
+    groups = [c["group"] for c in cards]
+    assert groups[0].startswith("No attention") and len(set(groups)) == 4
+    for family, members in ARTICLE_FAMILIES.items():
+        (title,) = {groups[order.index(a)] for a in members}
+        assert title.lower().startswith(family)
     assert at.radio(key="cmp_block_imagenette").options == ["layer2.1.attn (1/8 of the input)",
-                                                             "layer3.1.attn (1/16 of the input)"]
+                                                            "layer3.1.attn (1/16 of the input)"]
     at.session_state["a2lens_position"] = {"shared": (0.01, 0.99)}
     at.run()
     query = next(m.value for m in at.markdown if m.value.startswith("**Query position:**"))
     assert "cell (0, 19) of the 20×20 feature map of `layer2.1.attn`" in query
     data = lens_data(at)
     assert data["position"] == [0.01, 0.99]  # every card's query cell, in the browser: (0, 19) of 20×20
-    nl = next(c for c in data["cards"] if c["kind"] == "nonlocal")
-    assert nl["shape"] == [20, 20] and figure_lens.unpack(nl["attention"]).shape == (400, 400)
-    # The zoo table is the photo zoo's: seven rows, counted on the photo backbone.
+    by_arch = dict(zip(order, data["cards"]))
+    nl = by_arch["nl_resnet"]
+    assert nl["kind"] == "nonlocal" and nl["shape"] == [20, 20]
+    assert figure_lens.unpack(nl["attention"]).shape == (400, 400)
+    # each series design shows its own block of the stage: SK's conv, BAM's gate after the stage, CC-Net's crosses
+    assert by_arch["cc_resnet"]["kind"] == "crisscross" and by_arch["cc_resnet"]["shape"] == [20, 20]
+    for arch in ("cbam_resnet", "bam_resnet", "triplet_resnet"):
+        assert by_arch[arch]["kind"] == "context" and by_arch[arch]["shape"] == [20, 20], arch
+    for arch in ("sk_resnet", "resnest"):
+        assert by_arch[arch]["kind"] == "channel" and len(figure_lens.unpack(by_arch[arch]["channel"])) == 64
+    assert not [i for i in at.info if "not available" in i.value]
+    # The zoo table is the photo zoo's: thirteen rows, counted on the photo backbone.
     (table,) = [d for d in at.dataframe if "params" in d.value.columns]
     frame = table.value
-    assert len(frame) == len(ARCHS) and frame["model"].iloc[0] == "ResNet-18 (no attention)"
-    for arch, params in zip(ARCHS, frame["params"]):
+    assert len(frame) == len(ALL_ARCHS) and frame["model"].iloc[0] == "ResNet-18 (no attention)"
+    for arch, params, family in zip(ALL_ARCHS, frame["params"], frame["family"]):
         assert params == count_params(build(arch, zoo="imagenette"))
+        assert family == next((f for f, members in ARTICLE_FAMILIES.items() if arch in members), "none")
     assert frame["top-1 (val)"].isna().all(), "random weights carry no accuracy, and none is made up"
     assert any("Photos: Imagenette" in h.value for h in at.header)
 
@@ -250,3 +279,71 @@ def test_large_jpegs_are_decoded_at_twice_the_largest_view_or_more():
     from app.common import ZOO_VIEWS
 
     assert DRAFT_SIDE >= 2 * max(max(view.sizes) for view in ZOO_VIEWS.values())
+
+
+# ------------------------------------------------------------------ the article series on Explore and Learn
+
+
+def sample_maps(arch: str, folder: Path):
+    """``arch``'s maps of the photo zoo's default sample at 160 px, computed here, outside the app."""
+    torch.set_num_threads(1)
+    model = a2core.load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors")
+    sample = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"
+    return compute_maps(model, load_image(sample.read_bytes()), 160)
+
+
+def test_explore_offers_every_design_and_draws_each_one(both_zoos):
+    at = open_page(zoo="imagenette")
+    picker = at.selectbox(key="explore_arch_imagenette")
+    assert picker.value == "a2_resnet" and picker.options == (
+        ["ResNet-18 (no attention)"] + [ARCH_LABELS[a] for a in ALL_ARCHS if a != "resnet"])
+    picker.set_value("cc_resnet").run()
+    assert not at.exception and not at.error and at.query_params["model"] == "cc_resnet"
+    (card,) = lens_data(at)["cards"]
+    expected = sample_maps("cc_resnet", both_zoos).blocks[at.selectbox(key="explore_module_imagenette").value]
+    assert card["kind"] == "crisscross" and card["shape"] == list(expected.feature_size)
+    h, w = expected.feature_size
+    row = figure_lens.unpack(card["row"])  # pass r, query u over its row: the block's dense rows there
+    for u in (0, h * w // 2, h * w - 1):
+        i = u // w
+        np.testing.assert_allclose(row[:, u], expected.arrays["attention"][:, u, i * w:(i + 1) * w], rtol=1e-6)
+    # SK: which kernel the channels pick, per stage, as counted here from the probe's weights
+    at.selectbox(key="explore_arch_imagenette").set_value("sk_resnet").run()
+    assert not at.exception and not at.error
+    (chart,) = [c for c in charts(at) if any(t.get("name") == "3×3" for t in c["data"])]
+    small, dilated = chart["data"]
+    assert small["name"] == "3×3" and dilated["name"].startswith("3×3, dilation 2 (5×5 field)")
+    blocks = sample_maps("sk_resnet", both_zoos).blocks
+    for stage, share in zip(arr(dilated["y"]).tolist(), arr(dilated["x"]).tolist()):
+        picks = [np.argmax(b.arrays["branch"], axis=0) for n, b in blocks.items() if n.startswith(stage + ".")]
+        assert share == pytest.approx(np.mean(np.concatenate(picks) == 1))
+    assert list(arr(dilated["y"])) == ["layer1", "layer2", "layer3", "layer4"]
+    for arch in ("bam_resnet", "triplet_resnet", "cbam_resnet", "resnest", "resnet"):
+        at.selectbox(key="explore_arch_imagenette").set_value(arch).run()
+        assert not at.exception and not at.error, arch
+
+
+def test_learn_shows_one_live_example_of_each_family(both_zoos):
+    at = open_page("learn", zoo="imagenette")
+    assert not at.exception and not at.error
+    cards = lens_data(at)["cards"]
+    assert [c["title"] for c in cards] == ["SE: channel attention", "Non-local: spatial attention",
+                                           "CBAM: mixed attention"]
+    assert [c["kind"] for c in cards] == ["channel", "nonlocal", "context"]
+    # each card is its model's block at the chosen A² block's place, on this photo
+    se, cbam = sample_maps("se_resnet", both_zoos), sample_maps("cbam_resnet", both_zoos)
+    np.testing.assert_allclose(figure_lens.unpack(cards[0]["channel"]), se.blocks["layer2.1.attn"].arrays["channel"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(figure_lens.unpack(cards[2]["context"]),
+                               cbam.blocks["layer2.1.attn"].arrays["spatial_map"].reshape(-1), rtol=1e-6)
+    assert not [i for i in at.info if "has no live example" in i.value]
+
+
+def test_learn_says_when_a_family_has_no_weights_yet(tmp_path, monkeypatch):
+    # the photo zoo as it was before the series' weights landed: no mixed-attention model at all
+    monkeypatch.setenv("A2LENS_WEIGHTS", str(weights_folder(tmp_path, photo_archs=ARCHS, cifar_archs=["resnet"])))
+    at = open_page("learn", zoo="imagenette")
+    assert not at.exception and not at.error
+    assert [c["title"].split(": ")[1] for c in lens_data(at)["cards"]] == ["channel attention", "spatial attention"]
+    (missing,) = [i.value for i in at.info if "has no live example" in i.value]
+    assert missing.startswith("No mixed-attention model") and "CBAM, BAM, Triplet" in missing

@@ -90,19 +90,25 @@ def test_compare_fills_the_width_with_readable_cards(app_url, page, width):
     cards = page.locator(".a2lens .card")
     assert cards.count() == len(ARCHS)
     boxes = [cards.nth(i).bounding_box() for i in range(cards.count())]
+    families = cards.evaluate_all("cs => cs.map(c => c.dataset.family)")
     lens = page.locator(".a2lens").first.bounding_box()
-    rows = sorted({round(b["y"]) for b in boxes})
-    per_row = [sum(1 for b in boxes if round(b["y"]) == y) for y in rows]
-    # A grid that fills the width: every row ends at the lens's right edge, the rows as even as the count allows
-    # (7 cards: 4 + 3, never 5 + 2 or 3 + 3 + 1 with room to spare), no card under 220 px.
-    assert max(per_row) - min(per_row) <= 1, (width, per_row)
-    assert len(rows) == -(-len(ARCHS) // max(per_row))
-    assert all(b["width"] >= 220 for b in boxes), (width, boxes)
-    first_row = [b for b in boxes if round(b["y"]) == rows[0]]
+    # A grid that fills the width, each family of designs from a new row under its title: here (families of 1, 3
+    # and 3) the rows of a family are as even as its count allows (3 cards at 2 a row: 2 + 1, never 1 + 1 + 1), the
+    # largest family's first row ends at the lens's right edge, every card one width, none under 220 px.
+    groups = {f: [b for b, g in zip(boxes, families) if g == f] for f in dict.fromkeys(families)}
+    assert len(groups) == 3, families  # the first seven: the baseline, channel and spatial attention
+    for family, members in groups.items():
+        rows = sorted({round(b["y"]) for b in members})
+        per_row = [sum(1 for b in members if round(b["y"]) == y) for y in rows]
+        assert max(per_row) - min(per_row) <= 1, (width, family, per_row)
+    assert len({round(b["width"]) for b in boxes}) == 1 and all(b["width"] >= 220 for b in boxes), (width, boxes)
+    widest = max(groups.values(), key=len)
+    first_row = [b for b in widest if round(b["y"]) == min(round(b["y"]) for b in widest)]
     assert max(b["x"] + b["width"] for b in first_row) >= lens["x"] + lens["width"] - 2
     assert max(b["x"] + b["width"] for b in boxes) <= width
-    if width >= 1440:
-        assert max(per_row) >= 4, (width, per_row)
+    titles = page.locator(".a2lens .family-title").all_inner_texts()
+    assert [t.split(":")[0] for t in titles] == ["No attention", "Channel attention", "Spatial attention, global and "
+                                                 "pairwise"], titles
 
     _check_lens(page, width)
     plain = page.locator('.a2lens .card[data-kind="plain"]')

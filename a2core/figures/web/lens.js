@@ -32,6 +32,35 @@ function a2Mix(card, cell) {
   return { row, weights };
 }
 
+function crossOf(card, r, u, out, scale) {
+  // Pass r's attention of query u over its cross, added (× scale) into ``out`` (h·w): the column's weights
+  // (card.column, (R, L, h)) at (g, col of u), the row's (card.row, (R, L, w)) at (row of u, v). The query
+  // itself is in its row only (a2core.figures.lens.crisscross_card), so nothing is counted twice.
+  const [h, w] = card.shape;
+  const L = h * w;
+  const i = Math.floor(u / w);
+  const j = u - i * w;
+  const col = (r * L + u) * h;
+  const row = (r * L + u) * w;
+  for (let g = 0; g < h; g++) out[g * w + j] += scale * card.column[col + g];
+  for (let v = 0; v < w; v++) out[i * w + v] += scale * card.row[row + v];
+  return out;
+}
+
+function crissCrossReach(card, cell) {
+  // Row u of a⁽ᴿ⁾ ⋯ a⁽¹⁾, where u reads from over all R passes (a2core.blocks.criss_cross, ``reach``): the
+  // last pass's cross of u, then through each earlier pass, one cross per position reached so far.
+  const [h, w] = card.shape;
+  const L = h * w;
+  let reach = crossOf(card, card.passes - 1, cell[0] * w + cell[1], new Float64Array(L), 1);
+  for (let r = card.passes - 2; r >= 0; r--) {
+    const next = new Float64Array(L);
+    for (let v = 0; v < L; v++) if (reach[v] !== 0) crossOf(card, r, v, next, reach[v]);
+    reach = next;
+  }
+  return reach;
+}
+
 function topIndices(values, k) {
   // The k largest, largest first; ties keep index order (numpy's stable argsort of −values).
   return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
@@ -192,6 +221,7 @@ class Card {
     this.card = card;
     this.box = element("div", explore ? "card explore" : "card", parent);
     this.box.dataset.kind = card.kind;
+    if (card.group) this.box.dataset.family = card.group;
     if (card.title) element("div", "card-title", this.box, card.title);
     for (const [name, p] of card.prediction || []) element("div", "prediction", this.box, `${name} ${(100 * p).toFixed(1)} %`);
     if (card.note) element("div", "note", this.box, card.note);
@@ -210,6 +240,15 @@ class Card {
     } else {
       this.map = new MapView(lens, row, { label: card.label, title: card.map_title || "",
         colorbar: card.kind !== "plain" });
+    }
+    if (card.kind === "crisscross") {
+      // each pass's cross of the cell, beside (Explore) or under (Compare) the reach
+      this.strip = element("div", "strip", this.box);
+      this.stripTitle = element("div", "caption", this.strip, "");
+      const tiles = element("div", "tiles", this.strip);
+      const tile = explore ? lens.data.tile_px : null;
+      this.passes = Array.from({ length: card.passes }, () =>
+        new MapView(lens, element("div", "pair", tiles), { px: tile, label: "attention", small: true }));
     }
     if (card.kind === "a2") {
       this.bars = new Bars(lens, row, { title: "", height: explore ? 280 : 110, axis: explore ? "v_ij" : "" });
@@ -260,6 +299,12 @@ class Card {
       values = card.attention.subarray(j * L, (j + 1) * L);
     } else if (card.kind === "context") {
       values = card.context;
+    } else if (card.kind === "crisscross") {
+      values = crissCrossReach(card, cell);
+      const u = cell[0] * w + cell[1];
+      this.stripTitle.textContent = `each pass: ${where} attends over its row and column`;
+      this.passes.forEach((view, r) => view.draw(crossOf(card, r, u, new Float64Array(h * w), 1), card.shape, cell,
+        `pass ${r + 1}`, pin));
     }
     const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
     this.map.draw(values, card.shape, cell, title, pin);
@@ -286,12 +331,24 @@ class Lens {
     this.data = data;
     this.colors = decodeColors(data.colors);
     this.cardsBox?.remove();
-    this.cardsBox = element("div", data.layout === "explore" ? "cards explore" : "cards", this.root);
     const explore = data.layout === "explore";
-    if (!explore) this.balance(this.cardsBox, data.cards.length);
-    this.cards = data.cards.map((raw) => {
+    this.cardsBox = element("div", explore ? "cards explore" : "cards", this.root);
+    // Compare's cards may come in groups (a card's "group", its design's family): each run of cards of one group
+    // starts a new row of the grid under the group's title, the cards one width throughout, one hover for all.
+    const runs = [];
+    data.cards.forEach((raw, i) => {
+      if (raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) runs.push({ group: raw.group, count: 0 });
+      if (runs.length) runs[runs.length - 1].count += 1;
+    });
+    const widest = runs.length ? Math.max(...runs.map((r) => r.count)) : 0;
+    if (!explore) this.balance(this.cardsBox, data.cards.length, widest);
+    this.cards = data.cards.map((raw, i) => {
+      if (!explore && raw.group && (i === 0 || raw.group !== data.cards[i - 1].group)) {
+        const title = element("div", "family-title", this.cardsBox, raw.group);
+        title.dataset.family = raw.group;
+      }
       const card = { ...raw };
-      for (const name of ["gather", "distribute", "attention", "context", "channel"]) {
+      for (const name of ["gather", "distribute", "attention", "context", "channel", "column", "row"]) {
         if (raw[name]) card[name] = decodeArray(raw[name]);
       }
       return new Card(this, this.cardsBox, card, explore);
@@ -307,12 +364,15 @@ class Lens {
    * Compare's grid: as many columns as cards of at least card_px fit, then spread evenly over the rows (seven
    * cards that fit five to a row make rows of 4 and 3, not 5 and 2), again whenever the width changes.
    */
-  balance(box, count) {
+  balance(box, count, widest = 0) {
+    // Grouped cards (``widest``: the largest group) start a row per group: as many columns as fit, but no more
+    // than the largest group fills, so that the cards stay as wide as they can and the page as short.
     const columns = () => {
       const gap = 10;
       const most = Math.max(1, Math.floor((box.clientWidth + gap) / (this.data.card_px + gap)));
       const rows = Math.ceil(count / most);
-      box.style.gridTemplateColumns = `repeat(${Math.ceil(count / rows)}, minmax(0, 1fr))`;
+      const n = widest ? Math.min(most, widest) : Math.ceil(count / rows);
+      box.style.gridTemplateColumns = `repeat(${n}, minmax(0, 1fr))`;
     };
     if (typeof ResizeObserver !== "undefined") new ResizeObserver(columns).observe(box);
     columns();
