@@ -52,7 +52,8 @@ from a2core.images import load_image
 from a2core.models import ZOOS
 from a2core.probe.maps import compute_maps
 from a2core.training import RECIPES
-from a2core.weights import ModelMeta, default_path
+from a2core.models import default_path
+from a2core.weights import ModelMeta
 from bench._util import median_time, parser, table, write_json
 
 ARCH = "a2_resnet"

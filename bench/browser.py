@@ -33,7 +33,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from a2core.weights import default_path
+from a2core.models import default_path
 from app.common import ZOO_VIEWS
 from bench._util import parser, table, write_json
 from bench.app import ARCH, photo_bytes

@@ -23,8 +23,8 @@ from safetensors.torch import save_file
 import a2core  # first: its torchvision shim lets timm import
 from a2core.probe import maps as maps_cli
 from a2core._compat import import_torchvision
-from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model, read_header
-from a2core.weights import WeightsError
+from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model
+from a2core.weights import WeightsError, read_header
 from tests.image_cases import encode, picture
 
 import timm  # noqa: E402

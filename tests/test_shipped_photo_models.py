@@ -17,7 +17,7 @@ from PIL import Image
 
 import a2core
 from a2core.training.measure import shipped_archs
-from a2core.weights import default_path, zoo_dir
+from a2core.models import default_path, zoo_dir
 from tests.gathering_checks import assert_sharp_and_distinct, gathering_report
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples" / "imagenette"

@@ -19,7 +19,8 @@ import torch
 from a2core import ARCHS, build, save_weights
 from a2core.training.data import IMAGENETTE_CLASSES
 from a2core.training.train import DATASETS, RECIPES
-from a2core.weights import WEIGHTS_DIR, ModelMeta, zoo_dir
+from a2core.models import zoo_dir
+from a2core.weights import WEIGHTS_DIR, ModelMeta
 
 PHOTO = "imagenette"
 

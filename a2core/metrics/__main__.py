@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ..images import ImageError, load_image
 from ..models import ARCHS, ZOOS
 from ..training.data import list_images
-from ..weights import load_pretrained, zoo_dir
+from ..models import load_pretrained, zoo_dir
 from .boxes import BoxesError, read_boxes, view_boxes
 from .zoo import AUC_STEPS, BOOTSTRAP, score_photo, summarise
 

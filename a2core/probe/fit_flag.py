@@ -180,7 +180,7 @@ def calibrate(zoo: str, data: Path, foreign: Path | None, cache: Path, target: f
     thresholds calibrated like the shipped one; at the trained size, the seven models' mean probability.
     """
     from ..models import ARCHS
-    from ..weights import load_pretrained, zoo_dir
+    from ..models import load_pretrained, zoo_dir
 
     folder = zoo_dir(zoo, root)
     models = {a: load_pretrained(a, folder / f"{a}.safetensors") for a in ARCHS

@@ -171,7 +171,7 @@ def _load(args) -> torch.nn.Module:
 
         library, arch = ("timm", args.timm) if args.timm else ("torchvision", args.torchvision)
         return load_own_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
-    from ..weights import load_pretrained
+    from ..models import load_pretrained
 
     return load_pretrained(args.arch, args.weights)
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from ..models import ARCHS
-from ..weights import WEIGHTS_DIR, load_pretrained, read_meta
+from ..models import load_pretrained
+from ..weights import WEIGHTS_DIR, read_meta
 from .card import markdown_table, render_card, to_json
 from .measure import (
     THROUGHPUT_BATCH,

@@ -30,7 +30,8 @@ from ..images import normalize
 from ..models import ARCHS
 from ..probe import attention_maps
 from ..probe.analysis import gathering_entropy
-from ..weights import WEIGHTS_DIR, ModelMeta, load_pretrained
+from ..models import load_pretrained
+from ..weights import WEIGHTS_DIR, ModelMeta
 from .data import ImageFolderTensors, class_names
 from .seeds import SeedRun, seed_runs
 from .train import _bf16_is_fast, evaluate_tensors

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from a2core.models import ARCHS
-from a2core.weights import read_meta, zoo_dir
+from a2core.models import zoo_dir
+from a2core.weights import read_meta
 from app.sources import SAMPLES_DIR, ModelSource, ZooView, samples
 
 #: The app's own model: a zoo is the default only when it has this arch's weights.

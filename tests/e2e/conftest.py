@@ -19,7 +19,7 @@ import os
 
 import pytest
 
-from a2core.weights import default_path
+from a2core.models import default_path
 from bench.sessions import serve
 from tests.e2e.browser import DOCS_ZOO
 from tests.zoo_weights import weights_folder
