@@ -45,7 +45,7 @@ import torch
 from PIL import Image
 
 import a2core
-from a2core.figures import explore as figures
+from a2core import figures
 from a2core.figures import lens
 from a2core.probe import analysis
 from a2core.images import load_image

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .explore import HIGHLIGHT, MUTED
+from .overlay import HIGHLIGHT, MUTED
 
 #: the zoo's archs as a lecture names them.
 ARCH_LABELS: dict[str, str] = {

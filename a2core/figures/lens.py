@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import web
-from .explore import HIGHLIGHT, MUTED, colormap, image_source
 from .labels import class_label
+from .overlay import HIGHLIGHT, MUTED, colormap, image_source
 
 LAYOUTS = ("explore", "compare")
 

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from a2core.figures import explore as figures
+from a2core import figures
 from a2core.figures import learn as fl
 from a2core.figures.toy import toy_data, toy_weights
 from a2core.images import load_image, model_view, to_tensor

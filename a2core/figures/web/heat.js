@@ -25,7 +25,7 @@ function halfToFloat(h) {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** "#rrggbb…" (256 colours, a2core.figures.explore.colormap) → Uint8Array(768). */
+/** "#rrggbb…" (256 colours, a2core.figures.overlay.colormap) → Uint8Array(768). */
 function decodeColors(hex) {
   const table = new Uint8Array(hex.length / 2);
   for (let i = 0; i < table.length; i++) table[i] = parseInt(hex.substr(2 * i, 2), 16);
@@ -40,7 +40,7 @@ function maxOf(values) {
 
 /**
  * Colour an (h, w) map into ``canvas`` (h × w pixels, scaled up by CSS without smoothing): the colour index
- * is round(v / max · 255), as a2core.figures.explore._colored and plotly's heatmap with zmin 0 colour it.
+ * is round(v / max · 255), as a2core.figures.overlay._colored and plotly's heatmap with zmin 0 colour it.
  */
 function paintMap(canvas, values, h, w, colors, opacity, zmax) {
   if (canvas.width !== w || canvas.height !== h) {
