@@ -20,17 +20,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..lessons.cost import OrderCost
+from ..probe.analysis import as_array
 
 #: one colour per computation order, used by every chart that compares them.
 ORDER_COLOURS = {"gather_first": "#1b9e77", "pairwise": "#d95f02"}
 ORDER_LABELS = {"gather_first": "gather first: (A·softmax(B)ᵀ)·softmax(V)", "pairwise": "pairwise: A·(softmax(B)ᵀ·softmax(V))"}
 _FONT = dict(size=16)  # readable on a class projector
-
-
-def _array(t) -> np.ndarray:
-    if hasattr(t, "detach"):
-        t = t.detach().cpu().numpy()
-    return np.asarray(t, dtype=np.float64)
 
 
 def matrix_heatmap(
@@ -45,7 +40,7 @@ def matrix_heatmap(
     height: int | None = None,
 ) -> go.Figure:
     """A (rows, cols) matrix as a heatmap, first row at the top, values written in the cells when asked."""
-    z = _array(matrix)
+    z = as_array(matrix)
     if z.ndim != 2:
         raise ValueError(f"expected a 2-D matrix, got shape {z.shape}")
     rows, cols = z.shape
@@ -92,7 +87,7 @@ def maps_grid(
     Every tile stays square whatever width the page gives the figure; ``cell_px`` is its height.
     ``text_size`` (px) is the font of the values written in the cells with ``show_values``.
     """
-    z = _array(maps)
+    z = as_array(maps)
     if z.ndim != 3:
         raise ValueError(f"expected maps of shape (k, h, w), got {z.shape}")
     k = z.shape[0]
