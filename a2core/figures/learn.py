@@ -145,6 +145,19 @@ def log_ticks(values: Sequence[float], base: int, label) -> dict:
     return dict(tickvals=[float(p) for p in powers], ticktext=[label(p) for p in powers])
 
 
+def _order_bars(orders: Sequence[str], values: Sequence[float], text: Sequence[str]) -> go.Bar:
+    # One bar per order in its colour, its value written above it (never clipped at the plot's top).
+    return go.Bar(
+        x=[o.replace("_", " ") for o in orders],
+        y=list(values),
+        marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
+        text=list(text),
+        textposition="outside",
+        cliponaxis=False,
+        showlegend=False,
+    )
+
+
 def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
     """Attention state (bytes) and FLOPs of the orders side by side, on log axes labelled in bytes and FLOPs."""
     orders = [o for o in ORDER_COLOURS if o in costs] + [o for o in costs if o not in ORDER_COLOURS]
@@ -152,19 +165,7 @@ def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
     for col, field, base, label in ((1, "attention_bytes", 1024, human_bytes), (2, "flops", 1000, human_count)):
         # floats: the counts can exceed what a C long (or JSON's safe integers) holds
         values = [float(getattr(costs[o], field)) for o in orders]
-        fig.add_trace(
-            go.Bar(
-                x=[o.replace("_", " ") for o in orders],
-                y=values,
-                marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
-                text=[label(v) for v in values],
-                textposition="outside",
-                cliponaxis=False,
-                showlegend=False,
-            ),
-            row=1,
-            col=col,
-        )
+        fig.add_trace(_order_bars(orders, values, [label(v) for v in values]), row=1, col=col)
         fig.update_yaxes(type="log", **log_ticks(values, base, lambda v: label(v, digits=0)), row=1, col=col)
     fig.update_layout(title=title, font=_FONT, height=380, margin=dict(l=10, r=10, t=70, b=10))
     return fig
@@ -176,19 +177,8 @@ def measured_figure(rows: Sequence[Mapping[str, float | str]]) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=["time of one forward (ms)", "largest tensor allocated (bytes)"])
     for col, field in ((1, "time_ms"), (2, "peak_bytes")):
         values = [float(r[field]) for r in rows]
-        fig.add_trace(
-            go.Bar(
-                x=[o.replace("_", " ") for o in orders],
-                y=values,
-                marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
-                text=[f"{v:.2f} ms" if field == "time_ms" else human_bytes(v) for v in values],
-                textposition="outside",
-                cliponaxis=False,
-                showlegend=False,
-            ),
-            row=1,
-            col=col,
-        )
+        text = [f"{v:.2f} ms" if field == "time_ms" else human_bytes(v) for v in values]
+        fig.add_trace(_order_bars(orders, values, text), row=1, col=col)
     fig.update_layout(font=_FONT, height=360, margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
