@@ -47,6 +47,7 @@ from a2core.probe.maps import compute_maps
 from app import urlstate
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source, shown_sample
 from app.lens import component
+from app.panels import show
 from app.size_fields import size_fields
 
 ARCH = MAIN_ARCH
@@ -84,11 +85,6 @@ def real_steps(path: str, image_bytes: bytes, size: int, name: str) -> dict[str,
     arrays["check"] = float((steps.y - y_block).abs().max())
     arrays["params"] = {"c": block.in_channels, "m": block.m, "n": block.n}
     return arrays
-
-
-def show(fig, key: str) -> None:
-    fig.update_layout(width=None, autosize=True)
-    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 
 
 def shape(t) -> str:
