@@ -74,6 +74,22 @@ function paintColorbar(canvas, colors) {
   context.putImageData(image, 0, 0);
 }
 
+/**
+ * A colour bar under maps that share a scale: the scale from "0" at the left to a top at the right, written by
+ * the view into the returned span (each view formats it as its plotly twin does).
+ */
+function colorBar(parent, colors) {
+  const bar = element("div", "colorbar", parent);
+  paintColorbar(element("canvas", "", bar), colors);
+  element("span", "low", bar, "0");
+  return element("span", "high", bar, "");
+}
+
+/** The indices of the k largest ``values``, largest first; ties in index order (numpy: argsort(-values, "stable")). */
+function topIndices(values, k) {
+  return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
+}
+
 function element(tag, className, parent, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
