@@ -88,7 +88,8 @@ def test_the_models_use_the_weight_io():
 
 
 @pytest.mark.slow  # a fresh interpreter imports torch: seconds of CPU each
-@pytest.mark.parametrize("first, then", [("a2core.weights", "a2core.models.own"), ("a2core.models.pretrained", "a2core.weights")])
+@pytest.mark.parametrize("first, then", [("a2core.weights", "a2core.models.own"),
+                                         ("a2core.models.pretrained", "a2core.weights")])
 def test_either_order_of_first_import_works_in_a_fresh_interpreter(first, then):
     code = f"""
 import importlib
