@@ -17,7 +17,7 @@ taken apart from the page's own clock (request sent, messages back, script finis
 timed until the lens shows the new photo's maps (its ``data-signature`` changes) and every chart is
 drawn; a page load from ``goto`` in a fresh tab of a warm server to the same settled state. With
 ``--zoo imagenette`` the page opens on the photo zoo, on its shipped weights (or random ones until they
-land, ``tests/zoo_weights.py``: the time does not depend on the values). ``--root`` serves another
+land, ``bench/zoo_weights.py``: the time does not depend on the values). ``--root`` serves another
 checkout's app (an earlier commit, in a ``git worktree``) and times what both have: page loads, uploads.
 """
 
@@ -246,7 +246,7 @@ def photo_weights(folder: Path) -> Path | None:
     """None when the photo zoo is shipped, else a weights folder with random photo weights in ``folder``."""
     if default_path(ARCH, "imagenette").is_file():
         return None
-    from tests.zoo_weights import weights_folder  # the tests' stand-in weights (run from the repository root)
+    from bench.zoo_weights import weights_folder  # the stand-in weights the tests use too
     return weights_folder(folder / "weights", photo_archs=(ARCH,))
 
 

@@ -32,7 +32,7 @@ from a2core.probe.fit_flag import (
 )
 from a2core.probe.fits import fit_score, fits_none, read_rule
 from a2core.models import zoo_dir
-from tests.zoo_weights import write_photo_weights
+from bench.zoo_weights import write_photo_weights
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 

@@ -1,4 +1,5 @@
-"""What may import what inside a2core: the weight I/O never imports the models, the models build on it.
+"""What may import what: inside a2core the weight I/O never imports the models, which build on it; the
+package never imports the app, the benchmarks, the tests or streamlit; the benchmarks never import the tests.
 
 Read from the source with ``ast`` (every ``import`` and ``from … import``, relative ones resolved, inside
 functions too), so a lazy import inside a function counts as much as one at the top. And each order of
@@ -24,6 +25,13 @@ FORBIDDEN = {
     "a2core.weights": ("a2core.models", "a2core.probe", "a2core.training", "a2core.figures", "a2core.metrics"),
     "a2core.blocks": ("a2core.models", "a2core.weights", "a2core.probe", "a2core.training", "a2core.figures"),
     "a2core.models": ("a2core.probe", "a2core.training", "a2core.figures", "a2core.metrics", "a2core.lessons"),
+}
+
+
+#: top-level folder → the top-level packages no file below it may import
+FORBIDDEN_TOP = {
+    "a2core": ("app", "bench", "tests", "streamlit"),
+    "bench": ("tests",),  # the tests import the benchmarks (and bench/zoo_weights.py), not the other way round
 }
 
 
@@ -77,6 +85,16 @@ def test_each_layer_imports_only_downwards(layer):
         for module in imported_modules(path.read_text(), name, path.name == "__init__.py"):
             if any(module == bad or module.startswith(bad + ".") for bad in FORBIDDEN[layer]):
                 offences.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not offences, "\n".join(offences)
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN_TOP))
+def test_each_folder_imports_only_what_it_may(folder):
+    files = sorted((ROOT / folder).rglob("*.py"))
+    assert files
+    offences = [f"{path.relative_to(ROOT)} imports {module}" for path in files
+                for module in imported_modules(path.read_text(), module_name(path), path.name == "__init__.py")
+                if module.split(".")[0] in FORBIDDEN_TOP[folder]]
     assert not offences, "\n".join(offences)
 
 

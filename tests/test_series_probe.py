@@ -13,7 +13,7 @@ from a2core import load_pretrained
 from a2core.metrics.scored import block_query_dependence, block_scores
 from a2core.models import SERIES_ARCHS, attention_blocks
 from a2core.probe.maps import compute_maps
-from tests.zoo_weights import write_photo_weights
+from bench.zoo_weights import write_photo_weights
 
 SAMPLE = sorted(Path("assets/samples/imagenette").rglob("*.jpg"))[0]
 KIND = {"cbam_resnet": "CBAM", "bam_resnet": "BAM", "sk_resnet": "SelectiveKernel", "cc_resnet": "CrissCross",

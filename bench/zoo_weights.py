@@ -1,4 +1,4 @@
-"""A weights folder for the app with both zoos, for tests and CI, which have no photo-zoo weights.
+"""A weights folder for the app with both zoos, for the benchmarks, tests and CI, which have no photo-zoo weights.
 
 The folder has the layout of ``assets/weights`` that ``$A2LENS_WEIGHTS`` replaces: the shipped
 CIFAR-10 files (linked, not copied) and ``imagenette/<arch>.safetensors`` written here from
@@ -6,6 +6,8 @@ randomly initialised photo-zoo models with ``a2core.save_weights``, so the app's
 runs on every test run whether or not the trained photo weights have landed.
 
     folder = weights_folder(tmp_path)                       # then A2LENS_WEIGHTS=folder
+
+Here, not under tests/, so that the tests import the benchmarks' helpers and never the other way round.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from pathlib import Path
 import torch
 
 from a2core import ARCHS, build, save_weights
+from a2core.models import zoo_dir
 from a2core.training.data import IMAGENETTE_CLASSES
 from a2core.training.train import DATASETS, RECIPES
-from a2core.models import zoo_dir
 from a2core.weights import WEIGHTS_DIR, ModelMeta
 
 PHOTO = "imagenette"
