@@ -42,13 +42,7 @@ def zoo(tmp_path_factory):
     return data, weights
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # One thread: OpenMP's barriers stall when a busy machine deschedules a second one.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

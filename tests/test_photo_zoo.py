@@ -17,11 +17,7 @@ from a2core.training.train import RECIPES, main, zoo_of
 from a2core.weights import ModelMeta, read_meta
 
 
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")  # --threads sets a process-wide torch setting
 
 
 def make_fastai_imagenette(root, per_class=2, seed=0):

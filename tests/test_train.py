@@ -16,12 +16,7 @@ from a2core import ARCHS, build, load_pretrained
 from a2core.training.train import RECIPES, Recipe, main, one_cycle, param_groups, same_recipe, skip_epochs
 
 
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    # --threads sets a process-wide torch setting; give the rest of the suite its own back.
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")  # --threads sets a process-wide torch setting
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,7 @@ from tests.image_cases import BAD, ODD, encode, mime, picture
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_model():
-    # Import torch and load the model once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model, weights_dir
-
-    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
+pytestmark = pytest.mark.usefixtures("warm_model")  # tests/app/conftest.py
 
 
 @pytest.fixture

@@ -20,14 +20,7 @@ VIEWS = Path(APP).parent / "views"
 TIMEOUT = 120
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_models():
-    # Load the models once, outside the per-run timeout (st.cache_resource is per process).
-    from a2core.models import ARCHS
-    from app.common import load_model, weights_dir
-
-    for arch in ARCHS:
-        load_model(arch, str(weights_dir() / f"{arch}.safetensors"))
+pytestmark = pytest.mark.usefixtures("warm_models")  # tests/app/conftest.py
 
 
 def open_link(query: dict[str, str], view: str | None = None) -> AppTest:
