@@ -1,11 +1,29 @@
-"""Fixtures shared across the test tree."""
+"""Fixtures shared across the test tree, and the ``browser`` marker of every end-to-end test.
+
+The fast part, for a developer between edits (the marks are the ``slow`` and ``browser`` of pyproject.toml)::
+
+    python3 -m pytest -m "not slow and not browser"
+
+CI (``.ci/run``) runs everything: ``python3 -m pytest``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 import torch
+
+
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    # Every test under tests/e2e drives Chromium against a served app: marked here, so a new file there is too.
+    for item in items:
+        if E2E in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @contextlib.contextmanager

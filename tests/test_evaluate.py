@@ -76,6 +76,7 @@ def table_rows(text):
             for line in text.splitlines() if line.startswith("|")]
 
 
+@pytest.mark.slow
 def test_cli_prints_the_table_and_writes_markdown_and_json(zoo, evaluated):
     _, weights = zoo
     out, tmp_path, _ = evaluated
@@ -165,6 +166,7 @@ def test_latency_is_a_positive_median_and_leaves_the_mode_alone():
     assert ms > 0 and net.training
 
 
+@pytest.mark.slow
 def test_card_has_every_section_and_reads_the_logs(evaluated):
     _, out, logs = evaluated
     log = read_training_log(logs / "resnet.jsonl")

@@ -183,6 +183,7 @@ def test_topk_bars_most_probable_on_top():
     assert list(bar.x) == [0.1, 0.3, 0.6]
 
 
+@pytest.mark.slow
 def test_png_export_is_offline_matplotlib(image, maps):
     gather, distribute = maps, np.transpose(maps, (0, 2, 1))
     distribute = distribute / distribute.sum(axis=0, keepdims=True)
@@ -193,6 +194,7 @@ def test_png_export_is_offline_matplotlib(image, maps):
     assert Image.open(io.BytesIO(grid)).format == "PNG"
 
 
+@pytest.mark.slow
 def test_matplotlib_overlay_aligns_cells_with_pixels():
     # A map that is 1 only in cell (0, 1) of a 2 × 2 map must colour exactly the top-right quarter.
     image = np.zeros((32, 32, 3), np.uint8)
@@ -235,6 +237,7 @@ def test_pictures_without_hover(image, maps):
     assert len([t for t in traces(fig, "image") if t.name == "map"]) == 6
 
 
+@pytest.mark.slow
 def test_png_main_title_clears_every_panel_title(image, maps):
     # Issue 20, item 9: the downloaded figure's main title sat on top of "distribution weights v_j".
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -96,6 +96,7 @@ def tiny_zoo(tmp_path_factory):
     return root, weights, classes, rule
 
 
+@pytest.mark.slow
 def test_calibration_reports_the_held_apart_half_as_recomputed_by_hand(tiny_zoo):
     root, weights, classes, rule = tiny_zoo
     folder = zoo_dir("imagenette", weights)
@@ -120,6 +121,7 @@ def test_calibration_reports_the_held_apart_half_as_recomputed_by_hand(tiny_zoo)
     assert read_rule("imagenette", weights) == rule
 
 
+@pytest.mark.slow
 def test_calibration_table_goes_between_the_readme_markers(tiny_zoo, tmp_path):
     _, _, _, rule = tiny_zoo
     start, end = table_markers("imagenette")
@@ -134,6 +136,7 @@ def test_calibration_table_goes_between_the_readme_markers(tiny_zoo, tmp_path):
         write_table(tmp_path / "plain.md", rule.report)
 
 
+@pytest.mark.slow
 def test_fits_none_follows_the_score_and_its_threshold(tiny_zoo):
     root, weights, classes, rule = tiny_zoo
     folder = zoo_dir("imagenette", weights)
@@ -145,6 +148,7 @@ def test_fits_none_follows_the_score_and_its_threshold(tiny_zoo):
     assert answers == {score > rule.threshold}
 
 
+@pytest.mark.slow
 def test_flag_folder_and_its_command(tiny_zoo, monkeypatch, capsys):
     root, weights, _, rule = tiny_zoo
     rows = flag_folder(root / "foreign", "imagenette", weights)
@@ -175,6 +179,7 @@ def test_shipped_rule_keeps_in_class_photos_under_five_percent_on_the_held_apart
     assert counts["calibration"] + counts["held"] == (1966 if zoo == "imagenette" else 5000)
 
 
+@pytest.mark.slow
 def test_shipped_rule_on_the_bundled_samples():
     # the 20 bundled Imagenette photos are val photos of the ten classes; a grey card and noise are not
     photos = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))
@@ -186,6 +191,7 @@ def test_shipped_rule_on_the_bundled_samples():
     assert score == pytest.approx(summed_energy_by_hand(photo, zoo_dir("imagenette"), rule.archs, 160), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_fits_none_contract(tmp_path):
     photo = Image.open(next((SAMPLES / "imagenette").glob("*/*.jpg")))
     for image in (photo, photo.convert("RGBA"), photo.convert("L"), photo.convert("P")):

@@ -25,6 +25,7 @@ def folder(tmp_path_factory):
     return write_photo_weights(tmp_path_factory.mktemp("weights"), archs=SERIES_ARCHS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", SERIES_ARCHS)
 def test_compute_maps_reads_every_block(arch, folder):
     model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")
@@ -58,6 +59,7 @@ SCORED_MAPS = {"cbam_resnet": ["spatial"], "bam_resnet": ["spatial"], "triplet_r
                "cc_resnet": ["row_mean", "rows"], "sk_resnet": [], "resnest": []}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", SERIES_ARCHS)
 def test_the_scores_read_each_design(arch, folder):
     model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")

@@ -17,7 +17,8 @@ from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, mime
 
 
-pytestmark = pytest.mark.usefixtures("warm_models")  # tests/app/conftest.py
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 @pytest.fixture

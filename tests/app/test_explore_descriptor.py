@@ -11,7 +11,8 @@ from tests.app.pages import open_page
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
-pytestmark = pytest.mark.usefixtures("warm_model")  # tests/app/conftest.py
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_model"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def upload(at, name: str):

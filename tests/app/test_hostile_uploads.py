@@ -9,7 +9,8 @@ from tests.app.pages import open_page
 from tests.image_cases import encode, junk_exif_jpeg, picture
 
 
-pytestmark = pytest.mark.usefixtures("warm_models")  # tests/app/conftest.py
+# AppTest page runs, a second or more each (--durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def notes(at) -> list[str]:

@@ -19,7 +19,8 @@ from tests.app.pages import open_page
 from tests.app.plotly_json import charts
 
 
-pytestmark = pytest.mark.usefixtures("warm_model")  # tests/app/conftest.py
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_model"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ VIEWS = Path(APP).parent / "views"
 TIMEOUT = 120
 
 
-pytestmark = pytest.mark.usefixtures("warm_models")  # tests/app/conftest.py
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def open_link(query: dict[str, str], view: str | None = None) -> AppTest:

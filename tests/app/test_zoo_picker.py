@@ -28,6 +28,8 @@ from tests.app.plotly_json import arr, charts
 from bench.zoo_weights import weights_folder
 from app.sources.own import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
 
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
+
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 PHOTO_SAMPLES = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))
 PHOTO_CLASSES = sorted(IMAGENETTE_CLASSES.values())
