@@ -15,12 +15,13 @@ import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.state.session_state import SessionState
 
 from a2core.figures.labels import class_label
-from a2core.images import load_image
+from a2core.images import ImageError
 from a2core.models import ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
 from a2core.models import load_pretrained
@@ -181,17 +182,22 @@ def _clear_models() -> None:
 load_model.clear = _clear_models
 
 
-@st.cache_data(show_spinner="Running the model…", max_entries=64, ttl=CACHE_TTL_S)
-def run_probe(arch: str, path: str, image_bytes: bytes, size: int) -> ImageMaps:
-    """One forward pass of ``arch`` (weights at ``path``) on the image at ``size`` px → every block's maps
-    as numpy arrays.
+@st.cache_data(show_spinner="Running the model…", max_entries=64, ttl=CACHE_TTL_S, hash_funcs=upload_check.HASH)
+def run_probe(arch: str, path: str, picture: upload_check.Picture, size: int) -> ImageMaps:
+    """One forward pass of ``arch`` (weights at ``path``) on ``picture`` at ``size`` px → every block's maps
+    as numpy arrays (and ``image``, the model's view, which the pages' other model runs take).
 
-    Cached by (arch, path, a hash of the image bytes, size): Streamlit keys the cache on an MD5 of the
-    arguments and keeps only the pickled result, at most 64 of them (0.03 MB each at 32 px, 0.43 MB at
-    128 px: ≤ 28 MB), each for at most an hour unused. Raises ImageError for bytes that are not a
-    usable picture.
+    Cached by (arch, path, the picture's digest, size): Streamlit keeps only the pickled result, at most
+    64 of them (0.03 MB each at 32 px, 0.43 MB at 128 px: ≤ 28 MB), each for at most an hour unused.
     """
-    return compute_maps(load_model(arch, path), load_image(image_bytes), size)
+    return compute_maps(load_model(arch, path), picture.image, size)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def sample_picture(path: str) -> upload_check.Picture:
+    """The bundled sample at ``path``, decoded once per server (the 50 shipped: 3 MiB of pixels). Raises
+    ImageError for a damaged file."""
+    return upload_check.picture(Path(path).read_bytes())
 
 
 def sample_label(sample: str) -> str:
@@ -200,11 +206,11 @@ def sample_label(sample: str) -> str:
     return f"{class_label(name)} · {rest}" if rest else class_label(name)
 
 
-def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
+def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, str] | None:
     """Image picker in the sidebar: a sample of ``source``'s classes, an upload, or a camera photo.
 
-    Returns (image bytes, label), a photo or upload taking precedence over the
-    sample; shows an error and returns None for a file that is not a usable picture.
+    Returns (picture, label), a photo or upload taking precedence over the sample, decoded once
+    (:class:`app.upload.Picture`); shows an error and returns None for a file that is not a usable picture.
     ``key`` keeps the widgets of different pages apart; each source has its own sample list.
     """
     samples = source.samples
@@ -238,7 +244,13 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
     if chosen is None:
         if kept is not None:  # the photo of another page (or of this one, before it was left)
             return kept[0], kept[1]
-        return (samples[sample].read_bytes(), f"sample {sample_label(sample)}") if sample else None
+        if not sample:
+            return None
+        try:
+            return sample_picture(str(samples[sample])), f"sample {sample_label(sample)}"
+        except (OSError, ImageError) as error:
+            st.error(f"The sample {upload_check.shown(sample)} cannot be used: {error}", icon=":material/block:")
+            return None
     if chosen.size > IMAGE_MAX_MB * 1024 * 1024:  # the browser enforces the cap; a hand-made request may not
         st.error(f"{upload_check.shown(chosen.name)} cannot be used: over {IMAGE_MAX_MB} MB.", icon=":material/block:")
         return None
@@ -249,9 +261,9 @@ def image_input(key: str, source: ModelSource) -> tuple[bytes, str] | None:
         return None
     for note in result.notes:
         st.info(f"{upload_check.shown(chosen.name)}: {note}", icon=":material/info:")
-    label = "camera photo" if chosen is photo else chosen.name[:upload_check.ECHO_CHARS]
-    shared_photo.keep(result.data, label, key)  # the current image of every page from now on
-    return result.data, label
+    label = "camera photo" if chosen is photo else upload_check.printable(chosen.name[:upload_check.ECHO_CHARS])
+    shared_photo.keep(result.picture, label, key)  # the current image of every page from now on
+    return result.picture, label
 
 
 def shown_sample(key: str, source: ModelSource) -> str | None:
@@ -268,7 +280,7 @@ def _forget_stale_widget_records(on_script_finished):
     ``WidgetMetadata`` (callback, serializers) forever. A chart's widget id hashes its whole
     figure, so every new image or click makes a new one, and Explore's ``on_select`` lambdas
     close over the figure and the probe: each upload left ~1 MB behind per session
-    (README, Classroom: Memory). Kept: the widgets of this run and every widget with a value,
+    (docs/classroom-server.md). Kept: the widgets of this run and every widget with a value,
     which includes those of fragments that did not run.
     """
     @functools.wraps(on_script_finished)
@@ -311,16 +323,21 @@ class FitVerdict:
     about: str
 
 
-@st.cache_data(show_spinner="Asking the zoo's models whether the photo fits…", max_entries=64, ttl=CACHE_TTL_S)
-def zoo_fit(zoo: str, root: str | None, image_bytes: bytes) -> tuple[float, float]:
-    """(score, threshold) of :func:`a2core.probe.fits.fit_score` for an uploaded or sample photo."""
+@st.cache_data(show_spinner="Asking the zoo's models whether the photo fits…", max_entries=64, ttl=CACHE_TTL_S,
+               hash_funcs=upload_check.HASH)
+def zoo_fit(zoo: str, root: str | None, picture: upload_check.Picture) -> tuple[float, float]:
+    """(score, threshold) of :func:`a2core.probe.fits.fit_score` for an uploaded or sample photo.
+
+    Once per photo for the whole server (keyed on its digest): the same photo in another session, or on
+    another page, costs no forward pass.
+    """
     from a2core.probe.fits import fit_score
 
-    score, rule = fit_score(load_image(image_bytes), zoo, root)
+    score, rule = fit_score(picture.image, zoo, root)
     return score, rule.threshold
 
 
-def fit_verdict(source: ModelSource, image_bytes: bytes, probe: ImageMaps) -> FitVerdict:
+def fit_verdict(source: ModelSource, picture: upload_check.Picture, probe: ImageMaps) -> FitVerdict:
     """The flag for this photo: a zoo's calibrated rule (``<zoo weights>/fits_none.json``) where it has one,
     else the top-1 probability under FIT_THRESHOLD of the model shown (``probe``), said to be uncalibrated."""
     from a2core.probe.fits import read_rule
@@ -329,7 +346,7 @@ def fit_verdict(source: ModelSource, image_bytes: bytes, probe: ImageMaps) -> Fi
     rule = read_rule(source.zoo, root) if source.folder is not None else None
     if rule is not None:
         try:
-            score, threshold = zoo_fit(source.zoo, root, image_bytes)
+            score, threshold = zoo_fit(source.zoo, root, picture)
         except FileNotFoundError:  # a model of the rule is missing: the fallback below
             rule = None
     if rule is None:

@@ -2,7 +2,8 @@
 
 Hovering redraws in the browser only; a click (or the arrow keys, once they rest) sends the pinned
 position back, and :func:`lens` stores it as the app's shared position (``app.common.clicked_position``),
-so the Grad-CAM ✕, the downloads and the other pages follow it. The data come from
+so the Grad-CAM ✕, the downloads and the other pages follow it. Boxes drawn on it come back the same way, once per
+finished box or clear, and are kept for the photo (:mod:`app.boxes`). The data come from
 :func:`a2core.figures.lens.lens_data`; the script and its CSS are inlined (no CDN, no build step).
 """
 
@@ -13,6 +14,8 @@ import functools
 import streamlit as st
 
 from a2core.figures import web
+from a2core.figures.lens import with_boxes
+from app import boxes as photo_boxes
 from app.common import clicked_position
 
 
@@ -32,7 +35,23 @@ def _store(key: str) -> None:
         clicked_position("shared", (position[0], position[1]))
 
 
-def lens(data: dict, key: str) -> None:
-    """Mount the lens with ``data`` (``lens_data``); a pinned position becomes the shared position."""
-    component("lens")(key=key, data=data, default={"position": None}, on_position_change=lambda: _store(key),
-                 height="content")
+def _store_boxes(key: str, photo: str) -> None:
+    state = st.session_state.get(key)
+    boxes = state.get("boxes") if state is not None else None
+    if boxes is not None:
+        photo_boxes.store(photo, boxes)  # an invalid list (a hand-made message) is ignored
+
+
+def lens(data: dict, key: str, photo: str | None = None) -> None:
+    """Mount the lens with ``data`` (``lens_data``); a pinned position becomes the shared position.
+
+    With ``photo`` (the shown photo's digest, ``Picture.digest``), the boxes of that photo go with it: those drawn on any page or named
+    by a link (the page gives them to :func:`app.boxes.restore` first) and the sample's object boxes when their
+    toggle is on (:mod:`app.boxes`); the boxes drawn here come back and are kept for it.
+    """
+    callbacks = {"on_position_change": lambda: _store(key)}
+    if photo is not None:
+        data = with_boxes(data, photo_boxes.drawn(photo), photo_boxes.object_boxes(photo))
+        callbacks["on_boxes_change"] = functools.partial(_store_boxes, key, photo)
+    component("lens")(key=key, data=data, default={"position": None, **({"boxes": None} if photo else {})},
+                      height="content", **callbacks)

@@ -13,6 +13,7 @@ import streamlit as st  # noqa: E402
 from app import sessions  # noqa: E402
 
 sessions.install()  # closed tabs give their uploads back (once per server; a no-op afterwards)
+sessions.share_cores()  # one torch thread per forward pass: the class's sessions are the parallelism
 
 # An emoji, not a ":material/…:" icon: the browser fetches those favicons from fonts.gstatic.com, and a
 # classroom server may be offline. Streamlit draws an emoji favicon in the page itself (a data: URL).
@@ -25,4 +26,6 @@ pages = [
     st.Page(HERE / "views" / "measure.py", title="Measure", icon=":material/straighten:"),
     st.Page(HERE / "views" / "learn.py", title="Learn", icon=":material/school:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+page.run()
+sessions.settle(page.url_path)  # after each page's first full run: what it loaded for good leaves the GC's walk

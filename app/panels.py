@@ -16,7 +16,7 @@ from a2core.figures import compare as fc
 from a2core.figures import lens as figure_lens
 from a2core.figures.labels import class_label
 from a2core.figures.gradcam import DIFFERENCE, gradcam_over_image
-from a2core.images import load_image, preprocess
+from a2core.images import to_tensor
 from a2core.lessons import block_inputs
 from a2core.probe import analysis, block_strides
 from a2core.probe.gradcam import holder_of
@@ -61,22 +61,29 @@ def wrapping_columns(key: str, spec, first_min_px: int):
         return st.columns(spec)
 
 
+def _batch(model, view: np.ndarray):
+    # The model's view (S, S, 3) uint8 (ImageMaps.image: the picture already cropped and resized as the model
+    # sees it) → its (1, 3, S, S) input: the same tensor as a2core.images.preprocess of the picture at S px.
+    return to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0)
+
+
 @st.cache_data(show_spinner=False, max_entries=32, ttl=CACHE_TTL_S)
-def feature_maps(arch: str, path: str, image_bytes: bytes, size: int, name: str) -> np.ndarray:
-    """The feature map X (c, h, w) that the attention module ``name`` of ``arch`` receives for this image."""
+def feature_maps(arch: str, path: str, view: np.ndarray, name: str) -> np.ndarray:
+    """The feature map X (c, h, w) that the attention module ``name`` of ``arch`` receives for ``view``
+    (the model's view, (S, S, 3) uint8: ``ImageMaps.image``)."""
     model = load_model(arch, path)
-    _, inputs = block_inputs(model, preprocess(load_image(image_bytes), model.meta, size), names=[name])
+    _, inputs = block_inputs(model, _batch(model, view), names=[name])
     return inputs[name][0].numpy()
 
 
 @st.cache_data(show_spinner="Computing Grad-CAM…", max_entries=64, ttl=CACHE_TTL_S)
-def gradcam(arch: str, path: str, image_bytes: bytes, size: int, layer: str, target: int | None
-            ) -> tuple[np.ndarray, int]:
-    """Grad-CAM (h, w) of ``target`` (None: the predicted class) at ``layer`` for this image, and the class."""
+def gradcam(arch: str, path: str, view: np.ndarray, layer: str, target: int | None) -> tuple[np.ndarray, int]:
+    """Grad-CAM (h, w) of ``target`` (None: the predicted class) at ``layer`` for ``view`` (the model's view,
+    (S, S, 3) uint8: ``ImageMaps.image``), and the class."""
     # On the shared model, concurrently with other sessions: the layer's output is read through the
     # thread's own tap (a2core.probe.taps), which load_model put on every layer holding a block.
     model = load_model(arch, path)
-    cams, classes = grad_cam(model, preprocess(load_image(image_bytes), model.meta, size), layer, target)
+    cams, classes = grad_cam(model, _batch(model, view), layer, target)
     return cams[0], int(classes[0])
 
 
@@ -86,13 +93,13 @@ def has_extras(block) -> bool:
         block.kind == "GlobalContext" and block.arrays.get("scale") is not None)
 
 
-def extras_panel(key, arch, path, block, image, image_bytes, size, top):
+def extras_panel(key, arch, path, block, image, top):
     """What a design computes that does not depend on the position and is not on its lens card: the top
     channels of an SE/ECA block's input X, GSoP's covariance, GC's channel gate (timm's fuse_scale)."""
     if block.kind in CHANNEL_KINDS:
         weights = block.arrays["channel"]
         idx = fc.top_channels(weights, top)
-        x = feature_maps(arch, path, image_bytes, size, block.name)
+        x = feature_maps(arch, path, image, block.name)
         st.caption(f"top {top} channels of the block's input X {tuple(x.shape)}, over the image")
         show(fc.feature_maps_over_image(image, x, idx, weights), f"{key}_features")
     elif block.kind == "GlobalSecondOrderPooling":
@@ -112,13 +119,13 @@ def module_caption(block) -> str:
     return f"{block.name}: {block.kind}{origin}, feature map {shape[0]}×{shape[1]}{params}"
 
 
-def gradcam_panel(key, arch, path, probe, image_bytes, block_name, cell_fraction, target=None, size_px=300,
+def gradcam_panel(key, arch, path, probe, block_name, cell_fraction, target=None, size_px=300,
                   caption=True, **style):
     """Grad-CAM of ``target`` (the predicted class by default) at the layer holding ``block_name``,
     with the pinned position's ✕ on it (the lens above moves it)."""
     model = load_model(arch, path)
     layer = holder_of(model, block_name)
-    cam, explained = gradcam(arch, path, image_bytes, probe.size, layer, target)
+    cam, explained = gradcam(arch, path, probe.image, layer, target)
     cell = analysis.position_index(cell_fraction, cam.shape)
     # The title in markdown, which wraps in a narrow card (a plotly title is cut at the figure's edge).
     st.markdown(f"**Grad-CAM of “{class_label(probe.classes[explained])}”** at `{layer}`")
@@ -148,14 +155,15 @@ def class_picker(key: str, classes: tuple[str, ...], predicted: str) -> int | No
 
 
 @st.fragment
-def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, colorscale: str, opacity: float,
-                   source_key: str, trained_size: int, top: int = 3, verdict=None) -> None:
+def attention_view(probe, arch: str, path: str, label: str, colorscale: str, opacity: float,
+                   source_key: str, trained_size: int, top: int = 3, verdict=None, photo: str | None = None) -> None:
     """Explore for any model: each attention module's maps as its design has them, Grad-CAM beside them,
-    and the prediction. Rerun on its own when a position is pinned."""
+    and the prediction. Rerun on its own when a position is pinned. ``photo``: the picture's digest, which
+    carries its boxes (:mod:`app.boxes`)."""
     style = dict(colorscale=colorscale, opacity=opacity)
     blocks = probe.blocks
     if not blocks:
-        st.info(f"{arch} has no attention module that A²Lens reads (see the README's *Your own model*).")
+        st.info(f"{arch} has no attention module that A²Lens reads (see docs/own-model.md).")
         return
     names = list(blocks)
     name = st.selectbox(
@@ -174,9 +182,9 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
         st.markdown("#### What the block computes: hover a position (click to pin it, arrow keys move it)")
         lens(figure_lens.lens_data(probe.image, [figure_lens.block_card(block, caption=module_caption(block))],
                                    position=fraction, layout="explore", map_px=LENS_MAP_PX, **style),
-             key=f"explore_lens_{source_key}")
+             key=f"explore_lens_{source_key}", photo=photo)
         if has_extras(block):
-            extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, image_bytes, probe.size, top)
+            extras_panel(f"explore_extras_{source_key}", arch, path, block, probe.image, top)
     with prediction:
         # The zoo's Explore rule: the view at its own width, and the note for a picture that fits no class.
         prediction_panel(probe, arch, f"its input size is {trained_size} px", trained_size, verdict)
@@ -185,7 +193,7 @@ def attention_view(probe, arch: str, path: str, image_bytes: bytes, label: str, 
     with cam:
         (best, _), = probe.top(1)
         target = class_picker(f"explore_gradcam_class_{source_key}", probe.classes, best)
-        gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, image_bytes, name, fraction, target,
+        gradcam_panel(f"explore_gradcam_{source_key}", arch, path, probe, name, fraction, target,
                       caption=False, **style)
     with note:
         st.caption(DIFFERENCE)
@@ -212,14 +220,14 @@ def prediction_panel(probe, arch: str, size_note: str, trained_size: int, verdic
     st.caption(f"{arch} at {probe.size} px" + (f" ({size_note})" if probe.size != trained_size else ""))
 
 
-def gradcam_card(arch: str, path: str, label: str, image_bytes: bytes, size: int, name: str, fraction) -> None:
+def gradcam_card(arch: str, path: str, label: str, picture, size: int, name: str, fraction) -> None:
     """Compare's Grad-CAM row: one model's Grad-CAM of its predicted class at the layer holding ``name``."""
     from a2core.weights import WeightsError
     from app.common import run_probe
 
     st.markdown(f"**{label}**")
     try:
-        probe = run_probe(arch, path, image_bytes, size)
+        probe = run_probe(arch, path, picture, size)
         model = load_model(arch, path)
         holder_of(model, name)
     except (FileNotFoundError, WeightsError) as error:
@@ -228,4 +236,4 @@ def gradcam_card(arch: str, path: str, label: str, image_bytes: bytes, size: int
     except (AttributeError, ValueError):  # no such layer in this model
         st.caption(f"{arch} has no layer holding `{name}`.")
         return
-    gradcam_panel(f"cmp_gradcam_{arch}", arch, path, probe, image_bytes, name, fraction, caption=False, size_px=260)
+    gradcam_panel(f"cmp_gradcam_{arch}", arch, path, probe, name, fraction, caption=False, size_px=260)

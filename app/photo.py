@@ -2,7 +2,7 @@
 page until the user picks a sample or removes it.
 
 Each page has its own upload widget (Streamlit drops a widget's file when its page is left), so the photo
-itself is kept in the session: its bytes (checked before they are kept), its name and the page it came from.
+itself is kept in the session: its checked picture (:class:`app.upload.Picture`), its name and the page it came from.
 The widgets' ``on_change`` callbacks say when the user, not a page switch, changed them.
 """
 
@@ -13,9 +13,9 @@ import streamlit as st
 _KEY = "a2lens_photo"
 
 
-def keep(data: bytes, label: str, page: str) -> None:
-    """Make ``data`` (a usable picture, already checked) the current image of every page."""
-    st.session_state[_KEY] = {"data": data, "label": label, "page": page}
+def keep(picture, label: str, page: str) -> None:
+    """Make ``picture`` (an :class:`app.upload.Picture`, already checked) the current image of every page."""
+    st.session_state[_KEY] = {"picture": picture, "label": label, "page": page}
 
 
 def forget() -> None:
@@ -23,10 +23,10 @@ def forget() -> None:
     st.session_state.pop(_KEY, None)
 
 
-def current() -> tuple[bytes, str, str] | None:
-    """(bytes, label, page it was taken on) of the photo taken on any page, or None."""
+def current():
+    """(:class:`app.upload.Picture`, label, page it was taken on) of the photo taken on any page, or None."""
     kept = st.session_state.get(_KEY)
-    return None if kept is None else (kept["data"], kept["label"], kept["page"])
+    return None if kept is None else (kept["picture"], kept["label"], kept["page"])
 
 
 def on_widget_change(widget: str) -> None:

@@ -5,7 +5,7 @@ them yet, the first run after opening a link, and writes the view back after eve
 bar always reproduces what is on screen:
 
     …/compare?zoo=imagenette&sample=church+·+val_00000357&size=192&block=layer3.1.attn&pos=0.2500,0.7500
-    &models=se_resnet,a2_resnet
+    &models=se_resnet,a2_resnet&boxes=0.12,0.3,0.56,0.9_0.6,0.1,0.8,0.35
 
 A value that is not one of the page's choices is ignored, and the page says so in plain words
 (:func:`show_notes`) instead of falling back silently. Layout helpers only: no numbers are computed here.
@@ -15,10 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import streamlit as st
 
+from a2core.metrics.boxes import check_view_boxes
+
 #: The query parameters the app reads and writes, in the order the URL shows them.
-PARAMS = ("zoo", "sample", "size", "block", "pos", "models")
+PARAMS = ("zoo", "sample", "size", "block", "pos", "models", "boxes")
+#: The longest ``boxes`` value read: 16 boxes of four 6-character numbers and their separators (a longer one is
+#: refused before it is parsed).
+BOXES_MAX_CHARS = 16 * 4 * 7
 _NOTES_KEY = "a2lens_url_notes"
 _SEEN_KEY = "a2lens_url_seen"
 
@@ -104,6 +110,36 @@ def restore_position(store: Callable[[tuple[float, float]], object]) -> None:
 
 def format_position(position: tuple[float, float]) -> str:
     return f"{position[0]:.4f},{position[1]:.4f}"
+
+
+def parse_boxes(raw: str) -> list[list[float]]:
+    """``"0.1,0.2,0.5,0.9_0.6,0.1,0.8,0.35"`` → [[x0, y0, x1, y1], …], fractions of the view rounded to 1e-4 (what
+    :func:`format_boxes` writes); ValueError for anything that is not such a list
+    (:func:`a2core.metrics.boxes.check_view_boxes`: at most 16 boxes, each with area, inside the view)."""
+    if len(raw) > BOXES_MAX_CHARS:
+        raise ValueError(f"longer than {BOXES_MAX_CHARS} characters")
+    rows = [[float(v) for v in part.split(",")] for part in raw.split("_")]
+    if any(len(row) != 4 for row in rows):
+        raise ValueError("a box is four numbers")
+    return check_view_boxes(np.round(check_view_boxes(rows), 4)).tolist()
+
+
+def format_boxes(boxes) -> str | None:
+    """The URL's form of (K, 4) boxes (four decimals, trailing zeros dropped, boxes joined by ``_``); None for none."""
+    text = "_".join(",".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in box) for box in boxes)
+    return text or None
+
+
+def restore_boxes(store: Callable[[list[list[float]]], object]) -> None:
+    """Give the URL's ``boxes`` to ``store`` on the session's first run (later runs: the boxes are the user's)."""
+    raw = wanted("boxes")
+    if raw is None or st.session_state.get(_SEEN_KEY):
+        return
+    try:
+        store(parse_boxes(raw))
+    except ValueError:
+        note("boxes", raw[:80] + ("…" if len(raw) > 80 else ""), "boxes are up to 16 groups of four fractions of the "
+             "view, x0,y0,x1,y1 with x0 < x1 and y0 < y1, joined by `_`: `boxes=0.1,0.2,0.5,0.9`")
 
 
 def record(**view) -> None:

@@ -9,7 +9,7 @@ pattern, which PNG, WebP and GIF squeeze to almost nothing. Each measurement run
 its resident memory just before the step, and the high-water mark of resident memory during it (``VmHWM``,
 reset through ``/proc/self/clear_refs`` before the step), so ``peak − before`` is what the step costs at most.
 
-- ``check``: the upload check alone (``app.upload.check``: decode, reduce, re-encode);
+- ``check``: the upload check alone (``app.upload.check``: decode and reduce; the picture kept);
 - ``explore`` / ``compare``: the page opened in Streamlit's AppTest on the photo zoo, models loaded, then
   the file uploaded and the page run to the end (the model's view, the maps, Grad-CAM).
 
@@ -109,7 +109,7 @@ def _measure(step: str, path: str) -> dict:
         _reset_peak()
         result = check(data)
         return {"before": before, "peak": _status("VmHWM"), "after": _status("VmRSS"), "error": result.error,
-                "clean_bytes": len(result.data or b"")}
+                "kept_pixels": result.picture.image.size if result.picture else None}
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=600)

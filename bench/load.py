@@ -6,6 +6,7 @@
     python -m bench.load --worst          # the worst-case class: each student uploads an 8000 × 8000 PNG
     python -m bench.load --quick          # 4 sessions, 1 pin (CI smoke test)
     python -m bench.load --root DIR       # another checkout's app, whose Explore map takes plotly clicks
+    python -m bench.load --cpu --sessions 4   # server CPU-s per open, upload and pin, one session at a time
 
 A real ``streamlit run app/main.py`` on loopback, driven through Streamlit's
 websocket protocol (bench/sessions.py: one thread and one websocket per
@@ -20,7 +21,9 @@ drawing (bench/browser.py measures that). Errors are exceptions and error
 messages on any page, failed runs, timeouts and protocol failures. The whole
 run is bounded by ``--deadline`` seconds. Peak resident memory is the
 server's VmHWM; its CPU time over the class (from /proc) is divided by the
-interactions that reached it. The server runs with XSRF protection on, as a
+interactions that reached it. ``--cpu`` measures what each action costs the server instead:
+the sessions one after another, the server's CPU time (user + system, from /proc) before and after
+each action, so each figure is one action's, whatever else the machine runs (wall time is not). The server runs with XSRF protection on, as a
 real one does (``--no-xsrf`` turns it off): every session gets its cookie first
 and sends its token with the websocket and each upload.
 
@@ -147,6 +150,58 @@ def run(sessions: int, clicks: int, deadline_s: float, root: Path | None = None,
     }
 
 
+def cpu_per_action(sessions: int, clicks: int, root: Path | None = None, zoo: str = DEFAULT_ZOO,
+                   xsrf: bool = True, settle_s: float = 0.3) -> dict:
+    """Server CPU seconds of each open, upload and pin, the sessions one after another (see the docstring).
+
+    A warm-up session (open and upload) first, as the teacher's visit; ``settle_s`` after each action lets the
+    server finish sending before its CPU time is read.
+    """
+    cpu: dict[str, list[float]] = {"open": [], "upload": [], "pin": []}
+    errors: list[str] = []
+    with serve(root=root, xsrf_protection=xsrf) as server:
+        warm = Session(server.url, query=f"zoo={zoo}", xsrf=xsrf)
+        warm.open()
+        warm.upload(*student_photo(sessions))
+        warm.close()
+
+        def timed(action: str, do) -> None:
+            before = server.cpu_seconds()
+            do()
+            time.sleep(settle_s)
+            cpu[action].append(server.cpu_seconds() - before)
+
+        for k in range(sessions):
+            session = Session(server.url, query=f"zoo={zoo}", xsrf=xsrf)
+            try:
+                timed("open", session.open)
+                timed("upload", lambda: session.upload(*student_photo(k)))
+                for c in range(clicks):
+                    row, col = (3 + 5 * k + 13 * c) % 32, (5 + 7 * k + 11 * c) % 32
+                    timed("pin", lambda: session.pin(f"explore_lens_{zoo}", y=(row + 0.5) / 32, x=(col + 0.5) / 32))
+            except Exception as error:  # noqa: BLE001 (counted, not raised)
+                errors.append(f"session {k}: {type(error).__name__}: {error}")
+            finally:
+                session.close()
+            errors += [f"session {k}: {e}" for e in session.errors]
+    return {"sessions": sessions, "clicks": clicks, "zoo": zoo, "xsrf": xsrf, "root": str(root) if root else None,
+            "cpu_s": cpu, "errors": errors,
+            "mean_cpu_s": {a: sum(v) / len(v) for a, v in cpu.items() if v},
+            "median_cpu_s": {a: percentile(v, 50) for a, v in cpu.items() if v}}
+
+
+def show_cpu(result: dict) -> None:
+    rows = [{"action": a, "n": len(v), "mean": f"{result['mean_cpu_s'][a]:.3f}",
+             "median": f"{result['median_cpu_s'][a]:.3f}", "min": f"{min(v):.3f}", "max": f"{max(v):.3f}"}
+            for a, v in result["cpu_s"].items() if v]
+    print(table(rows, [("action", "action"), ("runs", "n"), ("mean CPU-s", "mean"), ("median CPU-s", "median"),
+                       ("min", "min"), ("max", "max")]))
+    print(f"\nzoo {result['zoo']}, one session at a time, server CPU time (user + system) per action; "
+          f"errors: {len(result['errors'])}")
+    for error in result["errors"][:10]:
+        print("  ", error)
+
+
 def show(result: dict) -> None:
     rows = [{"action": a, "n": v["n"], "p50": f"{v['p50'] * 1e3:.0f}", "p90": f"{v['p90'] * 1e3:.0f}",
              "p99": f"{v['p99'] * 1e3:.0f}", "max": f"{v['max'] * 1e3:.0f}"} for a, v in result["latency_s"].items()]
@@ -176,8 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-xsrf", action="store_true", help="serve with XSRF protection off")
     p.add_argument("--worst", action="store_true", help=f"every student uploads a different {WORST} "
                    "(bench/hostile.py) instead of a photo")
+    p.add_argument("--cpu", action="store_true", help="server CPU-s per action, one session at a time")
     args = p.parse_args(argv)
     sessions, clicks = (4, 1) if args.quick else (args.sessions, args.clicks)
+    if args.cpu:
+        result = cpu_per_action(sessions, clicks, args.root, args.zoo, not args.no_xsrf)
+        show_cpu(result)
+        name = f"load_cpu_{args.zoo}" + ("_root" if args.root else "")
+        print(f"\nwrote {write_json(name, result, args.out, args.quick)}")
+        return 1 if result["errors"] else 0
     result = run(sessions, clicks, args.deadline, args.root, args.zoo, not args.no_xsrf, args.worst)
     show(result)
     name = "load" + ("" if args.zoo == "cifar10" else f"_{args.zoo}") + ("_worst" if args.worst else "")

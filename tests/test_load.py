@@ -67,3 +67,14 @@ def test_the_driver_speaks_to_a_server_with_xsrf_protection_on():
         with pytest.raises(requests.HTTPError, match="403"):
             without.upload(*student_photo(3))
         without.close()
+
+
+def test_cpu_per_action_times_each_action_of_one_session_at_a_time():
+    # bench.load --cpu: the server's CPU time read around each action (README, Classroom: CPU per action).
+    from bench.load import cpu_per_action
+
+    result = cpu_per_action(sessions=2, clicks=1, zoo="cifar10", settle_s=0.1)
+    assert result["errors"] == []
+    assert {a: len(v) for a, v in result["cpu_s"].items()} == {"open": 2, "upload": 2, "pin": 2}
+    # every action made the server work (clock ticks of 10 ms: an upload runs the model, never 0)
+    assert all(x >= 0 for v in result["cpu_s"].values() for x in v) and min(result["cpu_s"]["upload"]) > 0

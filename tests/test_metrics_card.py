@@ -1,8 +1,9 @@
-"""The shipped measured-attention tables say what the shipped JSON says: the model card's and the README's.
+"""The shipped measured-attention tables say what the shipped JSON says: the model card's and the docs page's.
 
 The JSON files beside the weights are written by ``python -m a2core.metrics``; the card's section and the
-README's block are generated from them (``python -m a2core.metrics.tables``). Here each number of the card's
-tables is read back from the markdown and compared with the JSON row it names, so a hand edit of either fails.
+block of docs/measured-attention.md are generated from them (``python -m a2core.metrics.tables``). Here each
+number of the card's tables is read back from the markdown and compared with the JSON row it names, so a hand
+edit of either fails.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ def test_photo_card_numbers_equal_the_json():
         _check(cells[4], row, "query_dependence", 3)
 
 
-def test_readme_block_is_generated_from_the_shipped_json():
-    readme = (ROOT / "README.md").read_text()
+def test_docs_block_is_generated_from_the_shipped_json():
+    readme = (ROOT / "docs" / "measured-attention.md").read_text()
     assert README_BEGIN in readme
     assert readme_tables(PHOTO, WEIGHTS_DIR) in readme
     # Both zoos' query dependence are in it.

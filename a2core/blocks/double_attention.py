@@ -91,7 +91,7 @@ class DoubleAttention(nn.Module):
             # PyTorch's default init starts the gathering maps within 0.05-0.12 nats of uniform, and with the
             # output BN at zero θ and ρ get little gradient: after 31 of the photo zoo's 40 epochs its maps
             # were still within 0.15 nats of uniform. He init starts them sharp and distinct (a short
-            # pilot: 1.2-1.9 nats below uniform, same accuracy; README), and training goes on from there.
+            # pilot: 1.2-1.9 nats below uniform, same accuracy; docs/training.md), and training goes on from there.
             for conv in (self.theta, self.rho):
                 nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..metrics.boxes import check_view_boxes
 from . import web
 from .labels import class_label
 from .overlay import HIGHLIGHT, MUTED, colormap, image_source
@@ -154,14 +155,14 @@ def block_card(block, **kwargs) -> dict:
 
 def lens_data(image: np.ndarray, cards: Sequence[dict], *, position: tuple[float, float] = (0.5, 0.5),
               colorscale: str = "Viridis", opacity: float = 0.6, layout: str = "compare", top: int = 3,
-              map_px: int = 320, card_px: int = 240, tile_px: int = 110) -> dict:
+              map_px: int = 320, card_px: int = 240, tile_px: int = 110, boxes=(), object_boxes=()) -> dict:
     """Everything ``lens.js`` draws for one photo: its view, the cards, the colour scale, the pinned position.
 
     ``position`` is (y, x) as fractions of the image (the app's shared click); ``top`` descriptors per
     position are shown; ``map_px`` is the least side of the main map on Explore (it grows with the screen, up
     to 640 px), ``card_px`` the least width of a card on Compare (the cards share the width in even rows),
-    ``tile_px`` a descriptor's tile on Explore. ``signature`` names everything but the position:
-    the browser keeps its decoded arrays while it is unchanged.
+    ``tile_px`` a descriptor's tile on Explore. ``signature`` names everything but the position and the boxes
+    (:func:`with_boxes`): the browser keeps its decoded arrays while it is unchanged.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -173,7 +174,17 @@ def lens_data(image: np.ndarray, cards: Sequence[dict], *, position: tuple[float
     }
     data["signature"] = hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()
     data["position"] = [float(position[0]), float(position[1])]
-    return data
+    return with_boxes(data, boxes, object_boxes)
+
+
+def with_boxes(data: dict, boxes=(), object_boxes=()) -> dict:
+    """``data`` with the boxes ``lens.js`` draws and scores: ``boxes`` (K, 4), the user's own (drawn, from a link),
+    which the browser may change and send back, and ``object_boxes`` (K', 4), the photo's known object boxes
+    (a sample's ImageNet boxes), drawn apart and scored with them. Both (x0, y0, x1, y1) as fractions of the view,
+    checked by :func:`a2core.metrics.boxes.check_view_boxes` (ValueError). Outside the signature: a box does not
+    make the browser decode the maps again.
+    """
+    return {**data, "boxes": check_view_boxes(boxes).tolist(), "object_boxes": check_view_boxes(object_boxes).tolist()}
 
 
 def payload_bytes(data: dict) -> int:

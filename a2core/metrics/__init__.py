@@ -4,7 +4,7 @@
 ``scored``: what each design offers to score (a registry by design; a ``spatial`` map needs no entry);
 ``boxes``: box lists (``boxes.csv``'s columns) placed on the model's view;
 ``zoo``: every model on every photo, means with bootstrap intervals; ``python -m a2core.metrics`` runs it;
-``tables``: the model card's section and the README's table, generated from the JSON the command writes.
+``tables``: the model card's section and docs/measured-attention.md's table, generated from the JSON the command writes.
 Not to be confused with :mod:`a2core.training.measure`, which measures the zoo's accuracy and cost.
 May import numpy (``scores``, ``scored``, ``boxes``, ``tables``) and, for ``zoo`` and the command, torch and
 :mod:`a2core.probe`; never Streamlit.

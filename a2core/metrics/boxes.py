@@ -59,3 +59,66 @@ def view_boxes(rows, file_size: tuple[int, int]) -> np.ndarray:
         if box[2] > box[0] and box[3] > box[1]:
             out.append(box)
     return np.array(out).reshape(-1, 4)
+
+
+#: The most boxes one view holds (a drawn list, a link's, a photo's own): enough for any photo of the data sets
+#: here (boxes.csv's most is 8), few enough that a tampered link cannot make the browser score thousands.
+MAX_VIEW_BOXES = 16
+
+
+def check_view_boxes(boxes, max_boxes: int = MAX_VIEW_BOXES) -> np.ndarray:
+    """(K, 4) float64 boxes (x0, y0, x1, y1), fractions of the view, from anything array-like, or ValueError.
+
+    The boxes a user draws, a link names or a page sends back are untrusted: each must be four finite numbers
+    in [0, 1] with x0 < x1 and y0 < y1 (a box with area), and there are at most ``max_boxes`` of them.
+    An empty list gives (0, 4).
+    """
+    try:
+        b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("boxes must be numbers") from None
+    if b.size == 0:
+        return np.zeros((0, 4))
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must be rows of four numbers (x0, y0, x1, y1), got shape {b.shape}")
+    if len(b) > max_boxes:
+        raise ValueError(f"at most {max_boxes} boxes, got {len(b)}")
+    if not np.all(np.isfinite(b)) or np.any(b < 0) or np.any(b > 1):
+        raise ValueError("a box's corners are fractions of the view, between 0 and 1")
+    if np.any(b[:, 2] <= b[:, 0]) or np.any(b[:, 3] <= b[:, 1]):
+        raise ValueError("a box needs x0 < x1 and y0 < y1")
+    return b
+
+
+def sample_rows(boxes_csv: str | Path, samples: str | Path) -> list[dict[str, str]]:
+    """The rows of ``boxes_csv`` (``boxes.csv``'s columns) for the photos under ``samples`` (``<class>/<file>``),
+    in the CSV's order, unchanged: the boxes shipped beside the app's samples (``boxes.csv`` there)."""
+    root = Path(samples)
+    shipped = {(p.parent.name, p.name) for p in root.glob("*/*") if p.is_file()}
+    with open(boxes_csv, newline="") as f:
+        return [row for row in csv.DictReader(f) if (row["class"], row["file"]) in shipped]
+
+
+def write_sample_boxes(boxes_csv: str | Path, samples: str | Path, out: str | Path | None = None) -> Path:
+    """Write :func:`sample_rows` to ``out`` (default ``<samples>/boxes.csv``) with the source's columns → the path.
+
+    ``python -m a2core.metrics.boxes BOXES_CSV SAMPLES_DIR`` runs it (how ``assets/samples/imagenette/boxes.csv``
+    was made from ``../shared/data/imagenette/boxes.csv``).
+    """
+    out = Path(out) if out is not None else Path(samples) / "boxes.csv"
+    with open(boxes_csv, newline="") as f:
+        fields = csv.DictReader(f).fieldnames
+    rows = sample_rows(boxes_csv, samples)
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m a2core.metrics.boxes BOXES_CSV SAMPLES_DIR   (writes SAMPLES_DIR/boxes.csv)")
+    print(write_sample_boxes(sys.argv[1], sys.argv[2]))

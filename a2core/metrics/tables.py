@@ -2,10 +2,10 @@
 
 The JSON files live beside the weights: ``attention_val.json`` (and ``attention_train.json`` for the photo
 zoo, photos seen in training) in ``assets/weights/imagenette/``, ``attention_val.json`` in ``assets/weights/``
-for the CIFAR-10 zoo. The model card's *Measured attention* section and the README's table are rendered here,
+for the CIFAR-10 zoo. The model card's *Measured attention* section and the docs page's table (docs/measured-attention.md) are rendered here,
 never typed:
 
-    python -m a2core.metrics.tables --card assets/weights/imagenette/MODEL_CARD.md --readme README.md
+    python -m a2core.metrics.tables --card assets/weights/imagenette/MODEL_CARD.md --page docs/measured-attention.md
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def update_card(card_path: str | Path) -> None:
 
 
 def readme_tables(photo_dir: str | Path, cifar_dir: str | Path) -> str:
-    """The README's block: the photo zoo's design table and query dependence on both zoos."""
+    """The docs page's block: the photo zoo's design table and query dependence on both zoos."""
     photo = read_results(photo_dir)
     cifar = read_results(cifar_dir)
     zoos = {name: r["val"] for name, r in (("imagenette", photo), ("cifar10", cifar)) if "val" in r}
@@ -193,21 +193,21 @@ def replace_readme(readme: str, block: str) -> str:
     """``readme`` with the text between the markers replaced by ``block`` (markers included in ``block``)."""
     start, end = readme.find(README_BEGIN), readme.find(README_END)
     if start < 0 or end < 0:
-        raise ValueError(f"the README has no {README_BEGIN} … {README_END} markers")
+        raise ValueError(f"the page has no {README_BEGIN} … {README_END} markers")
     return readme[:start] + block + readme[end + len(README_END):]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2core.metrics.tables", description=__doc__.split("\n\n")[0])
     parser.add_argument("--card", type=Path, action="append", default=[], help="a model card to update")
-    parser.add_argument("--readme", type=Path, help="a README with the measured-attention markers")
+    parser.add_argument("--page", type=Path, help="a docs page with the measured-attention markers (docs/measured-attention.md)")
     parser.add_argument("--weights", type=Path, default=WEIGHTS_DIR, help="the weights root (CIFAR-10 zoo's folder)")
     args = parser.parse_args(argv)
     for card in args.card:
         update_card(card)
-    if args.readme:
+    if args.page:
         block = readme_tables(args.weights / "imagenette", args.weights)
-        args.readme.write_text(replace_readme(args.readme.read_text(), block))
+        args.page.write_text(replace_readme(args.page.read_text(), block))
     return 0
 
 

@@ -2,14 +2,14 @@
 
     python -m a2core.probe.fit_flag check photos/ [--zoo imagenette]
     python -m a2core.probe.fit_flag calibrate --zoo imagenette --data ../shared/data/imagenette \\
-        --foreign ../shared/data/foreign --readme README.md
+        --foreign ../shared/data/foreign --page docs/fits-none.md
 
 ``calibrate`` reads every model of the zoo on the validation photos (and, only to evaluate, on the
 foreign ones) at the trained size, and the A²-ResNet at every view size the app offers; features are
 cached under ``--cache``. Each score's threshold is set on one half of the validation photos (every
 other file of each class, in name order) so that at most ``--target`` of them are flagged, and each is
 reported on the other half. It writes ``<zoo weights>/fits_none.json`` (:class:`~a2core.probe.fits.FitRule`)
-and, with ``--readme``, the table between the README's ``fits-none table <zoo>`` markers.
+and, with ``--page``, the table between the docs page's ``fits-none table <zoo>`` markers.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ ZOO_SIZES = {"imagenette": (160, 192, 224, 256, 320), "cifar10": (32, 64, 96, 12
 #: the model read at every view size for the table (the app's own)
 MAIN_ARCH = "a2_resnet"
 def table_markers(zoo: str) -> tuple[str, str]:
-    """The README lines the zoo's table is written between."""
+    """The docs page lines (docs/fits-none.md) the zoo's table is written between."""
     return (f"<!-- fits-none table {zoo}: start (python -m a2core.probe.fit_flag calibrate --zoo {zoo}) -->",
             f"<!-- fits-none table {zoo}: end -->")
 #: the old rule: the top-1 probability under one half
@@ -155,7 +155,7 @@ def markdown_table(report: dict) -> str:
 
 
 def write_table(readme: Path, report: dict) -> None:
-    """Put the table (and how it was made) between the README's markers."""
+    """Put the table (and how it was made) between the docs page's markers."""
     text = readme.read_text()
     start, end = table_markers(report["zoo"])
     if start not in text or end not in text:
@@ -242,14 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="flag every photo of a folder")
     check.add_argument("folder", type=Path)
     check.add_argument("--zoo", default="imagenette", choices=list(ZOO_SIZES))
-    cal = commands.add_parser("calibrate", help="write the zoo's rule file (and the README's table)")
+    cal = commands.add_parser("calibrate", help="write the zoo's rule file (and the docs page's table)")
     cal.add_argument("--zoo", default="imagenette", choices=list(ZOO_SIZES))
     cal.add_argument("--data", type=Path, required=True, help="a folder with val/<class>/ photos")
     cal.add_argument("--foreign", type=Path, default=None, help="photos of no class of the zoo (evaluated only)")
     cal.add_argument("--cache", type=Path, default=Path("runs/fits_none"), help="features read before")
     cal.add_argument("--target", type=float, default=0.05, help="share of in-class photos flagged (default 0.05)")
     cal.add_argument("--sizes", type=int, nargs="*", default=None, help="view sizes for the table")
-    cal.add_argument("--readme", type=Path, default=None, help="write the table into this README")
+    cal.add_argument("--page", type=Path, default=None, help="write the table into this docs page (docs/fits-none.md)")
     args = parser.parse_args(argv)
     if args.command == "check":
         if not args.folder.is_dir():
@@ -268,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(1)  # a shared machine: one core (run it with nice)
     rule = calibrate(args.zoo, args.data, args.foreign, args.cache, args.target, args.sizes)
-    if args.readme:
-        write_table(args.readme, rule.report)
+    if args.page:
+        write_table(args.page, rule.report)
     print(markdown_table(rule.report))
     return 0
 

@@ -14,10 +14,12 @@ import streamlit as st
 from a2core.figures import compare as fc
 from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
+from a2core.metrics.scored import block_query_dependence
 from a2core.models import ARCHS
 from a2core.probe import FIT_THRESHOLD, analysis
 from a2core.training import zoo_rows
 from a2core.weights import WeightsError
+from app import boxes as photo_boxes
 from app import panels, urlstate
 from app.common import a2_blocks, clicked_position, fit_verdict, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
@@ -41,11 +43,11 @@ def arch_labels(backbone: str) -> dict[str, str]:
     return {**fc.ARCH_LABELS, "resnet": f"{backbone} (no attention)"}
 
 
-def model_card(arch, path, label, image_bytes, size, name, shape):
+def model_card(arch, path, label, picture, size, name, shape):
     """``arch``'s lens card for its module ``name`` (its design's maps, its top-3) and its maps → (card, probe),
     or (None, the reason it is not available)."""
     try:
-        result = run_probe(arch, path, image_bytes, size)
+        result = run_probe(arch, path, picture, size)
     except (FileNotFoundError, WeightsError) as error:
         return None, f"{arch} is not available: {error}"
     # a guess of this model; whether the photo fits none of the classes is the zoo's flag, above the cards
@@ -67,6 +69,20 @@ def seed_models(key: str, shipped: Sequence[str], default: list[str]) -> None:
     if unknown := [a for a in asked if a not in shipped]:
         urlstate.note("models", ",".join(asked), f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
                       f"among this zoo's models ({', '.join(shipped)})")
+
+
+def query_dependence_line(probes: dict, name: str, labels: dict[str, str]) -> None:
+    """This photo's query dependence (GCNet's 1 − cos between every pair of query positions' maps, as
+    ``python -m a2core.metrics`` measures it) of each model whose block ``name`` has a map per query position."""
+    numbers = {arch: block_query_dependence(p.blocks[name]) for arch, p in probes.items() if name in p.blocks}
+    numbers = {arch: q for arch, q in numbers.items() if q is not None}
+    if not numbers:
+        return
+    shown = " · ".join(f"{labels.get(a, a).split(' (')[0]} **{q:.3f}**" for a, q in numbers.items())
+    st.markdown(f"**Query dependence on this photo** (`{name}`): {shown}")
+    st.caption("The mean over all pairs of query positions of 1 − cos between their attention maps (GCNet, Cao et "
+               "al. 2019): 0 = every query sees the same map (GC's context, by construction); the larger, the more "
+               "the map changes with where you point. A²: its implied rows. The zoo's means: the Measure page.")
 
 
 def zoo_section(source, size: int, labels: dict[str, str]) -> None:
@@ -146,9 +162,11 @@ with st.sidebar:
                     format_func=lambda b: f"{b} (1/{strides[b]} of the input)")
     st.caption(f"At {size} px: {size // strides[name]}×{size // strides[name]} feature map.")
     top = st.slider("Top channels / descriptors shown", 1, 5, 3, key="cmp_top")
+photo_boxes.sample_toggle("compare", source.samples.get(shown_sample("compare", source) or ""))
 
 if picked is not None:
-    image_bytes, label = picked
+    picture, label = picked
+    photo_boxes.restore(picture.digest)  # a link's boxes, for the photo it opens on
     shape = (size // strides[name], size // strides[name])
     fraction = clicked_position("shared")
     cell = analysis.position_index(fraction, shape)
@@ -168,14 +186,14 @@ if picked is not None:
         st.info("Pick at least one model in the sidebar.")
     cards, probes = [], {}
     for arch in archs:
-        card, probe = model_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name, shape)
+        card, probe = model_card(arch, source.path(arch), labels.get(arch, arch), picture, size, name, shape)
         if card is None:
             st.info(probe)
         else:
             cards.append(card)
             probes[arch] = probe
     if probes:  # the "fits none" flag of the photo, once for all the cards
-        verdict = fit_verdict(source, image_bytes, probes.get("a2_resnet", next(iter(probes.values()))))
+        verdict = fit_verdict(source, picture, probes.get("a2_resnet", next(iter(probes.values()))))
         if verdict.note is not None:
             st.warning(verdict.note, icon=":material/help:")
         st.caption(verdict.about)
@@ -183,7 +201,8 @@ if picked is not None:
         # One card per model, sized to the screen (CARD_PX), all redrawn in the browser for the hovered position.
         image = next(iter(probes.values())).image
         lens(figure_lens.lens_data(image, cards, position=fraction, top=top, card_px=CARD_PX),
-             key=f"cmp_lens_{source.key}")
+             key=f"cmp_lens_{source.key}", photo=picture.digest)
+        query_dependence_line(probes, name, labels)
     extras = {a: p.blocks[name] for a, p in probes.items() if name in p.blocks and panels.has_extras(p.blocks[name])}
     if extras:
         st.subheader("Inside the channel designs")
@@ -191,19 +210,19 @@ if picked is not None:
             for arch, block in extras.items():
                 with st.container(border=True):
                     st.markdown(f"**{labels.get(arch, arch)}**")
-                    panels.extras_panel(f"cmp_extras_{arch}", arch, source.path(arch), block, probes[arch].image,
-                                        image_bytes, size, top)
+                    panels.extras_panel(f"cmp_extras_{arch}", arch, source.path(arch), block, probes[arch].image, top)
     if probes:
         st.subheader("Grad-CAM of each prediction, at the layer holding the block")
         st.caption(DIFFERENCE)
         with panels.card_grid("cmp_gradcams", GRADCAM_CARD_PX):
             for arch in probes:
                 with st.container(border=True):
-                    panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), image_bytes, size, name,
+                    panels.gradcam_card(arch, source.path(arch), labels.get(arch, arch), picture, size, name,
                                         fraction)
 
 urlstate.show_notes(notes)
 urlstate.record(zoo=source.key, sample=shown_sample("compare", source), size=size, block=name,
-                pos=urlstate.format_position(clicked_position("shared")), models=archs)
+                pos=urlstate.format_position(clicked_position("shared")), models=archs,
+                boxes=photo_boxes.url_value(picked[0].digest if picked is not None else None))
 # The zoo's costs do not depend on the image: shown even when an upload is refused.
 zoo_section(source, size, labels)

@@ -9,8 +9,8 @@ import streamlit as st
 from a2core import figures
 from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE
-from a2core.images import ImageError
 from a2core.probe import analysis, npz_arrays
+from app import boxes as photo_boxes
 from app import panels, urlstate
 from app.common import MAIN_ARCH, clicked_position, fit_verdict, image_input, model_source, run_probe, shown_sample
 from app.lens import lens
@@ -64,17 +64,16 @@ with st.sidebar:
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.6, 0.05, key="explore_opacity")
     if arch == ARCH:
         sort = st.radio("Sort descriptors", list(SORT_LABELS), format_func=SORT_LABELS.get, key="explore_sort")
+photo_boxes.sample_toggle("explore", source.samples.get(shown_sample("explore", source) or ""))
 
 urlstate.show_notes(notes)
 if picked is None:
     st.info("Pick a sample or upload another picture in the sidebar.")
     st.stop()
-image_bytes, label = picked
+picture, label = picked
+photo_boxes.restore(picture.digest)  # a link's boxes, for the photo it opens on
 try:
-    probe = run_probe(arch, source.path(arch), image_bytes, size)
-except ImageError as error:
-    st.error(f"This image cannot be used: {error}")
-    st.stop()
+    probe = run_probe(arch, source.path(arch), picture, size)
 except FileNotFoundError as error:
     st.error(f"No pretrained weights: {error}")
     st.stop()
@@ -82,9 +81,10 @@ except FileNotFoundError as error:
 
 @st.fragment
 def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, source_key: str,
-                 trained_size: int, path: str, sample: str | None = None, verdict=None) -> None:
+                 trained_size: int, path: str, photo: str, sample: str | None = None, verdict=None) -> None:
     """Everything a pinned position changes, rerun on its own: a pin reruns this, not the sidebar and the model
-    (a hover redraws the lens in the browser and reruns nothing)."""
+    (a hover redraws the lens in the browser and reruns nothing). Everything it shows comes from ``probe``
+    (Grad-CAM too, from the model's view); ``photo`` is the picture's digest, which names the view."""
     blocks = probe.double_attention_blocks()
     names = list(blocks)
     finest = max(range(len(names)), key=lambda i: blocks[names[i]].feature_size)  # default: the finest maps
@@ -124,7 +124,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                 "below once the position is pinned."))],
             position=clicked_position("shared"), colorscale=colorscale, opacity=opacity, layout="explore",
             map_px=panels.LENS_MAP_PX,
-        ), key=f"explore_lens_{source_key}")
+        ), key=f"explore_lens_{source_key}", photo=photo)
     with right:
         panels.prediction_panel(probe, ARCH, f"trained at {trained_size} px", trained_size, verdict)
 
@@ -133,7 +133,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     with cam:
         target = panels.class_picker(f"explore_gradcam_class_{source_key}", probe.classes, probe.top(1)[0][0])
         # Its ✕ follows the pinned position of the lens above.
-        panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, image_bytes, block_name,
+        panels.gradcam_panel(f"explore_gradcam_{source_key}", ARCH, path, probe, block_name,
                              clicked_position("shared"), target, caption=False,
                              colorscale=colorscale, opacity=opacity)
     with note:
@@ -157,7 +157,7 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
     choices = [f"d{i}" for i in order]
     # A new image, block, resolution or pinned position opens on the pinned cell's most used descriptor, not
     # the last view's choice (a click on a gathering map changes none of these: its choice stays).
-    view = (hash(image_bytes), source_key, block_name, probe.size, position)
+    view = (photo, source_key, block_name, probe.size, position)
     if st.session_state.get("explore_descriptor") not in choices or st.session_state.get("explore_view") != view:
         st.session_state["explore_descriptor"] = f"d{top[0]}"
         st.session_state["explore_view"] = view
@@ -198,9 +198,11 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
             highlight=list(top), title=f"{label} · {block_name} ({h}×{w}, m={block.params['m']}, n={n})",
         ))
 
+    boxes = photo_boxes.npz_arrays(photo, source.samples.get(sample or ""))  # as drawn when the page was run
+
     def _maps_npz() -> bytes:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **npz_arrays(probe))
+        np.savez_compressed(buffer, **npz_arrays(probe, boxes))
         return buffer.getvalue()
 
     d1, d2, _ = st.columns([1, 1.7, 1.3])  # the .npz label is the longer one: uncut at 1024 px
@@ -208,19 +210,20 @@ def explore_view(probe, label: str, colorscale: str, opacity: float, sort: str, 
                        mime="image/png", key="explore_png", on_click="ignore")
     d2.download_button("⬇ All maps of this image (.npz)", _maps_npz, file_name="a2lens_maps.npz",
                        mime="application/octet-stream", key="explore_npz", on_click="ignore",
-                       help="Every block's tensors, the model view and the probabilities: "
+                       help="Every block's tensors, the model view, the probabilities and the boxes (drawn: "
+                       "`boxes`; the sample's own: `object_boxes`; (K, 4) x0, y0, x1, y1 as fractions of the view): "
                        "np.load(path, allow_pickle=False).")
     # The view in the URL (app.urlstate), from the fragment too: a pin reruns only this.
     urlstate.record(zoo=source_key, sample=sample, size=probe.size, block=block_name,
-                    pos=urlstate.format_position(clicked_position("shared")))
+                    pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(photo))
 
 
-verdict = fit_verdict(source, image_bytes, probe)  # the "fits none" flag: the zoo's rule, or the top-1 rule
+verdict = fit_verdict(source, picture, probe)  # the "fits none" flag: the zoo's rule, or the top-1 rule
 if arch == ARCH:
     explore_view(probe, label, colorscale, opacity, sort, source.key, source.input_size, source.path(arch),
-                 shown_sample("explore", source), verdict)
+                 picture.digest, shown_sample("explore", source), verdict)
 else:
     urlstate.record(zoo=source.key, sample=shown_sample("explore", source), size=size,
-                    pos=urlstate.format_position(clicked_position("shared")))
-    panels.attention_view(probe, arch, source.path(arch), image_bytes, label, colorscale, opacity, source.key,
-                          source.input_size, verdict=verdict)
+                    pos=urlstate.format_position(clicked_position("shared")), boxes=photo_boxes.url_value(picture.digest))
+    panels.attention_view(probe, arch, source.path(arch), label, colorscale, opacity, source.key,
+                          source.input_size, verdict=verdict, photo=picture.digest)

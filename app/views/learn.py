@@ -18,7 +18,7 @@ import torch
 from a2core import figures
 from a2core.figures import learn as fl
 from a2core.figures.toy import toy_data, toy_weights
-from a2core.images import load_image, model_view, to_tensor
+from a2core.images import model_view, to_tensor
 from a2core.lessons import (
     MAX_MEASURE_FLOPS,
     MAX_PAIRWISE_BYTES,
@@ -44,6 +44,7 @@ from a2core.metrics.tables import read_results
 from a2core.models import attention_blocks
 from a2core.probe import analysis
 from a2core.probe.maps import compute_maps
+from app import upload as upload_check
 from app import urlstate
 from app.common import MAIN_ARCH, a2_blocks, image_input, load_model, model_source, shown_sample
 from app.lens import component
@@ -65,8 +66,8 @@ VIEW_PX = 160
 TOY_KEY = "toy"
 
 
-@st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32)
-def real_steps(path: str, image_bytes: bytes, size: int, name: str) -> dict[str, np.ndarray | float | dict]:
+@st.cache_data(show_spinner="Running the A² block step by step…", max_entries=32, hash_funcs=upload_check.HASH)
+def real_steps(path: str, picture: upload_check.Picture, size: int, name: str) -> dict[str, np.ndarray | float | dict]:
     """Every tensor of ``name`` of the pretrained A²-ResNet (weights at ``path``) on this image, recomputed
     from its X.
 
@@ -74,7 +75,7 @@ def real_steps(path: str, image_bytes: bytes, size: int, name: str) -> dict[str,
     and projection, and Y is checked against the block's forward pass.
     """
     model = load_model(ARCH, path)
-    view = model_view(load_image(image_bytes), size)
+    view = model_view(picture.image, size)
     logits, inputs = block_inputs(model, to_tensor(view, model.meta.mean, model.meta.std).unsqueeze(0), [name])
     block = attention_blocks(model)[name]
     steps = block_steps(block, inputs[name])
@@ -247,10 +248,10 @@ QUERY_DESIGNS = (("nl_resnet", "Non-local", "its attention rows"),
                  ("gc_resnet", "GC", "its context map, shared by every position"))
 
 
-@st.cache_data(show_spinner="Measuring query dependence…", max_entries=32)
-def other_query_dependence(arch: str, path: str, image_bytes: bytes, size: int, name: str) -> float | None:
-    """Query dependence of block ``name`` of the pretrained ``arch`` on this image; None if it has no such block."""
-    result = compute_maps(load_model(arch, path), load_image(image_bytes), size)
+@st.cache_data(show_spinner="Measuring query dependence…", max_entries=32, hash_funcs=upload_check.HASH)
+def other_query_dependence(arch: str, path: str, picture: upload_check.Picture, size: int, name: str) -> float | None:
+    """Query dependence of block ``name`` of the pretrained ``arch`` on ``picture``; None if it has no such block."""
+    result = compute_maps(load_model(arch, path), picture.image, size)
     return block_query_dependence(result.blocks[name]) if name in result.blocks else None
 
 

@@ -27,3 +27,32 @@ def test_loading_a_model_freezes_what_exists():
     cycle = [torch.zeros(1)]
     cycle.append(cycle)
     assert id(cycle) in {id(o) for o in gc.get_objects()}
+
+
+def test_a_pages_first_full_run_freezes_what_it_left_alive_and_only_once():
+    # app.sessions.settle, after each page's first full run (app/main.py): what that run loaded for good (the
+    # fits-none flag's models, modules imported on first use) leaves the collection Streamlit runs after every run.
+    from app import sessions
+
+    gc.unfreeze()
+    import weakref
+
+    class Node:
+        pass
+
+    loaded = [torch.zeros(1)]  # stands for something a first run loaded for good
+    garbage = Node()
+    garbage.itself = garbage  # a cycle nothing refers to: collected first, never frozen
+    collected = weakref.ref(garbage)
+    del garbage
+    page = "test_settle_page"
+    sessions._SETTLED.discard(page)
+    assert sessions.settle(page) is True
+    tracked = {id(o) for o in gc.get_objects()}
+    assert id(loaded) not in tracked and collected() is None
+    assert sessions.settle(page) is False  # once per page: later runs freeze nothing
+    later = [torch.zeros(1)]
+    later.append(later)
+    assert id(later) in {id(o) for o in gc.get_objects()}  # what later runs leave is still collected
+    gc.unfreeze()
+    sessions._SETTLED.discard(page)

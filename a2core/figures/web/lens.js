@@ -382,9 +382,11 @@ export default function lens(component) {
   let view = views.get(parentElement);
   if (view) {
     view.send = (position) => setStateValue("position", position);
+    view.sendBoxes = (boxes) => setStateValue("boxes", boxes);
     view.update(data);
   } else {
     view = new Lens(parentElement, data, (position) => setStateValue("position", position));
+    view.sendBoxes = (boxes) => setStateValue("boxes", boxes);
     views.set(parentElement, view);
   }
   return () => clearTimeout(view.pending);
@@ -394,9 +396,17 @@ export default function lens(component) {
 // Boxes drawn over any map ("Draw boxes", then drag; several allowed; "Clear" removes them), as fractions of
 // the view [x0, y0, x1, y1], and every card's scores of the map it shows, computed as a2core.metrics.scores
 // computes them (cover_fractions, box_energy, pointing_hit), with a ranked list of the cards. Added beside the
-// lens without changing it: Lens.redraw is wrapped, and the map stages get capturing listeners
+// lens without changing it: Lens.redraw and Lens.update are wrapped, and the map stages get capturing listeners
 // that, while boxes are drawn, keep the drag from hovering or pinning. For tests, each card writes
 // data-box-energy and data-pointing, the root data-boxes (JSON) and data-box-latency (ms, event to scores).
+//
+// The drawn boxes travel back to Python as the component state "boxes" (a list of [x0, y0, x1, y1], rounded to
+// 1e-4 so the URL's four decimals give back the very boxes scored here), once per finished box or clear: a drag
+// scores in the browser and sends nothing. Python's boxes come in as data.boxes (a link's, or those drawn on
+// another page of the same photo) and data.object_boxes (the photo's own object boxes, drawn solid, not
+// editable); both are scored, as the union of all boxes shown (root data-object-boxes).
+
+const BOX_DIGITS = 1e4;
 
 function coverFractions(boxes, h, w) {
   // (h·w) share of each cell inside the union of the boxes, exact: the plane is cut along every box and cell
@@ -439,31 +449,62 @@ function pointingHit(values, cover) {
   return cover[best] > 0;
 }
 
-function paintBoxes(map, boxes) {
+function paintBoxes(map, boxes, objects) {
   let layer = map.boxLayer;
   if (!layer) {
     layer = map.boxLayer = element("div", "box-layer", map.stage);
     Object.assign(layer.style, { position: "absolute", inset: "0", pointerEvents: "none" });
   }
   layer.replaceChildren();
-  for (const [x0, y0, x1, y1] of boxes) {
-    const box = element("div", "box", layer);
-    Object.assign(box.style, { position: "absolute", left: `${x0 * 100}%`, top: `${y0 * 100}%`,
-      width: `${(x1 - x0) * 100}%`, height: `${(y1 - y0) * 100}%`, border: "2px dashed #fff",
-      outline: "1px solid #000", boxSizing: "border-box" });
-  }
+  const paint = (list, kind, border) => {
+    for (const [x0, y0, x1, y1] of list) {
+      const box = element("div", kind, layer);
+      Object.assign(box.style, { position: "absolute", left: `${x0 * 100}%`, top: `${y0 * 100}%`,
+        width: `${(x1 - x0) * 100}%`, height: `${(y1 - y0) * 100}%`, border,
+        outline: "1px solid #000", boxSizing: "border-box" });
+    }
+  };
+  paint(objects || [], "box object", "2px solid #ffd400"); // the photo's own boxes: solid yellow
+  paint(boxes, "box", "2px dashed #fff");
 }
 
 function boxesShown(lens) {
   return lens.dragBox ? [...lens.boxes, lens.dragBox] : lens.boxes;
 }
 
+function boxesScored(lens) {
+  return [...boxesShown(lens), ...(lens.objectBoxes || [])];
+}
+
+function sendBoxes(lens) {
+  // To Python (the URL, the .npz); remembered, so Python's echo of it does not undo a box drawn since.
+  const sent = JSON.stringify(lens.boxes);
+  lens.boxesSent.add(sent);
+  lens.root.dataset.boxesSent = String(lens.boxesSent.size);
+  if (lens.sendBoxes) lens.sendBoxes(lens.boxes);
+}
+
+function takeBoxes(lens, data, fresh) {
+  // The boxes Python holds: all of them for new maps; otherwise only a change Python made itself (a link's boxes
+  // arriving), not the echo of a list this page sent.
+  const incoming = JSON.stringify(data.boxes || []);
+  if (fresh) {
+    lens.boxes = JSON.parse(incoming);
+    lens.boxesSent = new Set();
+  } else if (incoming !== lens.boxesReceived && !lens.boxesSent.has(incoming)) {
+    lens.boxes = JSON.parse(incoming);
+  }
+  lens.boxesReceived = incoming;
+  lens.objectBoxes = data.object_boxes || [];
+  lens.root.dataset.objectBoxes = JSON.stringify(lens.objectBoxes);
+}
+
 function scoreCard(card) {
   // The card's map as drawn (map.values) scored against the boxes; the line and the data attributes follow.
   const map = card.map;
   if (!map) return;
-  const boxes = boxesShown(card.lens);
-  paintBoxes(map, boxes);
+  paintBoxes(map, boxesShown(card.lens), card.lens.objectBoxes);
+  const boxes = boxesScored(card.lens);
   let line = card.box.querySelector(":scope > .box-score");
   card.boxEnergy = null;
   if (!boxes.length || !map.values) {
@@ -526,13 +567,15 @@ function attachBoxes(lens, map) {
   }, true);
   map.stage.addEventListener("mouseup", (event) => {
     if (!drawing(event) || !lens.dragStart) return;
-    const box = lens.dragBox;
+    const box = lens.dragBox.map((v) => Math.round(v * BOX_DIGITS) / BOX_DIGITS);
     lens.dragStart = lens.dragBox = null;
-    if (box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01) lens.boxes.push(box);
+    const kept = box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01;
+    if (kept) lens.boxes.push(box);
     rescore(lens);
     const start = event.timeStamp;
     requestAnimationFrame(() => setTimeout(() => {
       lens.root.dataset.boxLatency = (performance.now() - start).toFixed(2);
+      if (kept) sendBoxes(lens); // once the scores are painted: the message to Python never delays them
     }, 0));
   }, true);
   map.stage.addEventListener("click", drawing, true);
@@ -554,8 +597,10 @@ function addBoxTools(lens) {
     lens.root.dataset.boxMode = lens.boxMode ? "1" : "0";
   });
   clear.addEventListener("click", () => {
+    const had = lens.boxes.length > 0;
     lens.boxes = [];
     rescore(lens);
+    if (had) sendBoxes(lens);
   });
   lens.boxTools = { tools, draw, clear, ranked };
 }
@@ -564,13 +609,20 @@ function addBoxTools(lens) {
   const redraw = Lens.prototype.redraw;
   Lens.prototype.redraw = function redrawWithBoxes() {
     if (!this.boxTools) addBoxTools(this);
-    if (this.boxesFor !== this.signature) { // boxes outline the object of one photo
-      this.boxes = [];
+    if (this.boxesFor !== this.signature) { // new maps: the boxes Python holds for them (none on a new photo)
+      takeBoxes(this, this.data, true);
       this.boxesFor = this.signature;
     }
     redraw.call(this);
     for (const card of this.cards) if (card.map) attachBoxes(this, card.map);
     for (const card of this.cards) scoreCard(card);
     rankCards(this);
+  };
+  const update = Lens.prototype.update;
+  Lens.prototype.update = function updateWithBoxes(data) {
+    if (data.signature !== this.signature) return update.call(this, data); // new maps: redraw takes their boxes
+    takeBoxes(this, data, false);
+    update.call(this, data);
+    rescore(this);
   };
 }
