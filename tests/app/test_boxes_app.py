@@ -17,6 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.pages import APP, lens_data
 
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
+
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 VIEWS = Path(APP).parent / "views"
 SPRINGER = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"  # the photo zoo's default
