@@ -71,6 +71,7 @@ def _encoded(data: bytes, shape: tuple[int, ...]) -> tuple[str, int]:
 
 
 def jpeg_uri(pixels: np.ndarray, **options) -> str:
+    """(H, W, 3) uint8 → a ``data:image/jpeg;base64,…`` URI; ``options`` go to PIL's JPEG writer (quality, …)."""
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -94,14 +95,21 @@ def image_source(image: np.ndarray) -> tuple[str, int]:
 
 
 def image_trace(image: np.ndarray) -> go.Image:
-    # The photo as a compressed picture (``source``), not a z array: the pixels the model saw,
-    # drawn over pixel coordinates -0.5 … S-0.5 whatever the upscaling.
+    """The (S, S, 3) photo as a plotly trace over pixel coordinates -0.5 … S-0.5, whatever its upscaling.
+
+    A compressed picture (``source``), not a z array: the pixels the model saw, in ~10 KB.
+    """
     source, k = image_source(image)
     return go.Image(source=source, x0=(1 / k - 1) / 2, dx=1 / k, y0=(1 / k - 1) / 2, dy=1 / k,
                     hoverinfo="skip", name="image", **FAST)
 
 
 def heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
+    """An (h, w) map as a plotly heatmap placed over the (S, S, 3) ``image``, cell (r, c) on its pixels.
+
+    Colours run from 0 to ``zmax`` (the map's max by default); with ``hover`` each cell's weight is shown,
+    and its (row, col) too on maps of at most :data:`MAX_HOVER_CELLS` cells.
+    """
     h, w = weights.shape
     (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
     if hover and h * w <= MAX_HOVER_CELLS:
@@ -184,8 +192,8 @@ def _colored(weights: np.ndarray, colorscale: str, opacity: float) -> np.ndarray
 
 
 def map_image_trace(image, weights, *, opacity, colorscale, offset=(0.0, 0.0)) -> go.Image:
-    # A heatmap without hover, sent as one small PNG (h × w pixels) rather than h·w numbers; ``offset``
-    # (y, x) moves it by that many image pixels (a tile of a picture grid).
+    """An (h, w) map over the (S, S, 3) ``image`` without hover, sent as one small PNG (h × w pixels)
+    rather than h·w numbers; ``offset`` (y, x) moves it by that many image pixels (a tile of a grid)."""
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -206,6 +214,7 @@ def _mpl_cmap(colorscale: str) -> str:
 
 
 def mpl_overlay(ax, image, weights, *, colormap, alpha, title=None):
+    """Draw the (h, w) map over the (S, S, 3) image on matplotlib axes ``ax``, each cell on its pixels."""
     s_h, s_w = image.shape[:2]
     extent = (-0.5, s_w - 0.5, s_h - 0.5, -0.5)  # the pixel edges: each cell covers S/h pixels exactly
     ax.imshow(image, extent=extent, interpolation="nearest")
