@@ -10,11 +10,10 @@ Whether a photo fits none of a zoo's classes: ``a2core.fits_none(image, zoo="ima
 """
 
 from .images import preprocess, to_rgb
-from .models import ARCHS, attention_blocks, build
-from .models.own import ModelSpec, load_own_model
+from .models import ARCHS, ModelSpec, attention_blocks, build, load_own_model, load_pretrained
 from .probe import attention_maps, grad_cam
 from .probe.fits import fits_none
-from .weights import ModelMeta, WeightsError, load_pretrained, read_meta, save_weights
+from .weights import ModelMeta, WeightsError, read_meta, save_weights
 
 __all__ = [
     "ARCHS",

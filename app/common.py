@@ -24,7 +24,7 @@ from a2core.figures.labels import class_label
 from a2core.images import ImageError
 from a2core.models import ALL_ARCHS, attention_blocks, build
 from a2core.probe import FIT_THRESHOLD, BlockMaps, ImageMaps, block_strides, compute_maps, install_taps
-from a2core.weights import load_pretrained
+from a2core.models import load_pretrained
 from app import photo as shared_photo
 from app import upload as upload_check
 from app import urlstate

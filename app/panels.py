@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from a2core import grad_cam
+from a2core import figures, grad_cam
 from a2core.figures import compare as fc
-from a2core.figures import explore as figures
 from a2core.figures import lens as figure_lens
 from a2core.figures import series as figure_series
 from a2core.figures.labels import class_label

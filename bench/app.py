@@ -45,14 +45,15 @@ import torch
 from PIL import Image
 
 import a2core
-from a2core.figures import explore as figures
+from a2core import figures
 from a2core.figures import lens
 from a2core.probe import analysis
 from a2core.images import load_image
 from a2core.models import ZOOS
 from a2core.probe.maps import compute_maps
 from a2core.training import RECIPES
-from a2core.weights import ModelMeta, default_path
+from a2core.models import default_path
+from a2core.weights import ModelMeta
 from bench._util import median_time, parser, table, write_json
 
 ARCH = "a2_resnet"

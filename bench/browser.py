@@ -18,14 +18,14 @@ taken apart from the page's own clock (request sent, messages back, script finis
 timed until the lens shows the new photo's maps (its ``data-signature`` changes) and every chart is
 drawn; a page load from ``goto`` in a fresh tab of a warm server to the same settled state. With
 ``--zoo imagenette`` the page opens on the photo zoo, on its shipped weights (or random ones until they
-land, ``tests/zoo_weights.py``: the time does not depend on the values). ``--root`` serves another
+land, ``bench/zoo_weights.py``: the time does not depend on the values). ``--root`` serves another
 checkout's app (an earlier commit, in a ``git worktree``) and times what both have: page loads, uploads.
 
 ``--compare`` times Compare instead, with the first seven models (``a2core.models.ARCHS``) and with all
 thirteen (``ALL_ARCHS``), one server, the same weight files: a page load of ``/compare?models=…`` at its
 largest view (224 px on the photo zoo) in a fresh tab until every card and chart is drawn, and hovers on its
 lens (every card redraws). Archs with no shipped weights (the series' six until they land) get random ones
-(``tests/zoo_weights.py``): neither time depends on the values.
+(``bench/zoo_weights.py``): neither time depends on the values.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from a2core.models import ALL_ARCHS, ARCHS
-from a2core.weights import archs_with_weights, default_path, zoo_dir
+from a2core.models import ALL_ARCHS, ARCHS, archs_with_weights, default_path, zoo_dir
 from app.common import ZOO_VIEWS
 from bench._util import parser, table, write_json
 from bench.app import ARCH, photo_bytes
@@ -259,7 +258,7 @@ def photo_weights(folder: Path) -> Path | None:
     """None when the photo zoo is shipped, else a weights folder with random photo weights in ``folder``."""
     if default_path(ARCH, "imagenette").is_file():
         return None
-    from tests.zoo_weights import weights_folder  # the tests' stand-in weights (run from the repository root)
+    from bench.zoo_weights import weights_folder  # the stand-in weights the tests use too
     return weights_folder(folder / "weights", photo_archs=(ARCH,))
 
 
@@ -268,7 +267,7 @@ def compare_weights(folder: Path, zoo: str) -> Path | None:
     shipped files linked and random ones for the rest (both zoos, the layout of ``assets/weights``)."""
     if len(archs_with_weights(zoo_dir(zoo))) == len(ALL_ARCHS):
         return None
-    from tests.zoo_weights import link_cifar_weights, write_photo_weights  # the tests' stand-in weights
+    from bench.zoo_weights import link_cifar_weights, write_photo_weights  # the stand-in weights
 
     root = link_cifar_weights(folder / "weights", ALL_ARCHS)
     photo, shipped = zoo_dir("imagenette", root), zoo_dir("imagenette")

@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from a2core.models import ARCHS
 from a2core.probe.fit_features import squeezed
 from a2core.probe.fit_flag import cached_features, halves, photos_in, readable
-from a2core.weights import load_pretrained
+from a2core.models import load_pretrained
 
 
 def logsumexp(x: np.ndarray, axis: int) -> np.ndarray:

@@ -28,7 +28,6 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
 from PIL import Image
 
 from bench._util import parser, table, write_json

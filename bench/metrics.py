@@ -26,7 +26,7 @@ from PIL import Image
 
 from a2core.metrics.__main__ import main as metrics_main
 from a2core.metrics.zoo import AUC_STEPS
-from a2core.weights import zoo_dir
+from a2core.models import zoo_dir
 from bench._util import parser, table, write_json
 
 TARGET_S = 300.0

@@ -25,7 +25,7 @@ import torch
 import a2core
 from a2core.models import ZOOS
 from a2core.training.measure import count_flops, count_params
-from a2core.weights import default_path
+from a2core.models import default_path
 from bench._util import median_time, parser, table, write_json
 
 #: input sizes per zoo: the trained size and a larger one

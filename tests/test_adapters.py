@@ -169,6 +169,7 @@ MODELS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_attention_maps_of_whole_models_leave_the_logits_alone(name):
     make, cls, count = MODELS[name]

@@ -12,6 +12,8 @@ import pytest
 import a2core
 from a2core.training.measure import count_params
 
+pytestmark = pytest.mark.slow  # each benchmark's --quick run in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from bench.load import student_photo
 from bench.sessions import QUERY, Session, serve
+
+pytestmark = pytest.mark.slow  # serves the app and waits out a session TTL
 
 TTL_S = 2
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
@@ -35,6 +36,7 @@ def test_calling_twice_is_a_no_op():
     assert _compat._libraries == libraries  # no schema defined twice
 
 
+@pytest.mark.slow
 def test_first_import_in_a_fresh_interpreter():
     # _compat alone, before anything has imported torchvision (where the CUDA wheel's import
     # fails, this takes the repair path); then a2core, which must find torchvision ready.

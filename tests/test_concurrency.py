@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 
 from a2core import attention_maps
@@ -50,6 +51,7 @@ def run_threads(work, count: int = THREADS) -> list[BaseException]:
     return errors
 
 
+@pytest.mark.slow
 def test_many_threads_probe_one_model_and_get_what_one_thread_gets():
     model = shared_model()
     torch.manual_seed(1)
@@ -97,6 +99,7 @@ def test_many_threads_probe_one_model_and_get_what_one_thread_gets():
     assert torch.equal(logits, expected_maps[0][0])
 
 
+@pytest.mark.slow
 def test_threads_computing_page_maps_agree():
     # compute_maps (what the app's run_probe calls) also reads the feature sizes of each block.
     from PIL import Image
@@ -128,6 +131,7 @@ def test_threads_computing_page_maps_agree():
     assert not mismatches, mismatches[:5]
 
 
+@pytest.mark.slow
 def test_grad_cam_beside_probes_on_one_model():
     # The app computes Grad-CAM on the shared model too, while other sessions probe it.
     from a2core import grad_cam

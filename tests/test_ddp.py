@@ -14,6 +14,8 @@ from tiny_folder import make_image_folder
 
 from a2core import load_pretrained
 
+pytestmark = pytest.mark.slow  # torchrun with two processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -112,6 +112,7 @@ def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
 
 
+@pytest.mark.slow  # runs the docs' examples: models built and probed
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_python_examples_run(name, monkeypatch):
     page = ROOT / "docs" / name

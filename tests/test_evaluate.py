@@ -42,13 +42,7 @@ def zoo(tmp_path_factory):
     return data, weights
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # One thread: OpenMP's barriers stall when a busy machine deschedules a second one.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +76,7 @@ def table_rows(text):
             for line in text.splitlines() if line.startswith("|")]
 
 
+@pytest.mark.slow
 def test_cli_prints_the_table_and_writes_markdown_and_json(zoo, evaluated):
     _, weights = zoo
     out, tmp_path, _ = evaluated
@@ -171,6 +166,7 @@ def test_latency_is_a_positive_median_and_leaves_the_mode_alone():
     assert ms > 0 and net.training
 
 
+@pytest.mark.slow
 def test_card_has_every_section_and_reads_the_logs(evaluated):
     _, out, logs = evaluated
     log = read_training_log(logs / "resnet.jsonl")

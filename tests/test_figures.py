@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from a2core.figures import explore as figures
+from a2core import figures
+from a2core.figures import overlay
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_heatmap_cells_cover_their_pixels(image, cells):
     # placed over the same pixel edges -0.5 … 31.5.
     pixels = picture(img)
     k = pixels.shape[0] // 32
-    assert pixels.shape == (32 * k, 32 * k, 3) and 32 * k >= figures.IMAGE_MIN_SIDE
+    assert pixels.shape == (32 * k, 32 * k, 3) and 32 * k >= overlay.IMAGE_MIN_SIDE
     assert drawn_span(img, 32 * k) == (-0.5, 31.5)
     assert np.abs(pixels[k // 2::k, k // 2::k].astype(int) - image).mean() < 6  # JPEG, quality 92, no chroma subsampling
 
@@ -102,7 +103,7 @@ def test_gathering_grid_order_titles_and_highlight(image, maps):
     for tile, i in enumerate(order):
         rgba = picture(tiles[tile])
         assert rgba.shape == (16, 16, 4)
-        np.testing.assert_array_equal(rgba[..., :3], figures._colored(maps[i], "Viridis", 0.6)[..., :3])
+        np.testing.assert_array_equal(rgba[..., :3], overlay._colored(maps[i], "Viridis", 0.6)[..., :3])
         left, right = drawn_span(tiles[tile], 16)
         assert right - left == 32  # the map covers the 32 image pixels of its tile
         origins.append((tiles[tile].y0 - tiles[tile].dy / 2 + 0.5, left + 0.5))
@@ -153,7 +154,7 @@ def test_colour_scales_match_plotly():
                 want = plotly.colors.unlabel_rgb(want)
             np.testing.assert_allclose(got, want, atol=1)
     weights = np.array([[0.0, 0.5], [1.0, 0.25]])
-    rgba = figures._colored(weights, "Viridis", 0.5)
+    rgba = overlay._colored(weights, "Viridis", 0.5)
     assert (rgba[..., 3] == 128).all()
     np.testing.assert_array_equal(rgba[1, 0, :3], figures.colormap("Viridis")[-1])
 
@@ -182,6 +183,7 @@ def test_topk_bars_most_probable_on_top():
     assert list(bar.x) == [0.1, 0.3, 0.6]
 
 
+@pytest.mark.slow
 def test_png_export_is_offline_matplotlib(image, maps):
     gather, distribute = maps, np.transpose(maps, (0, 2, 1))
     distribute = distribute / distribute.sum(axis=0, keepdims=True)
@@ -192,6 +194,7 @@ def test_png_export_is_offline_matplotlib(image, maps):
     assert Image.open(io.BytesIO(grid)).format == "PNG"
 
 
+@pytest.mark.slow
 def test_matplotlib_overlay_aligns_cells_with_pixels():
     # A map that is 1 only in cell (0, 1) of a 2 × 2 map must colour exactly the top-right quarter.
     image = np.zeros((32, 32, 3), np.uint8)
@@ -214,8 +217,8 @@ def test_matplotlib_overlay_aligns_cells_with_pixels():
 
 
 def test_unknown_colorscale_falls_back_for_matplotlib():
-    assert figures._mpl_cmap("Viridis") == "viridis"
-    assert figures._mpl_cmap("NoSuchScale") == "viridis"
+    assert overlay._mpl_cmap("Viridis") == "viridis"
+    assert overlay._mpl_cmap("NoSuchScale") == "viridis"
 
 
 def test_large_maps_hover_without_per_cell_text(image):
@@ -234,6 +237,7 @@ def test_pictures_without_hover(image, maps):
     assert len([t for t in traces(fig, "image") if t.name == "map"]) == 6
 
 
+@pytest.mark.slow
 def test_png_main_title_clears_every_panel_title(image, maps):
     # Issue 20, item 9: the downloaded figure's main title sat on top of "distribution weights v_j".
     from matplotlib.backends.backend_agg import FigureCanvasAgg

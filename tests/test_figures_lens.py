@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from a2core.figures import explore, lens, web
+from a2core.figures import lens, overlay, web
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_lens_data_signature_ignores_the_position_only(a2):
     b = lens.lens_data(image, cards, position=(0.9, 0.5))
     c = lens.lens_data(image, cards, colorscale="Inferno")
     assert a["signature"] == b["signature"] != c["signature"]
-    assert a["position"] == [0.1, 0.2] and a["colors"] == explore.colormap("Viridis").tobytes().hex()
+    assert a["position"] == [0.1, 0.2] and a["colors"] == overlay.colormap("Viridis").tobytes().hex()
     assert len(a["colors"]) == 256 * 6
     json.dumps(a)  # JSON-ready as it is
     assert lens.payload_bytes(a) == len(json.dumps(a, separators=(",", ":")))

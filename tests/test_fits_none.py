@@ -31,8 +31,8 @@ from a2core.probe.fit_flag import (
     write_table,
 )
 from a2core.probe.fits import fit_score, fits_none, read_rule
-from a2core.weights import zoo_dir
-from tests.zoo_weights import write_photo_weights
+from a2core.models import zoo_dir
+from bench.zoo_weights import write_photo_weights
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
@@ -97,6 +97,7 @@ def tiny_zoo(tmp_path_factory):
     return root, weights, classes, rule
 
 
+@pytest.mark.slow
 def test_calibration_reports_the_held_apart_half_as_recomputed_by_hand(tiny_zoo):
     root, weights, classes, rule = tiny_zoo
     folder = zoo_dir("imagenette", weights)
@@ -121,6 +122,7 @@ def test_calibration_reports_the_held_apart_half_as_recomputed_by_hand(tiny_zoo)
     assert read_rule("imagenette", weights) == rule
 
 
+@pytest.mark.slow
 def test_calibration_table_goes_between_the_readme_markers(tiny_zoo, tmp_path):
     _, _, _, rule = tiny_zoo
     start, end = table_markers("imagenette")
@@ -135,6 +137,7 @@ def test_calibration_table_goes_between_the_readme_markers(tiny_zoo, tmp_path):
         write_table(tmp_path / "plain.md", rule.report)
 
 
+@pytest.mark.slow
 def test_fits_none_follows_the_score_and_its_threshold(tiny_zoo):
     root, weights, classes, rule = tiny_zoo
     folder = zoo_dir("imagenette", weights)
@@ -146,6 +149,7 @@ def test_fits_none_follows_the_score_and_its_threshold(tiny_zoo):
     assert answers == {score > rule.threshold}
 
 
+@pytest.mark.slow
 def test_flag_folder_and_its_command(tiny_zoo, monkeypatch, capsys):
     root, weights, _, rule = tiny_zoo
     rows = flag_folder(root / "foreign", "imagenette", weights)
@@ -177,6 +181,7 @@ def test_shipped_rule_keeps_in_class_photos_under_five_percent_on_the_held_apart
     assert counts["calibration"] + counts["held"] == (1966 if zoo == "imagenette" else 5000)
 
 
+@pytest.mark.slow
 def test_shipped_rule_on_the_bundled_samples():
     # the 20 bundled Imagenette photos are val photos of the ten classes; a grey card and noise are not
     photos = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))
@@ -188,6 +193,7 @@ def test_shipped_rule_on_the_bundled_samples():
     assert score == pytest.approx(summed_energy_by_hand(photo, zoo_dir("imagenette"), rule.archs, 160), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_fits_none_contract(tmp_path):
     photo = Image.open(next((SAMPLES / "imagenette").glob("*/*.jpg")))
     for image in (photo, photo.convert("RGBA"), photo.convert("L"), photo.convert("P")):

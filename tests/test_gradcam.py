@@ -53,6 +53,7 @@ def perturbed_a2():
     return model.eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("maker", [perturbed_a2, lambda: timm.create_model("seresnet18", num_classes=5).eval()],
                          ids=["a2_resnet", "timm seresnet18"])
 def test_matches_the_reference_for_the_predicted_and_a_chosen_class(maker):

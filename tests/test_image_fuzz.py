@@ -122,6 +122,7 @@ def test_the_seeds_are_pictures_with_their_metadata():
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(kind=st.sampled_from(sorted(PHOTOS)), which=st.integers(0, 50), at=st.floats(0, 1),
        junk=st.binary(min_size=1, max_size=64), how=st.sampled_from(["overwrite", "truncate", "fill"]))
@@ -138,6 +139,7 @@ def test_corrupted_metadata_blocks(kind, which, at, junk, how):
     outcome_is_a_picture_or_an_image_error(_fix_png_crcs(data) if kind == "png" else bytes(data))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(kind=st.sampled_from(sorted(PHOTOS)), at=st.floats(0, 1), junk=st.binary(min_size=1, max_size=256),
        cut=st.booleans())

@@ -5,8 +5,12 @@ The full 30-session run is ``python -m bench.load`` (run with any training pause
 
 from __future__ import annotations
 
+import pytest
+
 from bench.load import LENS, run, student_photo
 from bench.sessions import QUERY, Session, serve
+
+pytestmark = pytest.mark.slow  # serves the app and drives concurrent sessions
 
 
 def test_four_concurrent_sessions_upload_and_click_without_errors():

@@ -32,6 +32,7 @@ def photo(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_writes_npz_and_pngs(weights, photo, tmp_path, capsys):
     out = tmp_path / "out"
     assert maps_cli.main([str(photo), "--arch", "a2_resnet", "--weights", str(weights), "--out", str(out)]) == 0
@@ -54,6 +55,7 @@ def test_writes_npz_and_pngs(weights, photo, tmp_path, capsys):
             assert Image.open(png).format == "PNG"
 
 
+@pytest.mark.slow
 def test_npz_matches_the_model_view_and_compute_maps(weights, photo, tmp_path):
     out = tmp_path / "out"
     maps_cli.main([str(photo), "--weights", str(weights), "--out", str(out), "--size", "64"])
@@ -76,6 +78,7 @@ def test_bad_image_is_a_clear_error_not_a_traceback(weights, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_runs_as_a_module(weights, photo, tmp_path):
     out = tmp_path / "module"
     done = subprocess.run(

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the memory benchmark's server and uploads in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the metrics benchmark end to end, in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

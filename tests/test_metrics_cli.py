@@ -11,7 +11,9 @@ from PIL import Image
 from a2core.metrics.__main__ import main
 from a2core.metrics.tables import SECTION, attention_section, update_card
 from a2core.metrics.zoo import summarise
-from tests.zoo_weights import write_photo_weights
+from bench.zoo_weights import write_photo_weights
+
+pytestmark = pytest.mark.slow  # the metrics command over photo-zoo models
 
 CLASSES = ("tench", "church")
 #: (class, file, orig_width, orig_height, x0, y0, x1, y1): one box a photo, two on the last; photo 2 has none.

@@ -13,7 +13,7 @@ from a2core.metrics.scored import SCORED, baselines, block_scores
 from a2core.models import build
 from a2core.probe import analysis
 from a2core.probe.maps import BlockMaps, compute_maps
-from tests.zoo_weights import photo_meta
+from bench.zoo_weights import photo_meta
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import itertools
 
 import numpy as np
 import pytest
-import quantus
 
 from a2core.metrics import (
     box_energy,
@@ -87,7 +86,10 @@ def test_box_energy_hand_case_and_errors():
         box_energy([[1, -1], [0, 0]], cover)
 
 
+@pytest.mark.slow  # importing Quantus (scikit-learn, scikit-image, OpenCV) takes seconds: here, not at collection
 def test_box_energy_and_pointing_equal_quantus():
+    import quantus
+
     rng = np.random.default_rng(1)
     rma = quantus.RelevanceMassAccuracy(disable_warnings=True, display_progressbar=False)
     pg = quantus.PointingGame(disable_warnings=True, display_progressbar=False)

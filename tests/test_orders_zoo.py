@@ -60,6 +60,7 @@ def test_measuring_writes_nothing_to_the_log(capfd):
     assert out == "" and err == ""
 
 
+@pytest.mark.slow
 def test_zoo_rows_extra_cost_over_the_plain_resnet(tmp_path):
     from a2core.weights import ModelMeta, save_weights
 

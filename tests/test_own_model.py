@@ -23,8 +23,8 @@ from safetensors.torch import save_file
 import a2core  # first: its torchvision shim lets timm import
 from a2core.probe import maps as maps_cli
 from a2core._compat import import_torchvision
-from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model, read_header
-from a2core.weights import WeightsError
+from a2core.models.own import TIMM_MISSING, ModelSpec, load_own_model
+from a2core.weights import WeightsError, read_header
 from tests.image_cases import encode, picture
 
 import timm  # noqa: E402
@@ -56,6 +56,7 @@ def photo(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_a_timm_model_loads_as_saved_with_its_class_names(eca):
     original, weights, classes = eca
     model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights, classes))
@@ -67,6 +68,7 @@ def test_a_timm_model_loads_as_saved_with_its_class_names(eca):
         torch.testing.assert_close(model(x), original(x), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_weights_given_as_bytes_and_class_count_from_the_file(eca):
     _, weights, _ = eca
     model = load_own_model(ModelSpec("timm", "ecaresnet26t", weights.read_bytes()))
@@ -84,12 +86,14 @@ def test_a_torchvision_model_with_an_imagenet_head_gets_imagenet_names(tmp_path)
         torch.testing.assert_close(model(x), original(x), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_a2lens_metadata_gives_the_class_names(tmp_path):
     model = timm.create_model("mobilenetv3_small_050", num_classes=2)
     path = a2core.save_weights(model, tmp_path / "m.safetensors", a2core.ModelMeta(arch="x", classes=("a", "b")))
     assert load_own_model(ModelSpec("timm", "mobilenetv3_small_050", path)).meta.classes == ("a", "b")
 
 
+@pytest.mark.slow
 def test_what_does_not_fit_is_a_clear_error(eca, tmp_path):
     original, weights, classes = eca
     with pytest.raises(WeightsError, match="do not fit timm:seresnet18"):
@@ -125,6 +129,7 @@ def test_spec_from_the_environment():
             ModelSpec.parse(bad)
 
 
+@pytest.mark.slow
 def test_cli_with_a_timm_model(eca, photo, tmp_path, capsys):
     _, weights, classes = eca
     out = tmp_path / "out"
@@ -141,6 +146,7 @@ def test_cli_with_a_timm_model(eca, photo, tmp_path, capsys):
     assert Image.open(out / "gradcam.png").format == "PNG"
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_pickle_and_a_class_out_of_range_with_a_message(eca, photo, tmp_path, capsys):
     pickled = tmp_path / "model.pth"
     torch.save(eca[0].state_dict(), pickled)
@@ -153,6 +159,7 @@ def test_cli_rejects_a_pickle_and_a_class_out_of_range_with_a_message(eca, photo
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_cli_with_a_torchvision_model_as_a_module(photo, tmp_path):
     torch.manual_seed(0)
     weights = saved(tv.models.mobilenet_v3_small(num_classes=4), tmp_path / "mnv3.safetensors")

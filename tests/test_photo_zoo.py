@@ -17,11 +17,7 @@ from a2core.training.train import RECIPES, main, zoo_of
 from a2core.weights import ModelMeta, read_meta
 
 
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")  # --threads sets a process-wide torch setting
 
 
 def make_fastai_imagenette(root, per_class=2, seed=0):
@@ -92,6 +88,7 @@ def test_photo_backbone_maps_at_160_px():
     assert seen == {"layer2.1.attn": (1, 64, 20, 20), "layer3.1.attn": (1, 128, 10, 10)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_photo_archs_differ_only_in_attention(arch):
     def backbone(a):
@@ -136,6 +133,7 @@ def test_float16_file_loads_into_the_photo_backbone(tmp_path):
     assert ModelMeta.from_dict({"arch": "resnet", "classes": ["a"]}).zoo == "cifar10"
 
 
+@pytest.mark.slow
 def test_tiny_photo_run_through_the_cli(fastai, tmp_path):
     main(["--arch", "a2_resnet", "--data", str(fastai), "--out", str(tmp_path), "--epochs", "2", "--batch-size", "10",
           "--workers", "0", "--threads", "1", "--no-progress"])

@@ -82,6 +82,7 @@ def test_seeds_markdown_marks_the_shipped_run_and_flags_a_best_of_n():
     assert seeds_markdown({}) == "Every arch was trained with one seed only."
 
 
+@pytest.mark.slow
 def test_card_measures_every_seed_run(tmp_path):
     """End to end: the CLI evaluates the extra runs itself and counts their training time apart."""
     data = make_image_folder(tmp_path / "data")

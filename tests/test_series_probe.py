@@ -13,7 +13,7 @@ from a2core import load_pretrained
 from a2core.metrics.scored import block_query_dependence, block_scores
 from a2core.models import SERIES_ARCHS, attention_blocks
 from a2core.probe.maps import compute_maps
-from tests.zoo_weights import write_photo_weights
+from bench.zoo_weights import write_photo_weights
 
 SAMPLE = sorted(Path("assets/samples/imagenette").rglob("*.jpg"))[0]
 KIND = {"cbam_resnet": "CBAM", "bam_resnet": "BAM", "sk_resnet": "SelectiveKernel", "cc_resnet": "CrissCross",
@@ -25,6 +25,7 @@ def folder(tmp_path_factory):
     return write_photo_weights(tmp_path_factory.mktemp("weights"), archs=SERIES_ARCHS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", SERIES_ARCHS)
 def test_compute_maps_reads_every_block(arch, folder):
     model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")
@@ -58,6 +59,7 @@ SCORED_MAPS = {"cbam_resnet": ["spatial"], "bam_resnet": ["spatial"], "triplet_r
                "cc_resnet": ["row_mean", "rows"], "sk_resnet": [], "resnest": []}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", SERIES_ARCHS)
 def test_the_scores_read_each_design(arch, folder):
     model = load_pretrained(arch, folder / "imagenette" / f"{arch}.safetensors", zoo="imagenette")

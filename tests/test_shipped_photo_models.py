@@ -17,7 +17,7 @@ from PIL import Image
 
 import a2core
 from a2core.training.measure import shipped_archs
-from a2core.weights import default_path, zoo_dir
+from a2core.models import default_path, zoo_dir
 from tests.gathering_checks import assert_sharp_and_distinct, gathering_report
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples" / "imagenette"
@@ -42,6 +42,7 @@ def photo_maps():
     return model, a2core.attention_maps(model, x)[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_shipped_photo_model_meets_the_zoo_target_and_classifies_the_samples(arch):
     model = a2core.load_pretrained(arch, zoo="imagenette")
@@ -59,6 +60,7 @@ def test_shipped_photo_model_meets_the_zoo_target_and_classifies_the_samples(arc
     assert right.float().mean() >= 0.85, [str(p.relative_to(SAMPLES)) for p, ok in zip(photos, right) if not ok]
 
 
+@pytest.mark.slow
 @needs_a2
 def test_the_shipped_photo_a2_resnet_is_the_photo_zoos(photo_maps):
     model, maps = photo_maps
@@ -68,6 +70,7 @@ def test_the_shipped_photo_a2_resnet_is_the_photo_zoos(photo_maps):
     assert min(maps["layer2.1.attn"].gather.shape[-2:]) >= 20
 
 
+@pytest.mark.slow
 @needs_a2
 def test_photo_a2_gathering_maps_are_sharp_and_distinct(photo_maps):
     _, maps = photo_maps

@@ -16,12 +16,7 @@ from a2core import ARCHS, build, load_pretrained
 from a2core.training.train import RECIPES, Recipe, main, one_cycle, param_groups, same_recipe, skip_epochs
 
 
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    # --threads sets a process-wide torch setting; give the rest of the suite its own back.
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")  # --threads sets a process-wide torch setting
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +33,7 @@ def read_log(out, arch="a2_resnet"):
     return [json.loads(line) for line in (out / "logs" / f"{arch}.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_one_tiny_epoch_writes_checkpoint_log_and_weights(data, tmp_path):
     run(data, tmp_path)
 
@@ -59,6 +55,7 @@ def test_one_tiny_epoch_writes_checkpoint_log_and_weights(data, tmp_path):
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("old_checkpoint", [False, True], ids=["checkpoint", "checkpoint-without-loader-state"])
 def test_interrupted_run_resumes_to_the_same_weights(data, tmp_path, capsys, old_checkpoint):
     # Two of the three epochs train on windows, so resuming also crosses the switch to full images.
@@ -84,6 +81,7 @@ def test_interrupted_run_resumes_to_the_same_weights(data, tmp_path, capsys, old
     assert not different, f"resumed weights differ from an uninterrupted run in {different[:5]}"
 
 
+@pytest.mark.slow
 def test_progressive_sizing_trains_the_early_epochs_on_smaller_windows(data, tmp_path, monkeypatch):
     import a2core.training.train
 
@@ -113,6 +111,7 @@ def test_an_early_size_larger_than_the_input_is_an_error(data, tmp_path, capsys)
     assert "--early-size 40 must lie in 1..32" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_changed_recipe_does_not_resume(data, tmp_path, capsys):
     # The schedule spans all epochs, so a checkpoint of a 1-epoch run is no prefix of a 2-epoch run.
     run(data, tmp_path, "resnet", 1)

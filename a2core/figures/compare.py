@@ -20,7 +20,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .explore import HIGHLIGHT, MUTED
+from ..probe.analysis import as_array
+from .overlay import HIGHLIGHT, MUTED
 
 #: the zoo's archs as a lecture names them.
 ARCH_LABELS: dict[str, str] = {
@@ -43,15 +44,9 @@ ARCH_SHORT: dict[str, str] = {arch: label.split(" (")[0] for arch, label in ARCH
 _FONT = dict(size=14)
 
 
-def _array(a) -> np.ndarray:
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
-
-
 def top_channels(weights, k: int = 3) -> np.ndarray:
     """Indices of the k largest channel weights (c,), largest first."""
-    return np.argsort(-_array(weights), kind="stable")[:k]
+    return np.argsort(-as_array(weights), kind="stable")[:k]
 
 
 def channel_bars(weights, top: int = 3, title: str | None = None, height: int = 260) -> go.Figure:
@@ -59,7 +54,7 @@ def channel_bars(weights, top: int = 3, title: str | None = None, height: int = 
 
     The x labels are the channel indices ("ch 17"), so a bar names the feature map shown beside it.
     """
-    w = _array(weights)
+    w = as_array(weights)
     if w.ndim != 1:
         raise ValueError(f"expected channel weights of shape (c,), got {w.shape}")
     order = np.argsort(-w, kind="stable")
@@ -105,11 +100,11 @@ def feature_maps_over_image(
     uses a diverging scale centred on zero; ``weights`` (c,) adds each channel's
     attention weight to its title.
     """
-    x = _array(features)
+    x = as_array(features)
     if x.ndim != 3:
         raise ValueError(f"expected features of shape (c, h, w), got {x.shape}")
     channels = [int(c) for c in channels]
-    titles = [f"ch {c}" + (f" · w {float(_array(weights)[c]):.2f}" if weights is not None else "") for c in channels]
+    titles = [f"ch {c}" + (f" · w {float(as_array(weights)[c]):.2f}" if weights is not None else "") for c in channels]
     fig = make_subplots(rows=1, cols=len(channels), subplot_titles=titles, horizontal_spacing=0.02)
     grid = _pixel_grid(image, x.shape[1:])
     for col, c in enumerate(channels, start=1):
@@ -133,7 +128,7 @@ def feature_maps_over_image(
 
 def covariance_heatmap(covariance, title: str | None = None, size: int = 320) -> go.Figure:
     """GSoP's channel covariance Σ (c', c') as a heatmap with a diverging scale centred on zero."""
-    cov = _array(covariance)
+    cov = as_array(covariance)
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(f"expected a square covariance matrix, got {cov.shape}")
     bound = float(np.abs(cov).max()) or 1.0
@@ -157,7 +152,7 @@ def covariance_heatmap(covariance, title: str | None = None, size: int = 320) ->
 
 def attention_row(attention, position: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
     """Row j of an (L, L) attention matrix (j the cell (row, col) of an h × w map) as an (h, w) map."""
-    a = _array(attention)
+    a = as_array(attention)
     h, w = shape
     if a.shape != (h * w, h * w):
         raise ValueError(f"attention of shape {a.shape} does not fit a {h}×{w} map")

@@ -1,197 +1,40 @@
-"""Figures of attention maps: plotly for the app and notebooks, matplotlib for PNG files.
+"""The Explore page's figures: every descriptor's map in a grid, one position's weights, the top classes.
 
 Every builder is a pure function of numpy arrays (one image, no batch):
 
     image:  (S, S, 3) uint8, the model's view of the photo (``ImageMaps.image``)
-    maps:   (h, w) or (k, h, w) weights on the feature map, h = S / stride
+    maps:   (k, h, w) weights on the feature map, h = S / stride
 
-A feature map cell covers S/h × S/w pixels; heatmaps are placed with that step
-so cell (r, c) lies exactly over the pixels it was computed from.
+Each map is drawn over its photo by the shared kernel (:mod:`a2core.figures.overlay`), so cell (r, c)
+lies exactly over the pixels it was computed from.
 
     from a2core import figures
     figures.gathering_grid(result.image, block.arrays["gather"]).show()
 
-Past our ~350-line mark on purpose: the Explore page's plotly figures and their matplotlib twins
-(PNG files, for ``python -m a2core.probe.maps``) sit side by side so both draw a map the same way.
+The plotly grids and their matplotlib twins (PNG files, for ``python -m a2core.probe.maps``) sit side by
+side so both draw a grid the same way.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import io
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 
 from .labels import class_label
-
-COLORSCALES = ("Viridis", "Inferno", "Magma", "Plasma", "Cividis", "Turbo", "Jet", "Hot")
-HIGHLIGHT = "#d1495b"
-MUTED = "#9aa5b1"
-#: Text on the figures: Streamlit's own text colour, not plotly's grey.
-TEXT = "#31333f"
-#: Maps with more cells get no per-cell hover text (its strings would outweigh the map).
-MAX_HOVER_CELLS = 1024
-_AXIS = dict(visible=False, showgrid=False, zeroline=False)
-#: Figures are built from known-good values, so plotly's per-property validation (two thirds of the
-#: build time of a page's figures) is skipped; ``FAST`` goes to every trace and figure constructor.
-FAST = dict(_validate=False)
-
-
-@functools.lru_cache(maxsize=32)
-def _scale(colorscale: str) -> tuple:
-    # The stops of a named scale, as validation would expand them (plotly.js knows only some names).
-    return tuple(tuple(stop) for stop in plotly.colors.get_colorscale(colorscale))
-
-
-def _cell(image_size: int, map_size: int) -> tuple[float, float]:
-    """(x0, dx) placing map_size cells over image_size pixels whose centres are at 0 … S-1."""
-    dx = image_size / map_size
-    return dx / 2 - 0.5, dx
-
-
-def _cell_centres(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    (y0, dy), (x0, dx) = _cell(image.shape[0], shape[0]), _cell(image.shape[1], shape[1])
-    return y0 + dy * np.arange(shape[0]), x0 + dx * np.arange(shape[1])
-
-
-#: Photos are sent at least this many pixels a side (integer nearest-neighbour upscaling), so the
-#: browser never smooths a 32-pixel view into a blur when it draws it at tile size.
-IMAGE_MIN_SIDE = 256
-
-
-@functools.lru_cache(maxsize=32)
-def _encoded(data: bytes, shape: tuple[int, ...]) -> tuple[str, int]:
-    # Cached by the pixels: a page draws the same view in several figures.
-    big = crisp(np.frombuffer(data, np.uint8).reshape(shape))
-    return _jpeg_uri(big, quality=92, subsampling=0), big.shape[0] // shape[0]
-
-
-def _jpeg_uri(pixels: np.ndarray, **options) -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).convert("RGB").save(buffer, format="JPEG", **options)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def crisp(image: np.ndarray, min_side: int = IMAGE_MIN_SIDE) -> np.ndarray:
-    """(S, S, 3) → the same pixels repeated k × k (nearest neighbour) so that kS ≥ ``min_side``.
-
-    For showing a small view as an image: browsers smooth what they enlarge.
-    """
-    k = max(1, -(-min_side // max(image.shape[:2])))
-    return np.repeat(np.repeat(np.asarray(image), k, axis=0), k, axis=1)
-
-
-def image_source(image: np.ndarray) -> tuple[str, int]:
-    """(S, S, 3) uint8 → (a JPEG data URI, its upscaling factor k): ~10 KB instead of 4·S² bytes of JSON."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    return _encoded(image.tobytes(), image.shape)
-
-
-def _image_trace(image: np.ndarray) -> go.Image:
-    # The photo as a compressed picture (``source``), not a z array: the pixels the model saw,
-    # drawn over pixel coordinates -0.5 … S-0.5 whatever the upscaling.
-    source, k = image_source(image)
-    return go.Image(source=source, x0=(1 / k - 1) / 2, dx=1 / k, y0=(1 / k - 1) / 2, dy=1 / k,
-                    hoverinfo="skip", name="image", **FAST)
-
-
-def _heatmap_trace(image, weights, *, opacity, colorscale, label, zmax=None, showscale=False, hover=True):
-    h, w = weights.shape
-    (y0, dy), (x0, dx) = _cell(image.shape[0], h), _cell(image.shape[1], w)
-    if hover and h * w <= MAX_HOVER_CELLS:
-        # The cell's (row, col) as text: one short string per cell, affordable on small maps only.
-        rows, cols = np.indices((h, w))
-        text = np.char.add(np.char.add(rows.astype(str), ", "), cols.astype(str))
-        template = f"cell (%{{text}})<br>{label} %{{z:.5f}}<extra></extra>"
-    else:
-        text, template = None, f"{label} %{{z:.5f}}<extra></extra>"
-    return go.Heatmap(
-        z=weights.astype(np.float32), x0=x0, dx=dx, y0=y0, dy=dy, opacity=opacity, colorscale=_scale(colorscale),
-        zmin=0.0, zmax=float(zmax if zmax is not None else weights.max()), showscale=showscale,
-        text=text, hovertemplate=template if hover else None,
-        hoverinfo=None if hover else "skip", **FAST,
-        # Under the map, not beside it: a narrow column then shrinks the bar, not the map.
-        colorbar=dict(orientation="h", thickness=10, len=0.9, y=-0.02, yanchor="top", xanchor="center", x=0.5),
-    )
-
-
-def _marker_trace(image, shape, position) -> go.Scatter:
-    ys, xs = _cell_centres(image, shape)
-    return go.Scatter(
-        x=[xs[position[1]]], y=[ys[position[0]]], mode="markers", hoverinfo="skip", showlegend=False,
-        marker=dict(size=16, symbol="x-thin", line=dict(width=3, color=HIGHLIGHT), color=HIGHLIGHT),
-        name="position", **FAST,
-    )
-
-
-def heatmap_over_image(
-    image: np.ndarray,
-    weights: np.ndarray,
-    *,
-    opacity: float = 0.6,
-    colorscale: str = "Viridis",
-    title: str | None = None,
-    label: str = "weight",
-    position: tuple[int, int] | None = None,
-    size: int = 420,
-) -> go.Figure:
-    """One (h, w) map over the (S, S, 3) image; hover shows each cell's exact weight.
-
-    ``position`` (row, col) marks a cell. Maps that follow a hovered position are the lens's
-    (:mod:`a2core.figures.lens`), drawn in the browser; this figure is a fixed one.
-    """
-    weights = np.asarray(weights, dtype=np.float64)
-    traces = [_image_trace(image), _heatmap_trace(
-        image, weights, opacity=opacity, colorscale=colorscale, label=label, showscale=True)]
-    if position is not None:
-        traces.append(_marker_trace(image, weights.shape, position))
-    s_h, s_w = image.shape[:2]
-    return go.Figure(traces, dict(
-        width=size + 10, height=size + (40 if title else 10) + 45, margin=dict(l=5, r=5, t=40 if title else 5, b=50),
-        **(dict(title=dict(text=title, font=dict(size=15))) if title else {}), clickmode="event+select",
-        dragmode=False, hovermode="closest",
-        xaxis=dict(range=[-0.5, s_w - 0.5], **_AXIS), yaxis=dict(range=[s_h - 0.5, -0.5], **_AXIS),
-    ), **FAST)
-
-
-@functools.lru_cache(maxsize=16)
-def colormap(colorscale: str, n: int = 256) -> np.ndarray:
-    """A plotly colour scale sampled at n points → (n, 3) uint8 (read-only), for colouring maps on the server.
-
-    Cached: plotly's colour parsing takes ~0.1 s a scale, and a page colours up to 40 maps with one scale.
-    """
-    colors = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, n))
-    table = np.array([plotly.colors.unlabel_rgb(plotly.colors.convert_to_RGB_255(c) if not c.startswith("rgb")
-                                                else c) for c in colors]).round().astype(np.uint8)
-    table.setflags(write=False)
-    return table
-
-
-def _colored(weights: np.ndarray, colorscale: str, opacity: float) -> np.ndarray:
-    # (h, w) weights on [0, max] → (h, w, 4) RGBA, as a plotly heatmap with zmin 0 would colour them.
-    top = float(weights.max()) or 1.0
-    index = np.clip(np.rint(weights / top * 255), 0, 255).astype(np.intp)
-    rgba = np.empty((*weights.shape, 4), np.uint8)
-    rgba[..., :3] = colormap(colorscale)[index]
-    rgba[..., 3] = round(255 * opacity)
-    return rgba
-
-
-def _map_image_trace(image, weights, *, opacity, colorscale, offset=(0.0, 0.0)) -> go.Image:
-    # A heatmap without hover, sent as one small PNG (h × w pixels) rather than h·w numbers; ``offset``
-    # (y, x) moves it by that many image pixels (a tile of a picture grid).
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(_colored(weights, colorscale, opacity), "RGBA").save(buffer, format="PNG")
-    (y0, dy), (x0, dx) = _cell(image.shape[0], weights.shape[0]), _cell(image.shape[1], weights.shape[1])
-    return go.Image(source="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
-                    x0=x0 + offset[1], dx=dx, y0=y0 + offset[0], dy=dy, hoverinfo="skip", name="map", **FAST)
+from .overlay import (
+    AXIS,
+    FAST,
+    HIGHLIGHT,
+    MUTED,
+    TEXT,
+    heatmap_trace,
+    image_trace,
+    jpeg_uri,
+    map_image_trace,
+    mpl_overlay,
+)
 
 
 def _grid_heatmaps(image, maps, titles, *, cols, opacity, colorscale, label, highlight, tile) -> go.Figure:
@@ -209,10 +52,10 @@ def _grid_heatmaps(image, maps, titles, *, cols, opacity, colorscale, label, hig
         suffix = "" if i == 0 else str(i + 1)
         top = 1 - r / rows
         layout_axes[f"xaxis{suffix}"] = dict(domain=[c / cols + gap_x, (c + 1) / cols - gap_x],
-                                             range=[-0.5, s_w - 0.5], anchor=f"y{suffix}", **_AXIS)
+                                             range=[-0.5, s_w - 0.5], anchor=f"y{suffix}", **AXIS)
         layout_axes[f"yaxis{suffix}"] = dict(domain=[top - (tile + title_px) / height + gap_y, top - title_px / height],
-                                             range=[s_h - 0.5, -0.5], anchor=f"x{suffix}", **_AXIS)
-        for trace in (_image_trace(image), _heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale,
+                                             range=[s_h - 0.5, -0.5], anchor=f"x{suffix}", **AXIS)
+        for trace in (image_trace(image), heatmap_trace(image, maps[i], opacity=opacity, colorscale=colorscale,
                                                           label=label)):
             trace.xaxis, trace.yaxis = f"x{suffix}", f"y{suffix}"
             traces.append(trace)
@@ -268,7 +111,7 @@ def _mosaic(data: bytes, shape: tuple[int, ...], k: int, cols: int, tile: int):
         ty, tx = round(y * scale), round(x * scale)
         mosaic[ty:ty + photo.shape[0], tx:tx + photo.shape[1]] = photo
     # Quality 85 with chroma subsampling (a single photo gets 92, unsubsampled): the mosaic carries a photo per tile.
-    return _jpeg_uri(mosaic, quality=85), scale, origins, pitch, gap
+    return jpeg_uri(mosaic, quality=85), scale, origins, pitch, gap
 
 
 def _grid_pictures(image, maps, titles, *, cols, opacity, colorscale, highlight, clickable, tile) -> go.Figure:
@@ -283,7 +126,7 @@ def _grid_pictures(image, maps, titles, *, cols, opacity, colorscale, highlight,
     # Mosaic pixel j covers image pixels [j, j + 1) / scale, whose centres are at -0.5 + (j + 0.5) / scale.
     traces = [go.Image(source=source, x0=(0.5 / scale) - 0.5, dx=1 / scale, y0=(0.5 / scale) - 0.5, dy=1 / scale,
                        zsmooth=False, hoverinfo="skip", name="photos", **FAST)]
-    traces += [_map_image_trace(image, maps[i], opacity=opacity, colorscale=colorscale, offset=origins[i])
+    traces += [map_image_trace(image, maps[i], opacity=opacity, colorscale=colorscale, offset=origins[i])
                for i in range(k)]
     if clickable:
         # One invisible square per tile, as large as the tile: a click anywhere on it selects the tile,
@@ -304,10 +147,10 @@ def _grid_pictures(image, maps, titles, *, cols, opacity, colorscale, highlight,
         width=round(cols * pitch_x / per_px) + 10, height=round(rows * pitch_y / per_px) + 10,
         margin=dict(l=5, r=5, t=5, b=5), annotations=annotations, shapes=shapes, clickmode="event+select",
         dragmode=False, hovermode="closest", showlegend=False,
-        xaxis=dict(range=[-0.5 - gap / 2, cols * pitch_x - 0.5 - gap / 2], **_AXIS),
+        xaxis=dict(range=[-0.5 - gap / 2, cols * pitch_x - 0.5 - gap / 2], **AXIS),
         # In a box narrower than the figure the grid shrinks; it stays under the figure's top edge, so any
         # blank band is below it, not between the grid and its caption.
-        yaxis=dict(range=[rows * pitch_y - 0.5, -0.5], scaleanchor="x", constraintoward="top", **_AXIS),
+        yaxis=dict(range=[rows * pitch_y - 0.5, -0.5], scaleanchor="x", constraintoward="top", **AXIS),
     ), **FAST)
 
 
@@ -411,26 +254,6 @@ def topk_bars(top: list[tuple[str, float]], *, height: int = 230) -> go.Figure:
         **FAST)
 
 
-# ---------------------------------------------------------------- matplotlib (PNG, offline)
-
-
-def _mpl_cmap(colorscale: str) -> str:
-    import matplotlib
-
-    name = colorscale.lower()
-    return name if name in matplotlib.colormaps else "viridis"
-
-
-def _mpl_overlay(ax, image, weights, *, colormap, alpha, title=None):
-    s_h, s_w = image.shape[:2]
-    extent = (-0.5, s_w - 0.5, s_h - 0.5, -0.5)  # the pixel edges: each cell covers S/h pixels exactly
-    ax.imshow(image, extent=extent, interpolation="nearest")
-    ax.imshow(weights, extent=extent, cmap=_mpl_cmap(colormap), alpha=alpha, interpolation="nearest",
-              vmin=0, vmax=float(np.max(weights)) or 1.0)
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
-
 
 def grid_matplotlib(image, maps, titles, *, cols: int = 4, colormap: str = "viridis", alpha: float = 0.6,
                     suptitle: str | None = None):
@@ -443,7 +266,7 @@ def grid_matplotlib(image, maps, titles, *, cols: int = 4, colormap: str = "viri
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         if i < k:
-            _mpl_overlay(ax, image, maps[i], colormap=colormap, alpha=alpha, title=titles[i])
+            mpl_overlay(ax, image, maps[i], colormap=colormap, alpha=alpha, title=titles[i])
         else:
             ax.set_axis_off()
     if suptitle:
@@ -476,23 +299,16 @@ def explore_matplotlib(image, gather, distribute, position, order, *, colormap="
     top[1].bar(range(n), v, color=[HIGHLIGHT if i in set(highlight) else MUTED for i in range(n)])
     top[1].set_xticks(range(n), [f"d{i}" for i in range(n)], fontsize=7)
     top[1].set_title("distribution weights v_j", fontsize=9)
-    _mpl_overlay(top[2], image, implied_attention(gather, distribute, position), colormap=colormap, alpha=alpha,
+    mpl_overlay(top[2], image, implied_attention(gather, distribute, position), colormap=colormap, alpha=alpha,
                  title="what it receives")
     top[2].plot(xs[position[1]], ys[position[0]], "x", color=HIGHLIGHT, markersize=12, mew=3)
     axes = sub[1].subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.ravel()):
         if k < n:
             i = int(order[k])
-            _mpl_overlay(ax, image, gather[i], colormap=colormap, alpha=alpha, title=f"gathering d{i}")
+            mpl_overlay(ax, image, gather[i], colormap=colormap, alpha=alpha, title=f"gathering d{i}")
         else:
             ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
-
-
-def to_png(fig, dpi: int | None = None) -> bytes:
-    """A matplotlib Figure as PNG bytes (no display, no network)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-    return buffer.getvalue()

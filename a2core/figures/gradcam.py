@@ -1,6 +1,6 @@
 """Figures of Grad-CAM beside the attention maps: the same heatmap, colour scale and click marker.
 
-Pure functions of numpy arrays (see :mod:`a2core.figures.explore`):
+Pure functions of numpy arrays (see :mod:`a2core.figures.overlay`):
 
     image: (S, S, 3) uint8, the model's view
     cam:   (h, w) Grad-CAM on the feature map of the layer holding a block (:func:`a2core.probe.gradcam.grad_cam`)
@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .explore import _mpl_overlay, heatmap_over_image
 from .labels import class_label
+from .overlay import heatmap_over_image, mpl_overlay
 
 #: What the caption beside a Grad-CAM says, in the app and in notebooks.
 DIFFERENCE = (
@@ -41,7 +41,7 @@ def gradcam_over_image(
     title: str | None = None,
     size: int = 320,
 ) -> go.Figure:
-    """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.explore.heatmap_over_image`):
+    """Grad-CAM (h, w) over the image, drawn as the attention heatmaps are (:func:`a2core.figures.overlay.heatmap_over_image`):
     the same colour scale from 0 to the map's maximum and the same ✕ at ``position`` (row, col on the map's grid)."""
     if title is None and class_name:
         title = gradcam_title(class_name, layer) if layer else f"Grad-CAM of “{class_label(class_name)}”"
@@ -59,7 +59,7 @@ def gradcam_matplotlib(image: np.ndarray, cam: np.ndarray, *, title: str = "", c
     left.imshow(image, interpolation="nearest")
     left.set_axis_off()
     left.set_title("the model's view", fontsize=9)
-    _mpl_overlay(right, image, cam, colormap=colormap, alpha=alpha, title="Grad-CAM")
+    mpl_overlay(right, image, cam, colormap=colormap, alpha=alpha, title="Grad-CAM")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

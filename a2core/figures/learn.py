@@ -20,17 +20,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..lessons.cost import OrderCost
+from ..probe.analysis import as_array
 
 #: one colour per computation order, used by every chart that compares them.
 ORDER_COLOURS = {"gather_first": "#1b9e77", "pairwise": "#d95f02"}
 ORDER_LABELS = {"gather_first": "gather first: (A·softmax(B)ᵀ)·softmax(V)", "pairwise": "pairwise: A·(softmax(B)ᵀ·softmax(V))"}
 _FONT = dict(size=16)  # readable on a class projector
-
-
-def _array(t) -> np.ndarray:
-    if hasattr(t, "detach"):
-        t = t.detach().cpu().numpy()
-    return np.asarray(t, dtype=np.float64)
 
 
 def matrix_heatmap(
@@ -45,7 +40,7 @@ def matrix_heatmap(
     height: int | None = None,
 ) -> go.Figure:
     """A (rows, cols) matrix as a heatmap, first row at the top, values written in the cells when asked."""
-    z = _array(matrix)
+    z = as_array(matrix)
     if z.ndim != 2:
         raise ValueError(f"expected a 2-D matrix, got shape {z.shape}")
     rows, cols = z.shape
@@ -92,7 +87,7 @@ def maps_grid(
     Every tile stays square whatever width the page gives the figure; ``cell_px`` is its height.
     ``text_size`` (px) is the font of the values written in the cells with ``show_values``.
     """
-    z = _array(maps)
+    z = as_array(maps)
     if z.ndim != 3:
         raise ValueError(f"expected maps of shape (k, h, w), got {z.shape}")
     k = z.shape[0]
@@ -150,6 +145,19 @@ def log_ticks(values: Sequence[float], base: int, label) -> dict:
     return dict(tickvals=[float(p) for p in powers], ticktext=[label(p) for p in powers])
 
 
+def _order_bars(orders: Sequence[str], values: Sequence[float], text: Sequence[str]) -> go.Bar:
+    # One bar per order in its colour, its value written above it (never clipped at the plot's top).
+    return go.Bar(
+        x=[o.replace("_", " ") for o in orders],
+        y=list(values),
+        marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
+        text=list(text),
+        textposition="outside",
+        cliponaxis=False,
+        showlegend=False,
+    )
+
+
 def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
     """Attention state (bytes) and FLOPs of the orders side by side, on log axes labelled in bytes and FLOPs."""
     orders = [o for o in ORDER_COLOURS if o in costs] + [o for o in costs if o not in ORDER_COLOURS]
@@ -157,19 +165,7 @@ def orders_figure(costs: Mapping[str, OrderCost], title: str = "") -> go.Figure:
     for col, field, base, label in ((1, "attention_bytes", 1024, human_bytes), (2, "flops", 1000, human_count)):
         # floats: the counts can exceed what a C long (or JSON's safe integers) holds
         values = [float(getattr(costs[o], field)) for o in orders]
-        fig.add_trace(
-            go.Bar(
-                x=[o.replace("_", " ") for o in orders],
-                y=values,
-                marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
-                text=[label(v) for v in values],
-                textposition="outside",
-                cliponaxis=False,
-                showlegend=False,
-            ),
-            row=1,
-            col=col,
-        )
+        fig.add_trace(_order_bars(orders, values, [label(v) for v in values]), row=1, col=col)
         fig.update_yaxes(type="log", **log_ticks(values, base, lambda v: label(v, digits=0)), row=1, col=col)
     fig.update_layout(title=title, font=_FONT, height=380, margin=dict(l=10, r=10, t=70, b=10))
     return fig
@@ -181,19 +177,8 @@ def measured_figure(rows: Sequence[Mapping[str, float | str]]) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=["time of one forward (ms)", "largest tensor allocated (bytes)"])
     for col, field in ((1, "time_ms"), (2, "peak_bytes")):
         values = [float(r[field]) for r in rows]
-        fig.add_trace(
-            go.Bar(
-                x=[o.replace("_", " ") for o in orders],
-                y=values,
-                marker_color=[ORDER_COLOURS.get(o, "#7570b3") for o in orders],
-                text=[f"{v:.2f} ms" if field == "time_ms" else human_bytes(v) for v in values],
-                textposition="outside",
-                cliponaxis=False,
-                showlegend=False,
-            ),
-            row=1,
-            col=col,
-        )
+        text = [f"{v:.2f} ms" if field == "time_ms" else human_bytes(v) for v in values]
+        fig.add_trace(_order_bars(orders, values, text), row=1, col=col)
     fig.update_layout(font=_FONT, height=360, margin=dict(l=10, r=10, t=60, b=10))
     return fig
 

@@ -27,8 +27,8 @@ import numpy as np
 
 from ..metrics.boxes import check_view_boxes
 from . import web
-from .explore import HIGHLIGHT, MUTED, colormap, image_source
 from .labels import class_label
+from .overlay import HIGHLIGHT, MUTED, colormap, image_source
 
 LAYOUTS = ("explore", "compare")
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from ..metrics.tables import distinct_rows
 from .compare import ARCH_SHORT
-from .explore import HIGHLIGHT, MUTED
+from .overlay import HIGHLIGHT, MUTED
 
 #: The maps worth a bar: each design's summary over its block (not A²'s single gathering maps, nor the query rows,
 #: whose mean box energy is the summary's), Grad-CAM, and the centred prior; ``uniform`` is the line.

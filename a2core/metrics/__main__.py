@@ -23,9 +23,8 @@ import torch
 from tqdm import tqdm
 
 from ..images import ImageError, load_image
-from ..models import ALL_ARCHS, ZOOS
+from ..models import ALL_ARCHS, ZOOS, archs_with_weights, load_pretrained, zoo_dir
 from ..training.data import list_images
-from ..weights import archs_with_weights, load_pretrained, zoo_dir
 from .boxes import BoxesError, read_boxes, view_boxes
 from .zoo import AUC_STEPS, BOOTSTRAP, score_photo, summarise
 

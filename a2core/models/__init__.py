@@ -1,13 +1,15 @@
 """The backbones and the arch registry: ``build(arch, zoo=...)`` for every arch of :data:`ARCHS`.
 
 ``resnet``: the CIFAR ResNet-20 and the photo ResNet-18 layout, where each design sits, the registry.
-``own``: your own model, a timm or torchvision architecture with your safetensors weights; it needs
-:mod:`a2core.weights` (which imports this package), so it is imported as ``a2core.models.own``, not here.
-May import torch, torchvision (through ``a2core._compat``), timm (``own``, optional) and :mod:`a2core.blocks`;
-nothing that probes, trains or draws.
+``pretrained``: where each zoo's shipped weights are, and ``load_pretrained`` to build an arch with them.
+``own``: your own model, a timm or torchvision architecture with your safetensors weights.
+May import torch, torchvision (through ``a2core._compat``), timm (``own``, optional), :mod:`a2core.blocks`
+and the weight I/O :mod:`a2core.weights` (which never imports this package); nothing that probes, trains or draws.
 """
 
 from .families import FAMILIES, by_family, family_of
+from .own import ModelSpec, load_own_model
+from .pretrained import archs_with_weights, default_path, load_pretrained, zoo_dir
 from .resnet import (
     ALL_ARCHS,
     ARCHS,
@@ -35,6 +37,7 @@ __all__ = [
     "ATTENTION_BLOCKS",
     "CIFAR_PLACEMENT",
     "FAMILIES",
+    "ModelSpec",
     "PHOTO_PLACEMENT",
     "SERIES_ARCHS",
     "SITES",
@@ -43,10 +46,15 @@ __all__ = [
     "AttentionResNet",
     "CifarResNet",
     "PhotoResNet",
+    "archs_with_weights",
     "attention_blocks",
     "build",
     "by_family",
+    "default_path",
     "every_block_of",
     "family_of",
     "last_block_of",
+    "load_own_model",
+    "load_pretrained",
+    "zoo_dir",
 ]

@@ -8,7 +8,7 @@ The architecture comes from the library by name, freshly initialised; the
 weights come from a safetensors file (never a pickle) whose tensors must fit it
 exactly. The file's header is checked against its length, and its tensors'
 shapes against the architecture built on the meta device, before any tensor or
-the model is allocated (:func:`read_header`), so a hostile file costs no more
+the model is allocated (:func:`a2core.weights.read_header`), so a hostile file costs no more
 memory than itself. The number of classes is read off the file's classifier; their names
 come from ``classes`` (a text file, one name a line), else from A²Lens metadata
 in the file (``a2core.save_weights``), else ImageNet's names for a 1000-class
@@ -29,19 +29,16 @@ timm is an optional extra (``pip install -r requirements-timm.txt`` or
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load as load_safetensors_bytes
 from torch import nn
 
 from .._compat import import_torchvision
-from ..weights import ModelMeta, WeightsError, load_fitting
+from ..weights import ModelMeta, WeightsError, load_fitting, read_header, read_state
 
 LIBRARIES = ("timm", "torchvision")
 #: The environment variables of :meth:`ModelSpec.from_env`.
@@ -122,99 +119,6 @@ def classifier_name(model: nn.Module) -> str:
     if not linears:
         raise ValueError(f"{type(model).__name__} has no nn.Linear classifier")
     return linears[-1]
-
-
-#: safetensors' own limit on the JSON header: its reader refuses a larger one.
-MAX_HEADER_BYTES = 100_000_000
-#: Bytes per element of each safetensors dtype (the sub-byte float formats are not read).
-DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
-SAFETENSORS_ONLY = ("A²Lens loads safetensors only, never a pickle: convert with "
-                    "safetensors.torch.save_file(model.state_dict(), path)")
-
-
-def read_header(weights: str | Path | bytes) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
-    """A safetensors file (path or bytes) → ({tensor name: shape}, header metadata), reading only its header.
-
-    The layout is an 8-byte little-endian header length, a JSON header, then the tensors' bytes. Every
-    size the header declares is checked against the bytes there really are before anything is allocated
-    for it, so a truncated file, a pickle or a header that claims huge tensors costs no more memory than
-    the file itself: each raises WeightsError saying what is wrong.
-    """
-    if isinstance(weights, bytes):
-        total, head = len(weights), weights[:8]
-
-        def header(size: int) -> bytes:
-            return weights[8:8 + size]
-    else:
-        path = Path(weights)
-        total = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(8)
-
-        def header(size: int) -> bytes:
-            with path.open("rb") as f:
-                f.seek(8)
-                return f.read(size)
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":  # torch.save's zip archive, or a bare pickle
-        raise WeightsError(f"this is a pickle (PyTorch's torch.save format), not safetensors; {SAFETENSORS_ONLY}")
-    if total < 8:
-        raise WeightsError(f"not a safetensors file: {total} bytes, too short for its header; {SAFETENSORS_ONLY}")
-    size = int.from_bytes(head, "little")
-    if size > min(MAX_HEADER_BYTES, total - 8):
-        raise WeightsError(f"not a safetensors file, or a truncated one: its header would be {size:,} bytes long, "
-                           f"in a file of {total:,}; {SAFETENSORS_ONLY}")
-    try:
-        entries = json.loads(header(size))
-        if not isinstance(entries, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise WeightsError(f"not a safetensors file: its header is not JSON ({error}); {SAFETENSORS_ONLY}") from error
-    metadata = entries.pop("__metadata__", None) or {}
-    data = total - 8 - size
-    shapes = {name: _declared_shape(name, entry, data) for name, entry in entries.items()}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise WeightsError("not a safetensors file: its __metadata__ is not a map of strings")
-    return shapes, metadata
-
-
-def _declared_shape(name: str, entry, data: int) -> tuple[int, ...]:
-    # One tensor's entry: {"dtype": "F32", "shape": [3, 4], "data_offsets": [begin, end]} within ``data`` bytes.
-    try:
-        dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
-                and type(begin) is int and type(end) is int and 0 <= begin <= end):
-            raise TypeError
-    except (TypeError, KeyError, ValueError) as error:
-        raise WeightsError(f"not a safetensors file: tensor {name!r} has no valid dtype, shape and offsets "
-                           f"in the header") from error
-    if dtype not in DTYPE_BYTES:
-        raise WeightsError(f"tensor {name!r} has dtype {dtype!r}, which A²Lens does not read")
-    claimed = math.prod(shape) * DTYPE_BYTES[dtype]
-    if claimed != end - begin:
-        raise WeightsError(f"not a valid safetensors file: tensor {name!r} of shape {tuple(shape)} ({dtype}) needs "
-                           f"{claimed:,} bytes, its offsets hold {end - begin:,}")
-    if end > data:
-        raise WeightsError(f"a truncated safetensors file: tensor {name!r} ends at byte {end:,} of a data section "
-                           f"of {data:,} bytes")
-    return tuple(shape)
-
-
-def read_state(weights: str | Path | bytes) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """A safetensors file (path or bytes) → (tensors, header metadata). Never unpickles anything.
-
-    The header is checked first (:func:`read_header`); raises WeightsError for a file that is not safetensors.
-    """
-    _, metadata = read_header(weights)
-    try:
-        if isinstance(weights, bytes):
-            state = load_safetensors_bytes(weights)
-        else:
-            with safe_open(str(weights), framework="pt") as f:
-                state = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, ValueError) as error:  # e.g. overlapping tensors: what read_header does not check
-        raise WeightsError(f"not a readable safetensors file ({error}); {SAFETENSORS_ONLY}") from error
-    return state, metadata
 
 
 def _class_names(spec: ModelSpec, metadata: dict[str, str], count: int) -> tuple[str, ...]:

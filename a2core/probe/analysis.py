@@ -15,8 +15,12 @@ import numpy as np
 SORTS = ("index", "usage", "sharpness")
 
 
-def _array(maps) -> np.ndarray:
-    # Tensors and arrays alike; float64 so sums of many small weights stay exact enough to compare.
+def as_array(maps) -> np.ndarray:
+    """A tensor (any device) or array-like → a float64 numpy array of the same shape.
+
+    float64 so that sums of many small weights stay exact enough to compare; the figures take their
+    inputs through it too, so a notebook may hand them tensors.
+    """
     if hasattr(maps, "detach"):
         maps = maps.detach().cpu().numpy()
     return np.asarray(maps, dtype=np.float64)
@@ -28,7 +32,7 @@ def gathering_entropy(gather) -> np.ndarray:
     0 means the descriptor gathers from one position (sharp); log L means it
     averages the whole image uniformly.
     """
-    p = _array(gather).reshape(len(gather), -1)
+    p = as_array(gather).reshape(len(gather), -1)
     logp = np.log(np.where(p > 0, p, 1.0))
     return -(p * logp).sum(axis=1)
 
@@ -38,7 +42,7 @@ def descriptor_usage(distribute) -> np.ndarray:
 
     The usages sum to L (every position hands out a total weight of 1).
     """
-    v = _array(distribute)
+    v = as_array(distribute)
     return v.reshape(len(v), -1).sum(axis=1)
 
 
@@ -67,14 +71,14 @@ def implied_attention(gather, distribute, position: tuple[int, int]) -> np.ndarr
     computed here without the L × L matrix. The row sums to 1.
     """
     row, col = position
-    v_j = _array(distribute)[:, row, col]  # (n,)
-    return np.tensordot(v_j, _array(gather), axes=1)
+    v_j = as_array(distribute)[:, row, col]  # (n,)
+    return np.tensordot(v_j, as_array(gather), axes=1)
 
 
 def implied_attention_matrix(gather, distribute) -> np.ndarray:
     """The full (L, L) implied attention, row j = query position j; only for small maps and tests."""
-    b = _array(gather).reshape(len(gather), -1)
-    v = _array(distribute).reshape(len(distribute), -1)
+    b = as_array(gather).reshape(len(gather), -1)
+    v = as_array(distribute).reshape(len(distribute), -1)
     return v.T @ b
 
 
@@ -87,5 +91,5 @@ def position_index(position: tuple[float, float], shape: tuple[int, int]) -> tup
 
 def top_descriptors(distribute, position: tuple[int, int], k: int = 3) -> np.ndarray:
     """The k descriptors that position (row, col) sends the most weight to, largest first."""
-    v_j = _array(distribute)[:, position[0], position[1]]
+    v_j = as_array(distribute)[:, position[0], position[1]]
     return np.argsort(-v_j, kind="stable")[:k]

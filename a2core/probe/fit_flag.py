@@ -179,7 +179,7 @@ def calibrate(zoo: str, data: Path, foreign: Path | None, cache: Path, target: f
     A²-ResNet's top-1 probability under 50 % (the old rule), and its top-1 probability and energy with
     thresholds calibrated like the shipped one; at the trained size, every model's mean probability.
     """
-    from ..weights import archs_with_weights, load_pretrained, zoo_dir
+    from ..models import archs_with_weights, load_pretrained, zoo_dir
 
     folder = zoo_dir(zoo, root)
     models = {a: load_pretrained(a, folder / f"{a}.safetensors") for a in archs_with_weights(folder)}

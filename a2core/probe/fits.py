@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from ..images import model_view, to_tensor
-from ..weights import zoo_dir
+from ..models import zoo_dir
 
 #: the rule's file, beside the zoo's weights
 RULE_FILE = "fits_none.json"
@@ -77,7 +77,7 @@ def read_rule(zoo: str = "imagenette", root: str | Path | None = None) -> FitRul
 
 @functools.lru_cache(maxsize=4)
 def _models(folder: str, archs: tuple[str, ...], stamp: tuple[float, ...]) -> dict[str, torch.nn.Module]:
-    from ..weights import load_pretrained
+    from ..models import load_pretrained
 
     return {arch: load_pretrained(arch, Path(folder) / f"{arch}.safetensors") for arch in archs}
 

@@ -155,7 +155,7 @@ def save_npz(result: ImageMaps, path: str | Path, extra: dict[str, np.ndarray] |
 
 def save_figures(result: ImageMaps, out: str | Path, colormap: str = "viridis", alpha: float = 0.6) -> list[Path]:
     """PNG grids of gathering and distribution maps for every double attention block."""
-    from ..figures import explore as figures  # matplotlib is only needed here
+    from .. import figures  # matplotlib is only needed here
     from . import analysis
 
     out = Path(out)
@@ -184,7 +184,7 @@ def _load(args) -> torch.nn.Module:
 
         library, arch = ("timm", args.timm) if args.timm else ("torchvision", args.torchvision)
         return load_own_model(ModelSpec(library, arch, args.weights, args.classes, pretrained=args.pretrained))
-    from ..weights import load_pretrained
+    from ..models import load_pretrained
 
     return load_pretrained(args.arch, args.weights)
 
@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     written = [save_npz(result, args.out / "maps.npz", cam)]
     written += save_figures(result, args.out, colormap=args.colormap)
     if cam:
-        from ..figures.explore import to_png
         from ..figures.gradcam import gradcam_matplotlib
+        from ..figures.overlay import to_png
 
         name = result.classes[int(cam["gradcam_class"][0])]
         fig = gradcam_matplotlib(result.image, cam["gradcam"], colormap=args.colormap,

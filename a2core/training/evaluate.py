@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from ..models import ALL_ARCHS
-from ..weights import WEIGHTS_DIR, load_pretrained, read_meta
+from ..models import ALL_ARCHS, load_pretrained
+from ..weights import WEIGHTS_DIR, read_meta
 from .card import markdown_table, render_card, to_json
 from .measure import (
     THROUGHPUT_BATCH,

@@ -27,10 +27,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..images import normalize
-from ..models import ALL_ARCHS
+from ..models import ALL_ARCHS, archs_with_weights, load_pretrained
 from ..probe import attention_maps
 from ..probe.analysis import gathering_entropy
-from ..weights import WEIGHTS_DIR, ModelMeta, archs_with_weights, load_pretrained
+from ..weights import WEIGHTS_DIR, ModelMeta
 from .data import ImageFolderTensors, class_names
 from .seeds import SeedRun, seed_runs
 from .train import _bf16_is_fast, evaluate_tensors

@@ -39,7 +39,8 @@ from tqdm import tqdm
 
 from ..images import normalize
 from ..models import ALL_ARCHS, ARCHS, ZOOS, build
-from ..weights import ModelMeta, load_pretrained, save_weights
+from ..models import load_pretrained
+from ..weights import ModelMeta, save_weights
 from .data import IMAGENETTE_CLASSES, ImageFolderTensors, class_names, random_resized_crops, random_windows, train_augmentation
 
 #: What each zoo is trained on, as its model card and metadata say it.

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import build
-from ..weights import WEIGHTS_DIR, archs_with_weights, read_meta
+from ..models import archs_with_weights, build
+from ..weights import WEIGHTS_DIR, read_meta
 from .measure import BASELINE, count_flops, count_params, measure_latency
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from a2core.weights import archs_with_weights, read_meta, zoo_dir
+from a2core.models import archs_with_weights, zoo_dir
+from a2core.weights import read_meta
 from app.sources import SAMPLES_DIR, ModelSource, ZooView, samples
 
 #: The app's own model: a zoo is the default only when it has this arch's weights.

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import streamlit as st
 
-from a2core.figures import explore as figures
+from a2core import figures
 from a2core.figures.compare import ARCH_LABELS
 from a2core.figures import lens as figure_lens
 from a2core.figures.gradcam import DIFFERENCE

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from a2core.figures import explore as figures
+from a2core import figures
 from a2core.figures import lens as figure_lens
 from a2core.figures.compare import ARCH_LABELS
 from a2core.figures import learn as fl
@@ -59,6 +59,7 @@ from app.common import (
     shown_sample,
 )
 from app.lens import component, lens
+from app.panels import show
 from app.size_fields import size_fields
 
 ARCH = MAIN_ARCH
@@ -96,11 +97,6 @@ def real_steps(path: str, picture: upload_check.Picture, size: int, name: str) -
     arrays["check"] = float((steps.y - y_block).abs().max())
     arrays["params"] = {"c": block.in_channels, "m": block.m, "n": block.n}
     return arrays
-
-
-def show(fig, key: str) -> None:
-    fig.update_layout(width=None, autosize=True)
-    st.plotly_chart(fig, key=key, config={"displayModeBar": False})
 
 
 def shape(t) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+VIEWS = Path(APP).parent / "views"
 
 
 def open_page(view: str | None = None, zoo: str | None = "cifar10") -> AppTest:
@@ -21,6 +22,16 @@ def open_page(view: str | None = None, zoo: str | None = "cifar10") -> AppTest:
     at.run()
     if view is not None:
         at.switch_page(f"views/{view}.py").run()
+    return at
+
+
+def open_link(query: dict[str, str], view: str | None = None, timeout: float = 120) -> AppTest:
+    """A new session whose first run is ``app/main.py`` (Explore), or the page ``views/<view>.py`` itself (a link to
+    that page), with ``query`` as the URL's query string; it ran without an exception."""
+    at = AppTest.from_file(APP if view is None else str(VIEWS / f"{view}.py"), default_timeout=timeout)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
     return at
 
 

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.pages import APP, lens_data
+from tests.app import pages
+from tests.app.pages import lens_data
+
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
-VIEWS = Path(APP).parent / "views"
 SPRINGER = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"  # the photo zoo's default
 CHAINSAW = "chain_saw · val_00011170"  # eight boxes
 BOXES = "0.1,0.2,0.5,0.9_0.6,0.1,0.8,0.35"
@@ -32,11 +34,7 @@ def shipped_weights(monkeypatch):
 
 
 def open_link(query: dict[str, str], view: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP if view is None else str(VIEWS / f"{view}.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return pages.open_link(query, view, timeout=TIMEOUT)
 
 
 def link_notes(at) -> str:

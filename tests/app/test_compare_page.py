@@ -17,13 +17,8 @@ from tests.app.plotly_json import arr, charts
 from tests.image_cases import BAD, mime
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_models():
-    # Load every shipped model once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model, weights_dir
-
-    for arch in ARCHS:
-        load_model(arch, str(weights_dir() / f"{arch}.safetensors"))
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 @pytest.fixture

@@ -17,12 +17,7 @@ from tests.image_cases import BAD, ODD, encode, mime, picture
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_model():
-    # Import torch and load the model once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model, weights_dir
-
-    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
+pytestmark = pytest.mark.usefixtures("warm_model")  # tests/app/conftest.py
 
 
 @pytest.fixture
@@ -72,6 +67,7 @@ def test_renders_on_a_sample_image(at):
     assert {b.label for b in at.get("download_button")} >= {"⬇ Figure (PNG)", "⬇ All maps of this image (.npz)"}
 
 
+@pytest.mark.slow
 def test_upload_changes_the_prediction(at):
     before = top5(at)
     data = (SAMPLE / "ship" / "val_0002.jpg").read_bytes()
@@ -85,6 +81,7 @@ def test_upload_changes_the_prediction(at):
     assert top5(at) == pytest.approx(before)
 
 
+@pytest.mark.slow
 def test_sample_picker_changes_the_image(at):
     before = top5(at)
     at.selectbox(key="explore_sample_cifar10").set_value("airplane · val_0004").run()
@@ -92,6 +89,7 @@ def test_sample_picker_changes_the_image(at):
     assert top5(at) != before
 
 
+@pytest.mark.slow
 def test_block_picker_changes_the_maps(at):
     picker = at.selectbox(key="explore_block_cifar10")
     assert picker.options[0].startswith("layer2.2.attn · 1/2 of the view")
@@ -131,6 +129,7 @@ def gradcam_caption(at) -> str:
     return next(c.value for c in at.caption if c.value.startswith("✕ at cell"))
 
 
+@pytest.mark.slow
 def test_distribution_maps_of_all_descriptors_on_demand(at):
     # Off by default, so a click does not rebuild and redraw a grid nobody looks at.
     assert not any(c.proto.id.endswith("-explore_distribution_grid") for c in at.get("plotly_chart"))
@@ -149,6 +148,7 @@ def test_distribution_maps_of_all_descriptors_on_demand(at):
     assert brightness[-len(order) // 10:].mean() > brightness[:len(order) // 10].mean()
 
 
+@pytest.mark.slow
 def test_sort_by_sharpness_orders_the_grid(at):
     at.radio(key="explore_sort").set_value("sharpness").run()
     titles = [a["text"] for a in grid_chart(at)["layout"]["annotations"]]
@@ -156,6 +156,7 @@ def test_sort_by_sharpness_orders_the_grid(at):
     assert entropies == sorted(entropies)
 
 
+@pytest.mark.slow
 def test_resolution_gives_finer_maps(at):
     at.select_slider(key="explore_size_cifar10").set_value(64).run()
     assert not at.exception
@@ -164,6 +165,7 @@ def test_resolution_gives_finer_maps(at):
     assert grid_heatmaps(at)[0].shape[:2] == (32, 32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_file_gets_a_message_and_the_app_keeps_working(at, name):
     data, word = BAD[name]
@@ -175,6 +177,7 @@ def test_bad_file_gets_a_message_and_the_app_keeps_working(at, name):
     assert not at.exception and not at.error and "fine.png" in info_line(at)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ODD))
 def test_awkward_but_valid_files_work(at, name):
     at.file_uploader[0].upload(name, ODD[name][0], mime(name)).run()
@@ -183,6 +186,7 @@ def test_awkward_but_valid_files_work(at, name):
     assert len(top5(at)) == 5
 
 
+@pytest.mark.slow
 def test_block_choice_survives_a_resolution_change(at):
     # Issue 20, item 1: pick layer3, change the resolution, then touch an unrelated widget. AppTest sends
     # the option itself, not its label, so this passed before the fix too; the browser test
@@ -201,6 +205,7 @@ def test_block_choice_survives_a_resolution_change(at):
     assert at.selectbox(key="explore_block_cifar10").options == labels
 
 
+@pytest.mark.slow
 def test_the_photo_is_shown_clean_once(at):
     # Issue 20, item 7: the model's view appears once without any overlay.
     (view,) = [i for i in at.get("image") if any("model's view" in c for c in i.captions)]

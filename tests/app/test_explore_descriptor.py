@@ -11,11 +11,8 @@ from tests.app.pages import open_page
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_model():
-    from app.common import load_model, weights_dir
-
-    load_model("a2_resnet", str(weights_dir() / "a2_resnet.safetensors"))
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_model"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def upload(at, name: str):

@@ -11,7 +11,9 @@ from PIL import Image
 
 from a2core.probe.fits import fits_none, read_rule
 from tests.app.pages import open_page
-from tests.zoo_weights import weights_folder
+from bench.zoo_weights import weights_folder
+
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 DEFAULT_PHOTO = SAMPLES / "imagenette" / "English_springer" / "ILSVRC2012_val_00008162.jpg"

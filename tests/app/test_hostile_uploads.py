@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 
 from a2core.images import DAMAGED_EXIF
-from a2core.models import ARCHS
 from tests.app.pages import open_page
 from tests.image_cases import encode, junk_exif_jpeg, picture
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_models():
-    # Load the shipped models once, outside the per-run timeout (st.cache_resource is per process).
-    from app.common import load_model, weights_dir
-
-    for arch in ARCHS:
-        load_model(arch, str(weights_dir() / f"{arch}.safetensors"))
+# AppTest page runs, a second or more each (--durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def notes(at) -> list[str]:

@@ -16,7 +16,9 @@ from streamlit.testing.v1 import AppTest
 from a2core.weights import WEIGHTS_DIR
 from tests.app.pages import APP
 from tests.app.plotly_json import arr, charts
-from tests.zoo_weights import link_cifar_weights, write_photo_weights
+from bench.zoo_weights import link_cifar_weights, write_photo_weights
+
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
 
 PHOTO = WEIGHTS_DIR / "imagenette"
 #: The maps the plot shows (a design's summary over its block, Grad-CAM, the centred prior), as the brief lists them.

@@ -24,6 +24,8 @@ from tests.app.plotly_json import arr, charts
 
 import timm  # noqa: E402
 
+pytestmark = pytest.mark.slow  # each test builds timm/torchvision models and runs pages on them
+
 ARCH = "timm:gcresnet33ts"
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "imagenette" / "English_springer"
 CLASSES = ("cat", "dog", "fox")

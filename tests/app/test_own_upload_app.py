@@ -21,6 +21,8 @@ from tests.app.pages import APP
 
 import timm  # noqa: E402
 
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
+
 ARCH = "timm:mobilenetv3_small_050"  # SE modules; small enough for many page runs
 TIMEOUT = 300
 CLASSES = b"cat\ndog\nfox\n"

@@ -11,33 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.app.pages import APP, lens_data, open_page
+from tests.app.pages import lens_data, open_link, open_page
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
-VIEWS = Path(APP).parent / "views"
-TIMEOUT = 120
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_models():
-    # Load the models once, outside the per-run timeout (st.cache_resource is per process).
-    from a2core.models import ARCHS
-    from app.common import load_model, weights_dir
-
-    for arch in ARCHS:
-        load_model(arch, str(weights_dir() / f"{arch}.safetensors"))
-
-
-def open_link(query: dict[str, str], view: str | None = None) -> AppTest:
-    """A new session whose first run is ``app/main.py`` (Explore), or the page ``views/<view>.py`` itself (a link to
-    that page), with ``query`` as the URL's query string."""
-    at = AppTest.from_file(APP if view is None else str(VIEWS / f"{view}.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+# every test here runs the page in AppTest for a second or more (pytest --durations)
+pytestmark = [pytest.mark.usefixtures("warm_models"), pytest.mark.slow]  # fixture: tests/app/conftest.py
 
 
 def info_line(at) -> str:

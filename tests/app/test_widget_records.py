@@ -8,7 +8,10 @@ its record, callback and all, for the life of the session (bench/memory.py
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.slow  # an AppTest run over several reruns
 
 
 def _changing_chart():

@@ -1,7 +1,7 @@
 """Both zoos through Streamlit's AppTest: the sidebar's zoo picker, its default, and every page on the photo zoo.
 
 CI has no trained photo-zoo weights, so the app is pointed ($A2LENS_WEIGHTS) at a folder with the
-shipped CIFAR-10 files and randomly initialised photo-zoo files (tests/zoo_weights.py): what is
+shipped CIFAR-10 files and randomly initialised photo-zoo files (bench/zoo_weights.py): what is
 checked here is the app's handling of the zoo (sizes, blocks, samples, classes, tables), not what a
 trained model predicts.
 """
@@ -25,8 +25,10 @@ from a2core.training.measure import count_params
 from a2core.figures import lens as figure_lens
 from tests.app.pages import lens_data, open_page
 from tests.app.plotly_json import arr, charts
-from tests.zoo_weights import weights_folder
+from bench.zoo_weights import weights_folder
 from app.sources.own import LABEL as OWN  # "your model", offered after the zoos on Explore and Compare
+
+pytestmark = pytest.mark.slow  # AppTest page runs, a second or more each (--durations)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 PHOTO_SAMPLES = sorted((SAMPLES / "imagenette").glob("*/*.jpg"))

@@ -48,6 +48,7 @@ def tensor_fields(maps) -> dict[str, torch.Tensor]:
             if isinstance(getattr(maps, f.name), torch.Tensor)}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 @pytest.mark.parametrize("name", FACTORIES)
 def test_gradcheck_float64(name, train):

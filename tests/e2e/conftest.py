@@ -7,7 +7,7 @@ its own browser here). Pages of the app are at ``app_url + "/explore"`` etc.; ``
 ``?zoo=imagenette`` opens a page on that zoo.
 
 The server runs on both zoos: the shipped CIFAR-10 weights and random photo-zoo weights
-(tests/zoo_weights.py), so the photo pages are tested before their weights land. The README's
+(bench/zoo_weights.py), so the photo pages are tested before their weights land. The README's
 screenshots are written only when asked for, from the shipped weights:
 
     A2LENS_DOCS_ZOO=imagenette python3 -m pytest tests/e2e -k screenshot    # docs/*.png of the photo zoo
@@ -19,10 +19,10 @@ import os
 
 import pytest
 
-from a2core.weights import default_path
+from a2core.models import default_path
 from bench.sessions import serve
 from tests.e2e.browser import DOCS_ZOO
-from tests.zoo_weights import weights_folder
+from bench.zoo_weights import weights_folder
 
 ZOOS = ("cifar10", "imagenette")
 

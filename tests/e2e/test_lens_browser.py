@@ -18,7 +18,7 @@ from PIL import Image
 from a2core import load_pretrained
 from a2core.images import load_image
 from a2core.probe import analysis, compute_maps
-from a2core.weights import zoo_dir
+from a2core.models import zoo_dir
 from app.common import ZOO_VIEWS
 from tests.e2e.browser import ROOT, SentFrames, wait_idle, wait_lens
 

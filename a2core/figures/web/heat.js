@@ -25,7 +25,7 @@ function halfToFloat(h) {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** "#rrggbb…" (256 colours, a2core.figures.explore.colormap) → Uint8Array(768). */
+/** "#rrggbb…" (256 colours, a2core.figures.overlay.colormap) → Uint8Array(768). */
 function decodeColors(hex) {
   const table = new Uint8Array(hex.length / 2);
   for (let i = 0; i < table.length; i++) table[i] = parseInt(hex.substr(2 * i, 2), 16);
@@ -40,7 +40,7 @@ function maxOf(values) {
 
 /**
  * Colour an (h, w) map into ``canvas`` (h × w pixels, scaled up by CSS without smoothing): the colour index
- * is round(v / max · 255), as a2core.figures.explore._colored and plotly's heatmap with zmin 0 colour it.
+ * is round(v / max · 255), as a2core.figures.overlay._colored and plotly's heatmap with zmin 0 colour it.
  */
 function paintMap(canvas, values, h, w, colors, opacity, zmax) {
   if (canvas.width !== w || canvas.height !== h) {
@@ -72,6 +72,22 @@ function paintColorbar(canvas, colors) {
     image.data.set([colors[3 * i], colors[3 * i + 1], colors[3 * i + 2], 255], 4 * i);
   }
   context.putImageData(image, 0, 0);
+}
+
+/**
+ * A colour bar under maps that share a scale: the scale from "0" at the left to a top at the right, written by
+ * the view into the returned span (each view formats it as its plotly twin does).
+ */
+function colorBar(parent, colors) {
+  const bar = element("div", "colorbar", parent);
+  paintColorbar(element("canvas", "", bar), colors);
+  element("span", "low", bar, "0");
+  return element("span", "high", bar, "");
+}
+
+/** The indices of the k largest ``values``, largest first; ties in index order (numpy: argsort(-values, "stable")). */
+function topIndices(values, k) {
+  return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
 }
 
 function element(tag, className, parent, text) {

@@ -61,11 +61,6 @@ function crissCrossReach(card, cell) {
   return reach;
 }
 
-function topIndices(values, k) {
-  // The k largest, largest first; ties keep index order (numpy's stable argsort of −values).
-  return [...values.keys()].sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
-}
-
 class MapView {
   /**
    * A square map over the photo: the photo, the coloured map, the ✕ of the query cell, the pinned cell's mark
@@ -89,12 +84,7 @@ class MapView {
     this.pinMark = element("div", "pin", this.stage);
     this.pinMark.title = "pinned position";
     this.marker = element("div", "marker", this.stage, "✕");
-    if (!small && colorbar) {
-      const bar = element("div", "colorbar", this.box);
-      paintColorbar(element("canvas", "", bar), lens.colors);
-      this.low = element("span", "low", bar, "0");
-      this.high = element("span", "high", bar, "");
-    }
+    if (!small && colorbar) this.high = colorBar(this.box, lens.colors);
     this.stage.addEventListener("mousemove", (event) => lens.hover(this, event));
     this.stage.addEventListener("mouseleave", () => lens.leave());
     this.stage.addEventListener("click", (event) => lens.pin(this.fraction(event)));

@@ -83,7 +83,7 @@ function strongestTerms(s, c, L, k) {
     for (let i = 0; i < s.n; i++) top = Math.max(top, s.gather[i * L + j]);
     score.push(Number((norm * top).toExponential(5)));
   }
-  return [...score.keys()].sort((p, q) => score[q] - score[p] || p - q).slice(0, k);
+  return topIndices(score, k);
 }
 
 /** a_j b̄_jᵀ (c, n) of position j. */
@@ -167,10 +167,7 @@ class Heat {
 class Scale {
   /** A colour bar from 0 to the figure's top, under a row of heatmaps that share it. */
   constructor(parent, colors) {
-    const bar = element("div", "colorbar", parent);
-    paintColorbar(element("canvas", "", bar), colors);
-    element("span", "low", bar, "0");
-    this.high = element("span", "high", bar, "");
+    this.high = colorBar(parent, colors);
   }
 
   draw(top) {

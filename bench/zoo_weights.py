@@ -1,4 +1,4 @@
-"""A weights folder for the app with both zoos, for tests and CI, which have no photo-zoo weights.
+"""A weights folder for the app with both zoos, for the benchmarks, tests and CI, which have no photo-zoo weights.
 
 The folder has the layout of ``assets/weights`` that ``$A2LENS_WEIGHTS`` replaces: the shipped
 CIFAR-10 files (linked, not copied; an arch with no shipped file, such as the series' six before their
@@ -7,6 +7,8 @@ written here from randomly initialised photo-zoo models with ``a2core.save_weigh
 runs on every test run, for all thirteen archs, whether or not the trained weights have landed.
 
     folder = weights_folder(tmp_path)                       # then A2LENS_WEIGHTS=folder
+
+Here, not under tests/, so that the tests import the benchmarks' helpers and never the other way round.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from pathlib import Path
 import torch
 
 from a2core import build, read_meta, save_weights
-from a2core.models import ALL_ARCHS
+from a2core.models import ALL_ARCHS, zoo_dir
 from a2core.training.data import IMAGENETTE_CLASSES
 from a2core.training.train import DATASETS, RECIPES
-from a2core.weights import WEIGHTS_DIR, ModelMeta, zoo_dir
+from a2core.weights import WEIGHTS_DIR, ModelMeta
 
 PHOTO = "imagenette"
 
