@@ -13,9 +13,8 @@ import numpy as np
 
 from a2core import load_pretrained
 from a2core.images import load_image
-from a2core.models import ALL_ARCHS, FAMILIES, family_of
+from a2core.models import ALL_ARCHS, FAMILIES, family_of, zoo_dir
 from a2core.probe import compute_maps
-from a2core.weights import zoo_dir
 from tests.e2e.browser import ROOT, SentFrames, wait_idle, wait_lens
 
 FIRST_RENDER_MS = 600_000  # the first visit imports torch and loads thirteen models
