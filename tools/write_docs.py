@@ -236,6 +236,45 @@ def bench_measure_button() -> str:
             + _table(["case", "t×h×w", "c", "m", "n", "GFLOPs", "time a press", "memory a press"], rows))
 
 
+def bench_browser_compare() -> str:
+    data = _result("browser_compare_imagenette")
+    rows, loads = [], {}
+    for r in data["rows"]:
+        hovers = r["hovers_ms"]
+        loads[r["set"]] = statistics.median(r["loads_s"])
+        rows.append([f"{r['set']} ({r['models']} models)", f"{1000 * loads[r['set']]:.0f} ms",
+                     f"{statistics.median(hovers):.0f} ms ({max(hovers):.0f})", r["hover_frames_sent"],
+                     f"{len(r['loads_s'])} / {len(hovers)}"])
+    ratio = loads["thirteen"] / loads["seven"]
+    return (_made_by(data, "browser_compare_imagenette", "python -m bench.browser --zoo imagenette --compare")
+            + "\n\n" + f"Chromium at 1280×900, Compare at {data['size']} px on the photo zoo:\n\n"
+            + _table(["models", "page load, median", "hover → every card redrawn, median (max)",
+                      "websocket frames sent by the hovers", "loads / hovers"], rows)
+            + f"\n\nThirteen against seven, median page load: {ratio:.2f}× (target ≤ 1.5×); "
+              f"hover target < {data['targets_ms']['hover']:.0f} ms with every model shown.")
+
+
+def bench_metrics() -> str:
+    data = _result("metrics")
+    rows = [[r["photos"], r["models"], r["threads"], r["auc_steps"], f"{r['wall_s']:.0f} s",
+             f"{r['per_photo_model_s']:.2f} s", f"{r['target_s']:.0f} s", "met" if r["met"] else "missed"]
+            for r in data["rows"]]
+    return (_made_by(data, "metrics", "python -m bench.metrics --data ../shared/data/imagenette") + "\n\n"
+            + _table(["photos", "models", "torch threads", "deletion/insertion steps", "wall time",
+                      "per photo and model", "target", ""], rows))
+
+
+def bench_load_cpu() -> str:
+    data = _result("load_cpu_imagenette")
+    rows = [[action, len(data["cpu_s"][action]), f"{data['median_cpu_s'][action]:.3f}",
+             f"{data['mean_cpu_s'][action]:.3f}", f"{max(data['cpu_s'][action]):.3f}"] for action in data["cpu_s"]]
+    return (_made_by(data, "load_cpu_imagenette",
+                     f"python -m bench.load --cpu --sessions {data['sessions']} --clicks {data['clicks']}")
+            + "\n\n" + "One session at a time, the server's CPU time (user + system) around each action:\n\n"
+            + _table(["action", "runs", "median CPU-s", "mean CPU-s", "max CPU-s"], rows)
+            + f"\n\n{len(data['errors'])} errors.")
+
+
 #: name → the function that writes the block
 BLOCKS: dict[str, Callable[[], str]] = {
     **{f"{zoo} card {section}": (lambda zoo=zoo, section=section: card_table(zoo, section))
@@ -254,6 +293,9 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "bench memory": bench_memory,
     "bench hostile": bench_hostile,
     "bench measure_button": bench_measure_button,
+    "bench browser compare imagenette": bench_browser_compare,
+    "bench metrics": bench_metrics,
+    "bench load cpu imagenette": bench_load_cpu,
 }
 
 
