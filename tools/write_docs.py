@@ -230,9 +230,8 @@ def bench_hostile() -> str:
 def bench_measure_button() -> str:
     data = _result("measure_button")
     rows = [[r["case"], f"{r['t']}×{r['h']}×{r['w']}", r["c"], r["m"], r["n"], f"{r['GFLOPs']:.2f}",
-             f"{r['seconds']:.2f} s", f"{r['rss_mb']:.0f} MB"] for r in data]
-    return ("`python -m bench.measure_button`; [`bench/results/measure_button.json`]"
-            "(../bench/results/measure_button.json)\n\n"
+             f"{r['seconds']:.2f} s", f"{r['rss_mb']:.0f} MB"] for r in data["rows"]]
+    return (_made_by(data, "measure_button", "python -m bench.measure_button") + "\n\n"
             + _table(["case", "t×h×w", "c", "m", "n", "GFLOPs", "time a press", "memory a press"], rows))
 
 
