@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from a2core.metrics.boxes import BoxesError, check_view_boxes, read_boxes, view_boxes
+from a2core.metrics.boxes import BoxesError, read_boxes, view_boxes
 from app import urlstate
 
 #: The session's drawn boxes: {the photo's digest: [[x0, y0, x1, y1], …]}, the last few photos.
@@ -46,7 +46,7 @@ def store(photo: str, boxes) -> bool:
     """Keep ``boxes`` for the photo ``photo`` (:func:`photo_id`) → whether they were valid (else ignored: they
     come from a browser or a link, and a tampered list must not stop the page)."""
     try:
-        clean = check_view_boxes(np.round(check_view_boxes(boxes), 4)).tolist()
+        clean = urlstate.rounded_boxes(boxes)
     except ValueError:
         return False
     kept = st.session_state.setdefault(_DRAWN_KEY, {})

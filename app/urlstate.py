@@ -99,13 +99,19 @@ def parse_position(raw: str) -> tuple[float, float]:
 def restore_position(store: Callable[[tuple[float, float]], object]) -> None:
     """Pin the URL's ``pos`` (y,x fractions) through ``store`` on the session's first run (later runs: the
     position is the user's, and the URL follows it)."""
-    raw = wanted("pos")
+    _restore("pos", parse_position, store, "a position is two fractions of the image between 0 and 1, `pos=0.25,0.75`")
+
+
+def _restore(param: str, parse: Callable[[str], object], store: Callable, hint: str) -> None:
+    """Give the URL's ``param``, parsed, to ``store`` on the session's first run only (later runs: the value is the
+    user's, and the URL follows it); a value ``parse`` refuses is named (cut to 80 characters) with ``hint``."""
+    raw = wanted(param)
     if raw is None or st.session_state.get(_SEEN_KEY):
         return
     try:
-        store(parse_position(raw))
+        store(parse(raw))
     except ValueError:
-        note("pos", raw, "a position is two fractions of the image between 0 and 1, `pos=0.25,0.75`")
+        note(param, raw[:80] + ("…" if len(raw) > 80 else ""), hint)
 
 
 def format_position(position: tuple[float, float]) -> str:
@@ -121,7 +127,14 @@ def parse_boxes(raw: str) -> list[list[float]]:
     rows = [[float(v) for v in part.split(",")] for part in raw.split("_")]
     if any(len(row) != 4 for row in rows):
         raise ValueError("a box is four numbers")
-    return check_view_boxes(np.round(check_view_boxes(rows), 4)).tolist()
+    return rounded_boxes(rows)
+
+
+def rounded_boxes(boxes) -> list[list[float]]:
+    """Checked (K, 4) boxes rounded to the URL's 1e-4 (what :func:`format_boxes` writes, so a reloaded link gives
+    back exactly the boxes that were scored), checked again after rounding; ValueError as
+    :func:`a2core.metrics.boxes.check_view_boxes` raises it."""
+    return check_view_boxes(np.round(check_view_boxes(boxes), 4)).tolist()
 
 
 def format_boxes(boxes) -> str | None:
@@ -132,14 +145,8 @@ def format_boxes(boxes) -> str | None:
 
 def restore_boxes(store: Callable[[list[list[float]]], object]) -> None:
     """Give the URL's ``boxes`` to ``store`` on the session's first run (later runs: the boxes are the user's)."""
-    raw = wanted("boxes")
-    if raw is None or st.session_state.get(_SEEN_KEY):
-        return
-    try:
-        store(parse_boxes(raw))
-    except ValueError:
-        note("boxes", raw[:80] + ("…" if len(raw) > 80 else ""), "boxes are up to 16 groups of four fractions of the "
-             "view, x0,y0,x1,y1 with x0 < x1 and y0 < y1, joined by `_`: `boxes=0.1,0.2,0.5,0.9`")
+    _restore("boxes", parse_boxes, store, "boxes are up to 16 groups of four fractions of the view, x0,y0,x1,y1 "
+             "with x0 < x1 and y0 < y1, joined by `_`: `boxes=0.1,0.2,0.5,0.9`")
 
 
 def record(**view) -> None:
