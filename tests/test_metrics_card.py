@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from a2core.metrics.tables import README_BEGIN, SECTION, attention_section, readme_tables
+from a2core.metrics.tables import PAGE_BEGIN, SECTION, attention_section, page_tables
 from a2core.weights import WEIGHTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,10 +92,10 @@ def test_photo_card_numbers_equal_the_json():
 
 
 def test_docs_block_is_generated_from_the_shipped_json():
-    readme = (ROOT / "docs" / "measured-attention.md").read_text()
-    assert README_BEGIN in readme
-    assert readme_tables(PHOTO, WEIGHTS_DIR) in readme
+    page = (ROOT / "docs" / "measured-attention.md").read_text()
+    assert PAGE_BEGIN in page
+    assert page_tables(PHOTO, WEIGHTS_DIR) in page
     # Both zoos' query dependence are in it.
-    assert "| imagenette | `nl_resnet` |" in readme and "| cifar10 | `nl_resnet` |" in readme
+    assert "| imagenette | `nl_resnet` |" in page and "| cifar10 | `nl_resnet` |" in page
     cifar = _json(WEIGHTS_DIR, "val")
     assert cifar["zoo"] == "cifar10" and cifar["n_boxed"] == 0

@@ -302,11 +302,11 @@ BLOCKS: dict[str, Callable[[], str]] = {
 
 def _older_markers(text: str) -> str:
     """The blocks the package's own tools write: measured attention, and each zoo's "fits none" table."""
-    from a2core.metrics.tables import README_BEGIN, readme_tables, replace_readme
+    from a2core.metrics.tables import PAGE_BEGIN, page_tables, replace_page_block
     from a2core.probe.fit_flag import table_markers, write_table
 
-    if README_BEGIN in text:
-        text = replace_readme(text, readme_tables(WEIGHTS / "imagenette", WEIGHTS))
+    if PAGE_BEGIN in text:
+        text = replace_page_block(text, page_tables(WEIGHTS / "imagenette", WEIGHTS))
     for zoo, folder in (("imagenette", WEIGHTS / "imagenette"), ("cifar10", WEIGHTS)):
         if table_markers(zoo)[0] in text:
             report = json.loads((folder / "fits_none.json").read_text())["report"]

@@ -25,7 +25,7 @@ SUMMARY_MAPS = ("gather", "rows", "rows_object", "rows_background", "row_mean", 
 QUERY_KINDS = ("NonLocal", "DoubleAttention", "GlobalContext")
 SPLITS = ("val", "train")
 SECTION = "## Measured attention"
-README_BEGIN, README_END = "<!-- measured-attention:begin -->", "<!-- measured-attention:end -->"
+PAGE_BEGIN, PAGE_END = "<!-- measured-attention:begin -->", "<!-- measured-attention:end -->"
 
 
 def read_results(weights_dir: str | Path) -> dict[str, dict]:
@@ -175,26 +175,26 @@ def update_card(card_path: str | Path) -> None:
     card_path.write_text(replace_section(card_path.read_text(), section))
 
 
-def readme_tables(photo_dir: str | Path, cifar_dir: str | Path) -> str:
+def page_tables(photo_dir: str | Path, cifar_dir: str | Path) -> str:
     """The docs page's block: the photo zoo's design table and query dependence on both zoos."""
     photo = read_results(photo_dir)
     cifar = read_results(cifar_dir)
     zoos = {name: r["val"] for name, r in (("imagenette", photo), ("cifar10", cifar)) if "val" in r}
-    text = [README_BEGIN, ""]
+    text = [PAGE_BEGIN, ""]
     if photo:
         text += ["Where the attention lands (photo zoo; box energy and pointing game, 95 % bootstrap intervals; "
                  "val photos and photos seen in training apart):", "", design_table(photo)]
     if zoos:
         text += ["Query dependence (val images; photo zoo at 160 px, CIFAR-10 at 32 px):", "", query_table(zoos)]
-    return "\n".join(text + [README_END])
+    return "\n".join(text + [PAGE_END])
 
 
-def replace_readme(readme: str, block: str) -> str:
-    """``readme`` with the text between the markers replaced by ``block`` (markers included in ``block``)."""
-    start, end = readme.find(README_BEGIN), readme.find(README_END)
+def replace_page_block(page: str, block: str) -> str:
+    """``page`` with the text between the markers replaced by ``block`` (markers included in ``block``)."""
+    start, end = page.find(PAGE_BEGIN), page.find(PAGE_END)
     if start < 0 or end < 0:
-        raise ValueError(f"the page has no {README_BEGIN} … {README_END} markers")
-    return readme[:start] + block + readme[end + len(README_END):]
+        raise ValueError(f"the page has no {PAGE_BEGIN} … {PAGE_END} markers")
+    return page[:start] + block + page[end + len(PAGE_END):]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     for card in args.card:
         update_card(card)
     if args.page:
-        block = readme_tables(args.weights / "imagenette", args.weights)
-        args.page.write_text(replace_readme(args.page.read_text(), block))
+        block = page_tables(args.weights / "imagenette", args.weights)
+        args.page.write_text(replace_page_block(args.page.read_text(), block))
     return 0
 
 
