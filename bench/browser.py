@@ -64,6 +64,14 @@ COMPARE_SETS = {"seven": ARCHS, "thirteen": ALL_ARCHS}
 LENSES = """() => [document, ...[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot)]
     .flatMap(r => [...r.querySelectorAll('.a2lens')])"""
 
+#: The lens has reported the hover after redraw ``f``. Polled every animation frame, in the frame the lens paints,
+#: so the lens root is looked up once (a search of the whole page each frame would add to what is timed).
+HOVER_DONE = f"""f => {{
+    const cached = window.__a2lensRoot;
+    const l = cached && cached.isConnected ? cached : (window.__a2lensRoot = ({LENSES})()[0]);
+    return Number(l.dataset.latencyFrame) > f;
+}}"""
+
 #: The page is settled: nothing running, nothing stale, ``text`` shown, ≥ ``charts`` plotly charts drawn,
 #: every lens drawn, and none still showing the maps of ``signature`` (the previous photo's).
 SETTLED = """([text, charts, signature]) => {
@@ -167,9 +175,7 @@ def time_hovers(page, hovers: int) -> tuple[list[float], int]:
     for k in range(hovers):
         frames = int(lens_state(page)["frames"])
         page.mouse.move(*_point(box, k))
-        page.wait_for_function(
-            f"f => {{ const l = ({LENSES})()[0]; return Number(l.dataset.latencyFrame) > f; }}", arg=frames,
-            polling="raf")
+        page.wait_for_function(HOVER_DONE, arg=frames, polling="raf")
         times.append(float(lens_state(page)["latency"]))
     page.wait_for_timeout(300)
     sent = page.evaluate("window.__a2lens.events.filter(e => e[0] === 'out').length") - sent_before

@@ -110,15 +110,18 @@ function fixed5(v) {
   return v.toFixed(5);
 }
 
-/** Show ``html`` in the view's tooltip ``tip`` beside the mouse (relative to ``root``), or hide it (no event). */
-function placeTooltip(root, tip, event, html) {
+/**
+ * Show ``html`` in the view's tooltip ``tip`` beside the mouse (relative to ``root``, whose bounding ``rect`` a
+ * caller may have read before it changed the page), or hide it (no event).
+ */
+function placeTooltip(root, tip, event, html, rect) {
   if (!event || !html) {
     tip.style.display = "none";
     return;
   }
+  const box = rect || root.getBoundingClientRect();
   tip.innerHTML = html; // built by the views from numbers and a2core's labels, never from user input
-  const rect = root.getBoundingClientRect();
   tip.style.display = "block";
-  tip.style.left = `${event.clientX - rect.left + 14}px`;
-  tip.style.top = `${event.clientY - rect.top + 10}px`;
+  tip.style.left = `${event.clientX - box.left + 14}px`;
+  tip.style.top = `${event.clientY - box.top + 10}px`;
 }

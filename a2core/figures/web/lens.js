@@ -61,6 +61,12 @@ function crissCrossReach(card, cell) {
   return reach;
 }
 
+function setIfChanged(target, name, value) {
+  // A hover rewrites many labels with what they already say; an unchanged write would still make the browser
+  // restyle (and relayout) them.
+  if (target[name] !== value) target[name] = value;
+}
+
 class MapView {
   /**
    * A square map over the photo: the photo, the coloured map, the ✕ of the query cell, the pinned cell's mark
@@ -140,20 +146,28 @@ class Bars {
     this.plot.style.height = `${height}px`;
     if (axis) element("div", "axis", this.box, axis);
     this.items = [];
-    // Labels thin out when the bars narrow (a resized window, a card of a new width): see thin().
-    if (typeof ResizeObserver !== "undefined") new ResizeObserver(() => this.thin()).observe(this.plot);
+    // Labels thin out when the bars narrow (a resized window, a card of a new width): see thin(). The observer
+    // also keeps the plot's width, which a hover must not read from the page (that forces a layout).
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(([entry]) => {
+        this.width = entry.contentRect.width;
+        this.thin();
+      }).observe(this.plot);
+    }
   }
 
   /**
    * Show only the labels that fit: every k-th bar's name, and the values of the highlighted bars (largest
    * first) at least k bars apart, k from the plot's width and the longest label (LABEL_PX per character).
-   * Every bar keeps its value in its hover text.
+   * Every bar keeps its value in its hover text. Runs on every hover of A²'s card, so it only writes to the
+   * page: a label's width is estimated from its characters (LABEL_PX, generous), not measured, since reading
+   * a size after the bars were written would lay the whole page out again, once per label.
    */
   thin() {
     if (!this.shown) return;
     const { values, labels, highlight } = this.shown;
     const n = values.length;
-    const width = this.plot.clientWidth || 300;
+    const width = this.width || this.plot.clientWidth || 300; // clientWidth: only before the observer reports
     const chars = Math.max(4, ...labels.map((label) => label.length));
     const k = Math.max(1, Math.ceil((n * (chars * LABEL_PX + 6)) / width));
     const valued = new Set();
@@ -163,17 +177,16 @@ class Bars {
       for (const i of ranked) if ([...valued].every((j) => Math.abs(i - j) >= k)) valued.add(i);
     }
     this.items.forEach((item, i) => {
-      item.name.style.visibility = i % k === 0 ? "" : "hidden";
-      item.value.style.visibility = valued.has(i) ? "" : "hidden";
+      setIfChanged(item.name.style, "visibility", i % k === 0 ? "" : "hidden");
+      setIfChanged(item.value.style, "visibility", valued.has(i) ? "" : "hidden");
       // A label centred on a bar at either end would stick out of the plot: it starts (ends) at its bar instead.
       const centre = ((i + 0.5) * width) / n;
       for (const label of [item.name, item.value]) {
-        const half = label.offsetWidth / 2;
-        const side = centre - half < 0 ? "start" : centre + half > width ? "end" : "";
-        label.dataset.align = side;
+        const half = (label.textContent.length * LABEL_PX) / 2;
+        setIfChanged(label.dataset, "align", centre - half < 0 ? "start" : centre + half > width ? "end" : "");
       }
     });
-    this.box.dataset.every = String(k);
+    setIfChanged(this.box.dataset, "every", String(k));
   }
 
   draw(values, labels, highlight, title, describe) {
@@ -194,9 +207,9 @@ class Bars {
     values.forEach((v, i) => {
       const item = this.items[i];
       item.fill.style.height = `${(v / top) * 100}%`;
-      item.fill.style.background = highlight.has(i) ? this.lens.data.highlight : this.lens.data.muted;
-      item.value.textContent = v.toFixed(2);
-      item.name.textContent = labels[i];
+      setIfChanged(item.fill.style, "background", highlight.has(i) ? this.lens.data.highlight : this.lens.data.muted);
+      setIfChanged(item.value, "textContent", v.toFixed(2));
+      setIfChanged(item.name, "textContent", labels[i]);
       item.column.dataset.tip = describe(i, v);
     });
     this.shown = { values, labels, highlight };
@@ -388,9 +401,11 @@ class Lens {
   }
 
   hover(map, event) {
+    // Read the page's geometry before the redraw writes to it: a read after would force a layout of every card.
+    const rect = this.root.getBoundingClientRect();
     this.hovered = map.fraction(event);
     this.redraw();
-    this.tooltip(event, map.tip(this.hovered));
+    this.tooltip(event, map.tip(this.hovered), rect);
     const start = event.timeStamp;
     const frame = this.frames;
     // After the frame that shows the new maps is painted: the latency a student sees.
@@ -431,8 +446,8 @@ class Lens {
     this.pending = setTimeout(() => this.send(this.pinned), SEND_DELAY_MS);
   }
 
-  tooltip(event, html) {
-    placeTooltip(this.root, this.tip, event, html);
+  tooltip(event, html, rect) {
+    placeTooltip(this.root, this.tip, event, html, rect);
   }
 }
 
