@@ -193,6 +193,8 @@ def test_card_has_every_section_and_reads_the_logs(evaluated):
     header, *_ = table_rows(card.split("## Evaluation")[1])
     assert tuple(header) == COLUMNS
     assert "`a2_resnet.safetensors`" in card and "DoubleAttention" in card
+    assert "| model | attention block | where | why there |" in card  # the placement table says why
+    assert f"| `layer2.2.attn`, `layer3.2.attn` | {a2core.models.PLACEMENT_REASONS['cifar10']['a2_resnet']} |" in card
     # Two of the thirteen archs: the card names the eleven it does not cover, the series' six last.
     series = ", ".join(f"`{a}`" for a in a2core.models.SERIES_ARCHS)
     assert ("Not in this card yet (no weight file in `assets/weights/`): `se_resnet`, `nl_resnet`, `gc_resnet`, "

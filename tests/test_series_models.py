@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from a2core import blocks
-from a2core.models import ALL_ARCHS, ARCHS, FAMILIES, SERIES_ARCHS, attention_blocks, build, family_of
+from a2core.models import (ALL_ARCHS, ARCHS, FAMILIES, PLACEMENT_REASONS, SERIES_ARCHS, ZOOS, attention_blocks,
+                           build, family_of)
+from a2core.training.card import placement_table
 
 BLOCK_TYPE = {
     "cbam_resnet": blocks.CBAM,
@@ -17,7 +19,7 @@ BLOCK_TYPE = {
     "resnest": blocks.SplitAttention,
     "triplet_resnet": blocks.TripletAttention,
 }
-#: Where each design sits, written out from the papers (see the placement tables' docstrings).
+#: Where each design sits, written out from the papers (see ``PLACEMENT_REASONS``).
 EXPECTED = {
     ("cifar10", "cbam_resnet"): ["layer2.2.attn", "layer3.2.attn"],
     ("cifar10", "bam_resnet"): ["layer1.attn", "layer2.attn"],
@@ -105,3 +107,18 @@ def test_every_design_has_one_family_and_the_seeds_representatives_are_mixed():
     assert family_of("resnet") is None
     assert family_of("cbam_resnet") == family_of("bam_resnet") == "mixed"  # the seed article's words
     assert family_of("se_resnet") == "channel" and family_of("nl_resnet") == "spatial"
+
+
+@pytest.mark.parametrize("zoo", ZOOS)
+def test_placement_table_says_where_and_why_for_every_arch(zoo):
+    # Every arch of the zoo has a reason, and the table (the cards', the docs') has one row per arch with the
+    # modules that hold its design and that reason.
+    assert set(PLACEMENT_REASONS[zoo]) == set(ALL_ARCHS)
+    rows = placement_table(ALL_ARCHS, zoo).splitlines()
+    assert rows[0] == "| model | attention block | where | why there |" and len(rows) == 2 + len(ALL_ARCHS)
+    for arch, row in zip(ALL_ARCHS, rows[2:]):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == f"`{arch}`" and cells[3] == PLACEMENT_REASONS[zoo][arch]
+        if (zoo, arch) in EXPECTED:
+            assert cells[2] == ", ".join(f"`{n}`" for n in EXPECTED[zoo, arch])
+    assert "Non-local" in PLACEMENT_REASONS["imagenette"]["cc_resnet"]  # CC-Net's place is argued, not the paper's

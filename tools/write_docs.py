@@ -55,6 +55,15 @@ def card_table(zoo: str, section: str) -> str:
     return f"From [{rel}](../{rel}#{anchor}), *{section}*:\n\n" + "\n".join(table)
 
 
+def placement(zoo: str) -> str:
+    """Where each of the thirteen archs has its attention in ``zoo``'s backbone, and why (the cards' table)."""
+    from a2core.models import ALL_ARCHS
+    from a2core.training.card import placement_table
+
+    return f"`a2core.build(arch, zoo=\"{zoo}\")`, from `a2core.models.PLACEMENT_REASONS`:\n\n" + \
+        placement_table(ALL_ARCHS, zoo)
+
+
 # ---- the benchmark results ------------------------------------------------------------------------------
 
 def _result(name: str) -> dict:
@@ -280,6 +289,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
        for zoo in CARDS for section in ("Training recipe", "Compute budget", "Evaluation", "Seeds",
                                         "How sharp the A² gathering maps are")},
     "imagenette card Targets": lambda: card_table("imagenette", "Targets"),
+    **{f"placement {zoo}": (lambda zoo=zoo: placement(zoo)) for zoo in CARDS},
     "bench blocks memory": bench_blocks_memory,
     "bench blocks claim": bench_blocks_claim,
     "bench blocks speedup": bench_blocks_speedup,

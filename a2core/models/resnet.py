@@ -136,15 +136,7 @@ def every_block_of(*stages: int) -> Placement:
     return lambda stage, i, blocks: stage in stages
 
 
-#: Placement in the photo zoo, after each paper's ImageNet ResNets. SE (Hu et al. 2018) and ECA
-#: (Wang et al. 2020) sit in every residual block; GC (Cao et al. 2019) in every block of c3–c5;
-#: Non-local (Wang et al. 2018) and A² (Chen et al. 2018) in res3 and res4, on every other block
-#: (here one per stage: the last); GSoP-Net1 (Gao et al. 2019; the authors' ResNet-50 code) in the
-#: last block of each of the four stages. CBAM (Woo et al. 2018) and Triplet attention (Misra et al. 2021)
-#: in every block; BAM (Park et al. 2018) between stages 1–2, 2–3 and 3–4; SK (Li et al. 2019) and split
-#: attention (ResNeSt, Zhang et al. 2020) replace the 3×3 conv of every block. CC-Net (Huang et al. 2019)
-#: puts its criss-cross attention in a segmentation head, not in the backbone; it is the answer to
-#: Non-local's cost, so it sits where Non-local does, and the two compare position for position.
+#: Placement in the photo zoo, after each paper's ImageNet ResNets (why: :data:`PLACEMENT_REASONS`).
 PHOTO_PLACEMENT: dict[str, Placement] = {
     "resnet": every_block_of(),
     "se_resnet": every_block_of(1, 2, 3, 4),
@@ -165,6 +157,34 @@ PHOTO_PLACEMENT: dict[str, Placement] = {
 #: but BAM, which sits between stages by definition: after stages 1 and 2 of three.
 CIFAR_PLACEMENT: dict[str, Placement] = {arch: last_block_of(2, 3) for arch in ATTENTION} | {
     "bam_resnet": last_block_of(1, 2),
+}
+
+_CIFAR_RULE = "the zoo's one rule (the same two places for every design), so they compare block for block"
+
+#: Why each design sits where it does, per zoo: the cards' and the docs' placement tables say it.
+PLACEMENT_REASONS: dict[str, dict[str, str]] = {
+    "imagenette": {
+        "resnet": "the baseline: no attention",
+        "se_resnet": "SENet puts SE in every residual block",
+        "nl_resnet": "Non-local blocks go in res3 and res4, every other block (Wang et al. 2018): here one a stage",
+        "a2_resnet": "as Non-local: A²-Nets add the block to res3 and res4 (Chen et al. 2018), one a stage here",
+        "gc_resnet": "GCNet puts GC in every block of c3–c5",
+        "eca_resnet": "ECA-Net puts ECA in every residual block, where SE-ResNet has SE",
+        "gsop_resnet": "GSoP-Net1: the last block of each stage (the authors' ResNet-50 code)",
+        "cbam_resnet": "CBAM sits in every residual block, on the branch before the addition",
+        "bam_resnet": "BAM sits at the bottlenecks between stages, not inside the blocks",
+        "sk_resnet": "SKNet replaces the 3×3 conv of every block by an SK convolution",
+        "cc_resnet": ("CC-Net puts criss-cross attention in a segmentation head, not in the backbone; it answers "
+                      "Non-local's cost, so it sits where Non-local does and the two compare position for position"),
+        "resnest": "ResNeSt replaces the 3×3 conv of every block by split attention",
+        "triplet_resnet": "Triplet attention sits in every residual block, as CBAM does",
+    },
+    "cifar10": {arch: _CIFAR_RULE for arch in ATTENTION} | {
+        "resnet": "the baseline: no attention",
+        "bam_resnet": "BAM sits between stages by definition: after stages 1 and 2 of three",
+        "sk_resnet": f"{_CIFAR_RULE}; SK replaces those blocks' 3×3 conv",
+        "resnest": f"{_CIFAR_RULE}; split attention replaces those blocks' 3×3 conv",
+    },
 }
 
 

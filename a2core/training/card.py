@@ -16,7 +16,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from ..metrics.tables import attention_section
-from ..models import ALL_ARCHS, ARCHS, SERIES_ARCHS, attention_blocks, build
+from ..models import ALL_ARCHS, ARCHS, PLACEMENT_REASONS, SERIES_ARCHS, attention_blocks, build
 from ..weights import ModelMeta
 from .data import list_images
 from .measure import BASELINE, THROUGHPUT_BATCH, TrainingLog, ZooRow, describe_hardware
@@ -139,8 +139,8 @@ ZOO_CARD: dict[str, ZooCardText] = {
     "cifar10": ZooCardText(
         title="A²Lens model zoo",
         backbone=("share one backbone, a CIFAR-style ResNet-20 (three stages of three BasicBlocks, 16, 32 and 64 "
-                  "channels), and\ndiffer only in the attention block on the residual branch of the last block "
-                  "of stages 2 and 3"),
+                  "channels), and\ndiffer only in the attention blocks, on the last block of stages 2 and 3 "
+                  "(BAM between the stages; SK and\nsplit attention in place of those blocks' 3×3 conv)"),
         plain="plain ResNet-20",
         data_note=_CIFAR10_NOTE,
         data_layout="CIFAR-10 as image folders",
@@ -181,6 +181,18 @@ ZOO_CARD: dict[str, ZooCardText] = {
         ),
     ),
 }
+
+
+def placement_table(archs: Sequence[str], zoo: str) -> str:
+    """Markdown: each arch's attention block, the modules that hold it in ``zoo``'s backbone, and why there."""
+    lines = ["| model | attention block | where | why there |", "| --- | --- | --- | --- |"]
+    for arch in archs:
+        attn = attention_blocks(build(arch, zoo=zoo))
+        kinds = sorted({type(b).__name__ for b in attn.values()})
+        where = ", ".join(f"`{n}`" for n in attn) or "none"
+        lines.append(f"| `{arch}` | {', '.join(kinds) or f'— ({ZOO_CARD[zoo].plain})'} | {where} | "
+                     f"{PLACEMENT_REASONS[zoo][arch]} |")
+    return "\n".join(lines)
 
 
 def _data_section(meta: ModelMeta, data_dir: Path | None, val_images: int) -> str:
@@ -461,12 +473,6 @@ def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, 
     first = metas[archs[0]]
     text = ZOO_CARD[first.zoo]
     out = "assets/weights/" if first.zoo == "cifar10" else f"assets/weights/{first.zoo}/"
-    blocks = []
-    for arch in archs:
-        attn = attention_blocks(build(arch, len(metas[arch].classes), zoo=metas[arch].zoo))
-        kinds = sorted({type(b).__name__ for b in attn.values()})
-        where = ", ".join(f"`{n}`" for n in attn) or "none"
-        blocks.append(f"| `{arch}` | {', '.join(kinds) or f'— ({text.plain})'} | {where} |")
     rows_md = markdown_table(rows, baseline)
     threads = env.get("torch_threads")
     load = env.get("load_average_1min")
@@ -481,9 +487,7 @@ def render_card(rows: Sequence[ZooRow], metas: dict[str, ModelMeta], env: dict, 
 {text.backbone}. They exist
 so that A²Lens can show what each kind of attention looks at; they are not meant for any other use.{pending}
 
-| model | attention block | where |
-| --- | --- | --- |
-{chr(10).join(blocks)}
+{placement_table(archs, first.zoo)}
 
 Load one with `a2core.load_pretrained("<model>"{zoo_arg})`; the weight file carries its metadata (classes, input
 size, normalisation, data set, recipe, val accuracy).
