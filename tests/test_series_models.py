@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from a2core import blocks
-from a2core.models import (ALL_ARCHS, ARCHS, FAMILIES, PLACEMENT_REASONS, SERIES_ARCHS, ZOOS, attention_blocks,
+from a2core.models import (ALL_ARCHS, ARCHS, FAMILIES, PAPERS, PLACEMENT_REASONS, SERIES_ARCHS, ZOOS, attention_blocks,
                            build, family_of)
 from a2core.training.card import placement_table
 
@@ -122,3 +122,17 @@ def test_placement_table_says_where_and_why_for_every_arch(zoo):
         if (zoo, arch) in EXPECTED:
             assert cells[2] == ", ".join(f"`{n}`" for n in EXPECTED[zoo, arch])
     assert "Non-local" in PLACEMENT_REASONS["imagenette"]["cc_resnet"]  # CC-Net's place is argued, not the paper's
+
+
+def test_every_design_cites_the_paper_its_block_implements():
+    # The README's design table cites PAPERS; each citation's authors and year are the ones the block's own module
+    # names in its first line (written beside the code, from the paper).
+    import importlib
+
+    assert set(PAPERS) == set(ALL_ARCHS) - {"resnet"}
+    for arch, paper in PAPERS.items():
+        block = next(iter(attention_blocks(build(arch)).values()))
+        first_line = importlib.import_module(type(block).__module__).__doc__.splitlines()[0]
+        authors = paper.split(": ")[1].split(",")[0]  # "Hu et al."
+        year = paper.rsplit(" ", 1)[1]
+        assert authors in first_line and year in first_line, (arch, paper, first_line)

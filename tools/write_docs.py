@@ -1,7 +1,7 @@
 """Write the figures of docs/ from their sources: the model cards, the measured-attention JSON, the "fits none"
 rules and the benchmark results. Nothing in a generated block is typed by hand.
 
-    python -m tools.write_docs           # rewrite every generated block of docs/*.md
+    python -m tools.write_docs           # rewrite every generated block of README.md and docs/*.md
     python -m tools.write_docs --check   # exit 1, naming each block that differs from what would be written
 
 A page asks for a block with two marker lines and the script fills what lies between them:
@@ -62,6 +62,30 @@ def placement(zoo: str) -> str:
 
     return f"`a2core.build(arch, zoo=\"{zoo}\")`, from `a2core.models.PLACEMENT_REASONS`:\n\n" + \
         placement_table(ALL_ARCHS, zoo)
+
+
+def _card_top1(zoo: str) -> dict[str, str]:
+    """arch → val top-1 (%) as the zoo's card's *Evaluation* table has it."""
+    rows = card_table(zoo, "Evaluation").split("\n\n", 1)[1].splitlines()[2:]
+    return {cells[0]: cells[1] for cells in ([c.strip() for c in row.strip("|").split("|")] for row in rows)}
+
+
+def designs() -> str:
+    """The README's table: the thirteen archs, each design's family and paper, and its top-1 in each zoo."""
+    from a2core.models import ALL_ARCHS, PAPERS, archs_with_weights, family_of, zoo_dir
+
+    top1 = {zoo: _card_top1(zoo) for zoo in CARDS}
+    shipped = {zoo: set(archs_with_weights(zoo_dir(zoo, WEIGHTS))) for zoo in CARDS}
+
+    def score(zoo: str, arch: str) -> str:
+        if arch in top1[zoo]:
+            return f"{top1[zoo][arch]} %"
+        return "not in the card yet" if arch in shipped[zoo] else "not trained yet"
+
+    rows = [[f"`{arch}`", family_of(arch) or "baseline", PAPERS.get(arch, "—"), score("imagenette", arch),
+             score("cifar10", arch)] for arch in ALL_ARCHS]
+    return _table(["model", "family", "design", "photo zoo, val top-1", "CIFAR-10 zoo, val top-1"], rows,
+                  right_from=3)
 
 
 # ---- the benchmark results ------------------------------------------------------------------------------
@@ -290,6 +314,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
                                         "How sharp the A² gathering maps are")},
     "imagenette card Targets": lambda: card_table("imagenette", "Targets"),
     **{f"placement {zoo}": (lambda zoo=zoo: placement(zoo)) for zoo in CARDS},
+    "designs": designs,
     "bench blocks memory": bench_blocks_memory,
     "bench blocks claim": bench_blocks_claim,
     "bench blocks speedup": bench_blocks_speedup,
@@ -339,13 +364,14 @@ def render(text: str) -> str:
 
 
 def pages(folder: Path = DOCS) -> list[Path]:
-    return sorted(folder.glob("*.md"))
+    """The pages with generated blocks: the README and every page of ``folder``."""
+    return [ROOT / "README.md", *sorted(folder.glob("*.md"))]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.write_docs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a page is out of date")
-    parser.add_argument("pages", nargs="*", type=Path, help="pages to write (default: docs/*.md)")
+    parser.add_argument("pages", nargs="*", type=Path, help="pages to write (default: README.md and docs/*.md)")
     args = parser.parse_args(argv)
     stale = []
     for page in args.pages or pages():

@@ -7,7 +7,7 @@ May import torch, torchvision (through ``a2core._compat``), timm (``own``, optio
 and the weight I/O :mod:`a2core.weights` (which never imports this package); nothing that probes, trains or draws.
 """
 
-from .families import FAMILIES, by_family, family_of
+from .families import FAMILIES, PAPERS, by_family, family_of
 from .own import ModelSpec, load_own_model
 from .pretrained import archs_with_weights, default_path, load_pretrained, zoo_dir
 from .resnet import (
@@ -39,6 +39,7 @@ __all__ = [
     "CIFAR_PLACEMENT",
     "FAMILIES",
     "ModelSpec",
+    "PAPERS",
     "PHOTO_PLACEMENT",
     "PLACEMENT_REASONS",
     "SERIES_ARCHS",

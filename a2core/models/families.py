@@ -20,6 +20,23 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: arch → its design and paper, as the README and the cards cite them. The plain ResNet has none.
+PAPERS: dict[str, str] = {
+    "se_resnet": "SE: Hu et al., CVPR 2018",
+    "nl_resnet": "Non-local: Wang et al., CVPR 2018",
+    "a2_resnet": "A²-Nets: Chen et al., NeurIPS 2018",
+    "gc_resnet": "GCNet: Cao et al., ICCV Workshops 2019",
+    "eca_resnet": "ECA-Net: Wang et al., CVPR 2020",
+    "gsop_resnet": "GSoP-Net: Gao et al., CVPR 2019",
+    "cbam_resnet": "CBAM: Woo et al., ECCV 2018",
+    "bam_resnet": "BAM: Park et al., BMVC 2018",
+    "sk_resnet": "SKNet: Li et al., CVPR 2019",
+    "cc_resnet": "CCNet: Huang et al., ICCV 2019",
+    "resnest": "ResNeSt: Zhang et al., 2020",
+    "triplet_resnet": "Triplet attention: Misra et al., WACV 2021",
+}
+
+
 def by_family(archs) -> list[tuple[str | None, list[str]]]:
     """``archs`` grouped as the article sorts them: the plain ResNet (family None) first, then each family of
     :data:`FAMILIES` that has one of them, in its order; each group keeps the order of ``archs``."""
