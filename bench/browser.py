@@ -169,6 +169,8 @@ def time_hovers(page, hovers: int) -> tuple[list[float], int]:
     websocket frames the page sent meanwhile."""
     stage = page.locator(".a2lens .stage").first
     stage.scroll_into_view_if_needed()  # Compare's lens starts below the fold: a move off screen hovers nothing
+    # Let the scroll's own repaint finish (two frames) so the first hover is not timed with it.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     box = stage.bounding_box()
     sent_before = page.evaluate("window.__a2lens.events.filter(e => e[0] === 'out').length")
     times = []

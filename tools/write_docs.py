@@ -275,12 +275,14 @@ def bench_browser_compare() -> str:
         hovers = r["hovers_ms"]
         loads[r["set"]] = statistics.median(r["loads_s"])
         rows.append([f"{r['set']} ({r['models']} models)", f"{1000 * loads[r['set']]:.0f} ms",
-                     f"{statistics.median(hovers):.0f} ms ({max(hovers):.0f})", r["hover_frames_sent"],
-                     f"{len(r['loads_s'])} / {len(hovers)}"])
+                     f"{statistics.median(hovers):.0f} ms ({max(hovers):.0f})",
+                     f"{sum(h >= data['targets_ms']['hover'] for h in hovers)} (first: {hovers[0]:.0f} ms)",
+                     r["hover_frames_sent"], f"{len(r['loads_s'])} / {len(hovers)}"])
     ratio = loads["thirteen"] / loads["seven"]
     return (_made_by(data, "browser_compare_imagenette", "python -m bench.browser --zoo imagenette --compare")
             + "\n\n" + f"Chromium at 1280×900, Compare at {data['size']} px on the photo zoo:\n\n"
             + _table(["models", "page load, median", "hover → every card redrawn, median (max)",
+                      f"hovers at {data['targets_ms']['hover']:.0f} ms or more (the page's first hover)",
                       "websocket frames sent by the hovers", "loads / hovers"], rows)
             + f"\n\nThirteen against seven, median page load: {ratio:.2f}× (target ≤ 1.5×); "
               f"hover target < {data['targets_ms']['hover']:.0f} ms with every model shown.")

@@ -48,7 +48,8 @@ def main(argv=None) -> None:
     parser.add_argument("--card", type=Path, help="write the full model card (markdown) to this file")
     parser.add_argument("--logs", type=Path, help="training logs (<arch>.jsonl) for the card's budget "
                         "(default: WEIGHTS/logs when it exists)")
-    parser.add_argument("--hardware", help="training hardware for the card (default: this machine)")
+    parser.add_argument("--hardware", help="training hardware for the card (default: the zoo's own text, "
+                        "a2core.training.card.ZOO_CARD)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads for the timings")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=50, help="timed batch-1 passes (the median is reported)")
