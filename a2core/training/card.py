@@ -141,7 +141,8 @@ class ZooCardText:
     budget: str
     limitations: str
     targets: Targets | None = None
-    #: the machines and precisions the zoo's runs had (``evaluate --hardware`` overrides; default: this machine)
+    #: the machines and precisions the zoo's runs had (``evaluate --hardware`` overrides it; empty: the machine
+    #: that writes the card)
     trained_on: str = ""
 
 
@@ -157,10 +158,10 @@ ZOO_CARD: dict[str, ZooCardText] = {
         budget=("The backbone (ResNet-20, 16-32-64 channels, 32-pixel images) and the number of epochs were "
                 "chosen for a budget of about three hours of a 2-core machine for the whole zoo, that is about "
                 "six hours of one core (two one-thread runs side by side)."),
-        trained_on=("AMD EPYC, 2 cores, no GPU, bf16 autocast; gsop_resnet retrained later with its corrected block on an AMD"
-                    " EPYC without fast bf16, so in float32, mostly beside other runs: its training time is not comparable "
-                    "with the others'; the series' archs in float32 on an AMD EPYC without bf16 (AVX2), one thread each, "
-                    "beside the photo zoo's runs"),
+        trained_on=("AMD EPYC, 2 cores, no GPU, bf16 autocast; gsop_resnet retrained later with its corrected block "
+                    "on an AMD EPYC without fast bf16, so in float32, mostly beside other runs: its training time is "
+                    "not comparable with the others'; the series' archs in float32 on an AMD EPYC without bf16 "
+                    "(AVX2), one thread each, beside the photo zoo's runs"),
         limitations=("- Trained and evaluated on 32×32 CIFAR-10 only: any image gets one of the ten labels, larger "
                      "photos are\n  reduced to a 32×32 centre crop first, and the attention maps are 16×16 and "
                      "8×8."),
@@ -183,10 +184,10 @@ ZOO_CARD: dict[str, ZooCardText] = {
                 "and the short pilots that chose the backbone and that init (about 1.2 one-core hours by their "
                 "wall times)."),
         trained_on=("2-core machines with no GPU, one thread per run, two or three runs side by side: `a2_resnet` and "
-                    "`resnet` in float32 (autocast off; the shipped seed-1 runs spent epochs 1–28 on an AMD EPYC without bf16"
-                    " support (AVX2) and epochs 29–40 on an Intel Xeon with AMX), the others under bf16 autocast on an AMD "
-                    "EPYC with AVX512-BF16 (the autocast column says which); the series' archs in float32 on an AMD EPYC "
-                    "without bf16 (AVX2), one thread each, beside the CIFAR-10 zoo's runs"),
+                    "`resnet` in float32 (autocast off; the shipped seed-1 runs spent epochs 1–28 on an AMD EPYC "
+                    "without bf16 support (AVX2) and epochs 29–40 on an Intel Xeon with AMX), the others under bf16 "
+                    "autocast on an AMD EPYC with AVX512-BF16 (the autocast column says which); the series' archs in "
+                    "float32 on an AMD EPYC without bf16 (AVX2), one thread each, beside the CIFAR-10 zoo's runs"),
         limitations=("- Ten ImageNet classes only: any photo gets one of the ten labels, however little it "
                      "looks like any of them;\n  the app says so when no class fits well. Photos are seen as a "
                      "160×160 centre crop; the A² maps are 20×20\n  and 10×10."),
