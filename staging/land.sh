@@ -13,14 +13,15 @@ git mv -f "staging/$zoo/logs/$arch.jsonl" "$shipped/logs/$arch.jsonl" 2>/dev/nul
 mv "staging/$zoo/$arch.safetensors" "$shipped/"
 git rm -q --cached "staging/$zoo/checkpoints/$arch.pt" 2>/dev/null || true
 rm -f "staging/$zoo/checkpoints/$arch.pt"
-python3 -m a2core.training.evaluate --data "$data" --weights "$shipped" --card "$shipped/MODEL_CARD.md" --no-progress
 if [[ $zoo == cifar10 ]]; then
   python3 -m a2core.metrics --zoo cifar10 --data "$data/val" --limit 50 --auc-steps 0 --no-progress --json "$shipped/attention_val.json"
 else
   python3 -m a2core.metrics --zoo "$zoo" --data "$data/val" --boxes "$data/boxes.csv" --no-progress --json "$shipped/attention_val.json"
   python3 -m a2core.metrics --zoo "$zoo" --data "$data/train" --boxes "$data/boxes.csv" --auc-steps 0 --no-progress --json "$shipped/attention_train.json"
 fi
-python3 -m a2core.metrics.tables --card assets/weights/imagenette/MODEL_CARD.md --card assets/weights/MODEL_CARD.md --page docs/measured-attention.md
+# the card after the attention JSON, so that its Measured attention section is the new one; write_docs fills
+# docs/measured-attention.md's block from the same JSON
+python3 -m a2core.training.evaluate --data "$data" --weights "$shipped" --card "$shipped/MODEL_CARD.md" --no-progress
 python3 -m tools.write_docs
 git add "$shipped" docs README.md
 echo "landed $zoo/$arch; now check the card's targets, run the tests and commit with staging/"
