@@ -9,6 +9,10 @@ zoo=$1 arch=$2
 data=../shared/data/$zoo
 shipped=assets/weights; [[ $zoo == cifar10 ]] || shipped=assets/weights/$zoo
 [[ -e staging/$zoo/$arch.safetensors ]] || { echo "staging/$zoo/$arch.safetensors: not finished" >&2; exit 1; }
+# The run writes the weights, then checks them in float16 and says so: paused before that line, it would write
+# the file again once resumed, after it has been moved.
+grep -q "^$arch: val top-1 .* → staging/$zoo/$arch.safetensors" "staging/$zoo/train.out" \
+  || { echo "$arch: the run has not said its last line yet (staging/$zoo/train.out); let it finish" >&2; exit 1; }
 git mv -f "staging/$zoo/logs/$arch.jsonl" "$shipped/logs/$arch.jsonl" 2>/dev/null || mv "staging/$zoo/logs/$arch.jsonl" "$shipped/logs/"
 mv "staging/$zoo/$arch.safetensors" "$shipped/"
 git rm -q --cached "staging/$zoo/checkpoints/$arch.pt" 2>/dev/null || true
