@@ -3,6 +3,8 @@ screenshot."""
 
 from __future__ import annotations
 
+import json
+
 from PIL import Image
 
 from tests.e2e.browser import CHARTS, ROOT, screenshot, wait_idle, wait_lens
@@ -63,6 +65,12 @@ def test_upload_click_and_screenshot(app_url, page, zoo, tmp_path):
     wait_idle(page)
     path = screenshot(page, "explore", zoo, tmp_path)
     assert Image.open(path).size == (1600, 1450)
+
+    # A bar's hover text: its descriptor's weight at the pinned cell, as the card wrote it (data-weights).
+    weights = json.loads(card.get_attribute("data-weights"))
+    top = int(card.get_attribute("data-top").split(",")[0])
+    page.locator(".a2lens .bar").nth(top).hover()
+    assert tip.inner_text() == f"descriptor d{top}\nweight {weights[top]:.5f}"
 
 
 def test_the_app_opens_on_the_photo_zoo(app_url, page):

@@ -61,10 +61,17 @@ function crissCrossReach(card, cell) {
   return reach;
 }
 
+const written = new WeakMap(); // element, style or dataset → {property: the value setIfChanged wrote last}
+
 function setIfChanged(target, name, value) {
-  // A hover rewrites many labels with what they already say; an unchanged write would still make the browser
-  // restyle (and relayout) them.
-  if (target[name] !== value) target[name] = value;
+  // A hover rewrites many labels and styles with what they already say; an unchanged write would still make the
+  // browser restyle (and relayout) them. Compared with the value written last, kept here: reading it back from
+  // the page (a style's or a dataset's getter) costs more than the write it saves.
+  let last = written.get(target);
+  if (!last) written.set(target, (last = {}));
+  if (last[name] === value) return;
+  last[name] = value;
+  target[name] = value;
 }
 
 class MapView {
@@ -105,26 +112,31 @@ class MapView {
   /** Draw ``values`` (h·w, row-major, or null for the photo alone) with the ✕ on ``cell``, and the pinned
    *  cell ``pinned`` marked when it is another one (the mouse hovers elsewhere). */
   draw(values, shape, cell, title, pinned) {
+    // Only what changed is written: GC's or CBAM's map is the same on every hover, and each write of a style
+    // or a text makes the browser restyle that element again.
+    const repaint = values !== this.values;
     this.values = values;
     this.shape = shape;
-    if (title !== undefined) this.title.textContent = title;
-    this.canvas.style.display = values ? "" : "none";
-    if (values) {
+    if (title !== undefined) setIfChanged(this.title, "textContent", title);
+    setIfChanged(this.canvas.style, "display", values ? "" : "none");
+    if (values && repaint) {
       const top = paintMap(this.canvas, values, shape[0], shape[1], this.lens.colors, this.lens.data.opacity);
-      if (this.high) this.high.textContent = top.toPrecision(3);
+      if (this.high) setIfChanged(this.high, "textContent", top.toPrecision(3));
     }
-    this.marker.style.display = cell ? "" : "none";
+    const marker = this.marker.style;
+    setIfChanged(marker, "display", cell ? "" : "none");
     if (cell) {
-      this.marker.style.left = `${((cell[1] + 0.5) / shape[1]) * 100}%`;
-      this.marker.style.top = `${((cell[0] + 0.5) / shape[0]) * 100}%`;
+      setIfChanged(marker, "left", `${((cell[1] + 0.5) / shape[1]) * 100}%`);
+      setIfChanged(marker, "top", `${((cell[0] + 0.5) / shape[0]) * 100}%`);
     }
     const showPin = Boolean(pinned && cell && (pinned[0] !== cell[0] || pinned[1] !== cell[1]));
-    this.pinMark.style.display = showPin ? "" : "none";
+    const pin = this.pinMark.style;
+    setIfChanged(pin, "display", showPin ? "" : "none");
     if (showPin) {
-      this.pinMark.style.left = `${(pinned[1] / shape[1]) * 100}%`;
-      this.pinMark.style.top = `${(pinned[0] / shape[0]) * 100}%`;
-      this.pinMark.style.width = `${100 / shape[1]}%`;
-      this.pinMark.style.height = `${100 / shape[0]}%`;
+      setIfChanged(pin, "left", `${(pinned[1] / shape[1]) * 100}%`);
+      setIfChanged(pin, "top", `${(pinned[0] / shape[0]) * 100}%`);
+      setIfChanged(pin, "width", `${100 / shape[1]}%`);
+      setIfChanged(pin, "height", `${100 / shape[0]}%`);
     }
   }
 
@@ -180,9 +192,10 @@ class Bars {
       setIfChanged(item.name.style, "visibility", i % k === 0 ? "" : "hidden");
       setIfChanged(item.value.style, "visibility", valued.has(i) ? "" : "hidden");
       // A label centred on a bar at either end would stick out of the plot: it starts (ends) at its bar instead.
+      // Its width from the string drawn (item.text): reading textContent back would make a new string a label.
       const centre = ((i + 0.5) * width) / n;
-      for (const label of [item.name, item.value]) {
-        const half = (label.textContent.length * LABEL_PX) / 2;
+      for (const [label, text] of [[item.name, labels[i]], [item.value, item.text]]) {
+        const half = (text.length * LABEL_PX) / 2;
         setIfChanged(label.dataset, "align", centre - half < 0 ? "start" : centre + half > width ? "end" : "");
       }
     });
@@ -193,25 +206,28 @@ class Bars {
     if (title !== undefined) this.title.textContent = title;
     if (this.items.length !== values.length) {
       this.plot.replaceChildren();
-      this.items = labels.map((label) => {
+      this.items = labels.map((label, i) => {
         const column = element("div", "bar", this.plot);
         const value = element("span", "value", column);
         const fill = element("div", "fill", column);
         const name = element("span", "name", column, label);
-        column.addEventListener("mousemove", (event) => this.lens.tooltip(event, column.dataset.tip));
+        // The hover text of the bar under the mouse, made then: a redraw writes none of the n texts.
+        column.addEventListener("mousemove",
+          (event) => this.lens.tooltip(event, this.describe(i, this.shown.values[i])));
         column.addEventListener("mouseleave", () => this.lens.tooltip(null));
-        return { column, value, fill, name };
+        return { column, value, fill, name, text: "" };
       });
     }
     const top = Math.max(maxOf(values), 1e-9) * 1.18;
     values.forEach((v, i) => {
       const item = this.items[i];
-      item.fill.style.height = `${(v / top) * 100}%`;
+      item.text = v.toFixed(2);
+      setIfChanged(item.fill.style, "height", `${(v / top) * 100}%`);
       setIfChanged(item.fill.style, "background", highlight.has(i) ? this.lens.data.highlight : this.lens.data.muted);
-      setIfChanged(item.value, "textContent", v.toFixed(2));
+      setIfChanged(item.value, "textContent", item.text);
       setIfChanged(item.name, "textContent", labels[i]);
-      item.column.dataset.tip = describe(i, v);
     });
+    this.describe = describe;
     this.shown = { values, labels, highlight };
     this.thin();
   }
@@ -270,11 +286,16 @@ class Card {
     if (card.caption) element("div", "caption", this.box, card.caption);
   }
 
+  /** Redraw for the query ``position`` and the ``pinned`` one (fractions); true when the card changed. */
   draw(position, pinned) {
     const card = this.card;
-    if (card.kind === "channel") return;
+    if (card.kind === "channel") return false;
     const cell = cellOf(position, card.shape);
     const pin = pinned ? cellOf(pinned, card.shape) : null;
+    // A mouse crosses many pixels of one cell: nothing of the card changes until the cell (or the pin) does.
+    const drawn = `${cell}|${pin}`;
+    if (drawn === this.drawn) return false;
+    this.drawn = drawn;
     const [h, w] = card.shape;
     const where = `cell (${cell[0]}, ${cell[1]})`;
     let values = null;
@@ -312,7 +333,9 @@ class Card {
     const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
     this.map.draw(values, card.shape, cell, title, pin);
     this.box.dataset.cell = `${cell[0]},${cell[1]}`;
-    if (values) this.box.dataset.values = JSON.stringify([...values]);
+    if (values && values !== this.written) this.box.dataset.values = JSON.stringify([...values]);
+    this.written = values;
+    return true;
   }
 }
 
@@ -393,7 +416,7 @@ class Lens {
 
   redraw() {
     const position = this.hovered || this.pinned;
-    for (const card of this.cards) card.draw(position, this.pinned);
+    this.changed = this.cards.filter((card) => card.draw(position, this.pinned));
     this.frames += 1;
     this.root.dataset.position = position.map((v) => v.toFixed(4)).join(",");
     this.root.dataset.pinned = this.pinned.map((v) => v.toFixed(4)).join(",");
@@ -525,6 +548,9 @@ function pointingHit(values, cover) {
 }
 
 function paintBoxes(map, boxes, objects) {
+  const painted = JSON.stringify([boxes, objects || []]);
+  if (painted === map.boxesPainted) return; // a hover moves no box
+  map.boxesPainted = painted;
   let layer = map.boxLayer;
   if (!layer) {
     layer = map.boxLayer = element("div", "box-layer", map.stage);
@@ -580,10 +606,10 @@ function scoreCard(card) {
   if (!map) return;
   paintBoxes(map, boxesShown(card.lens), card.lens.objectBoxes);
   const boxes = boxesScored(card.lens);
-  let line = card.box.querySelector(":scope > .box-score");
   card.boxEnergy = null;
   if (!boxes.length || !map.values) {
-    line?.remove();
+    card.scoreLine?.remove();
+    card.scoreLine = null;
     delete card.box.dataset.boxEnergy;
     delete card.box.dataset.pointing;
     return;
@@ -591,8 +617,8 @@ function scoreCard(card) {
   const cover = coverFractions(boxes, map.shape[0], map.shape[1]);
   const energy = boxEnergy(map.values, cover);
   const hit = pointingHit(map.values, cover);
-  if (!line) line = element("div", "box-score", card.box);
-  line.textContent = `box energy ${energy.toFixed(3)} · pointing ${hit ? "hit" : "miss"}`;
+  card.scoreLine ??= element("div", "box-score", card.box);
+  card.scoreLine.textContent = `box energy ${energy.toFixed(3)} · pointing ${hit ? "hit" : "miss"}`;
   card.box.dataset.boxEnergy = String(energy);
   card.box.dataset.pointing = hit ? "1" : "0";
   card.boxEnergy = energy;
@@ -601,11 +627,11 @@ function scoreCard(card) {
 function rankCards(lens) {
   const scored = lens.cards.filter((card) => card.boxEnergy !== null && card.boxEnergy !== undefined);
   scored.sort((a, b) => b.boxEnergy - a.boxEnergy);
-  lens.boxTools.ranked.textContent = scored.length
+  setIfChanged(lens.boxTools.ranked, "textContent", scored.length
     ? "on the boxes: " + scored.map((card) => `${card.card.title || card.card.kind} ${card.boxEnergy.toFixed(3)}`)
       .join(" › ")
-    : "";
-  lens.root.dataset.boxes = JSON.stringify(lens.boxes);
+    : "");
+  setIfChanged(lens.root.dataset, "boxes", JSON.stringify(lens.boxes));
 }
 
 function rescore(lens) {
@@ -690,7 +716,7 @@ function addBoxTools(lens) {
     }
     redraw.call(this);
     for (const card of this.cards) if (card.map) attachBoxes(this, card.map);
-    for (const card of this.cards) scoreCard(card);
+    for (const card of this.changed) scoreCard(card); // the boxes are as they were: only a redrawn map scores anew
     rankCards(this);
   };
   const update = Lens.prototype.update;
