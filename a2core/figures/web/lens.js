@@ -331,10 +331,10 @@ class Card {
         `pass ${r + 1}`, pin));
     }
     const title = card.map_title ? card.map_title.replace("{cell}", where) : undefined;
+    const fresh = values !== this.map.values; // GC's and CBAM's map is one array for every cell: written once
     this.map.draw(values, card.shape, cell, title, pin);
     this.box.dataset.cell = `${cell[0]},${cell[1]}`;
-    if (values && values !== this.written) this.box.dataset.values = JSON.stringify([...values]);
-    this.written = values;
+    if (values && fresh) this.box.dataset.values = JSON.stringify([...values]);
     return true;
   }
 }
