@@ -226,11 +226,12 @@ def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, st
         sample = st.selectbox(f"Sample ({source.view.sample_label})", names, key=sample_key,
                               format_func=sample_label,
                               on_change=shared_photo.forget) if names else None
+        upload_key = uploader_key(key)
         upload = st.file_uploader(
-            "…or upload a photo", type=upload_check.photo_types(UPLOAD_TYPES), key=f"{key}_upload",
+            "…or upload a photo", type=upload_check.photo_types(UPLOAD_TYPES), key=upload_key,
             max_upload_size=IMAGE_MAX_MB,
             help="JPEG, PNG, WebP, BMP or GIF (first frame). The model looks at a square centre crop.",
-            on_change=shared_photo.on_widget_change, args=(f"{key}_upload",),
+            on_change=shared_photo.on_widget_change, args=(upload_key,),
         )
         photo = None
         if st.toggle("Take a photo with the camera", key=f"{key}_camera_on"):
@@ -238,13 +239,14 @@ def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, st
                                     on_change=shared_photo.on_widget_change, args=(f"{key}_camera",))
         kept = shared_photo.current() if photo is None and upload is None else None
         if kept is not None:
-            st.caption(f"Showing **{kept[1]}**" + (f", taken on {kept[2].capitalize()}" if kept[2] != key else "")
+            st.caption(f"Showing **{kept.label}**" + (f", taken on {kept.page.capitalize()}" if kept.page != key else "")
                        + ". Pick a sample above to go back to the samples.")
             st.button("Use the sample instead", key=f"{key}_photo_forget", on_click=shared_photo.forget)
     chosen = photo or upload
     if chosen is None:
-        if kept is not None:  # the photo of another page (or of this one, before it was left)
-            return kept[0], kept[1]
+        if kept is not None:  # the photo of another page, or this page's upload once its uploader was emptied
+            _show_notes(kept)
+            return kept.picture, kept.label
         if not sample:
             return None
         try:
@@ -260,16 +262,39 @@ def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, st
     if result.error is not None:
         st.error(f"{upload_check.shown(chosen.name)} cannot be used: {result.error}", icon=":material/block:")
         return None
-    for note in result.notes:
-        st.info(f"{upload_check.shown(chosen.name)}: {note}", icon=":material/info:")
     label = "camera photo" if chosen is photo else upload_check.printable(chosen.name[:upload_check.ECHO_CHARS])
-    shared_photo.keep(result.picture, label, key)  # the current image of every page from now on
-    return result.picture, label
+    kept = shared_photo.Photo(result.picture, label, key, result.notes)
+    shared_photo.keep(kept)  # the current image of every page from now on
+    if chosen is upload:
+        # Given a second file while it holds one, Streamlit's uploader (1.67) first tells the server that it
+        # holds none, a whole run of the page on its sample, and only then uploads the file: every new photo
+        # after the first flashed the sample and cost two runs. So the uploader is emptied as soon as its
+        # photo is kept (a new widget, its file freed), and the next photo arrives in an empty one.
+        st.session_state[_UPLOAD_ROUND.format(key)] = st.session_state.get(_UPLOAD_ROUND.format(key), 0) + 1
+        upload_check.release(upload)
+        st.rerun()
+    _show_notes(kept)
+    return kept.picture, kept.label
+
+
+#: How many photos a page's uploader has handed over: its widget key changes with each (:func:`uploader_key`).
+_UPLOAD_ROUND = "a2lens_upload_round_{}"
+
+
+def uploader_key(key: str) -> str:
+    """The widget key of page ``key``'s photo uploader now: ``{key}_upload``, then a new one after each photo."""
+    n = st.session_state.get(_UPLOAD_ROUND.format(key), 0)
+    return f"{key}_upload" + (f"_{n}" if n else "")
+
+
+def _show_notes(photo: shared_photo.Photo) -> None:
+    for note in photo.notes:
+        st.info(f"{upload_check.shown(photo.label)}: {note}", icon=":material/info:")
 
 
 def shown_sample(key: str, source: ModelSource) -> str | None:
     """The sample :func:`image_input` of page ``key`` shows, or None while a photo is shown instead."""
-    if shared_photo.current() is not None or st.session_state.get(f"{key}_upload") is not None:
+    if shared_photo.current() is not None or st.session_state.get(uploader_key(key)) is not None:
         return None
     return st.session_state.get(f"{key}_sample_{source.key}")
 

@@ -2,20 +2,34 @@
 page until the user picks a sample or removes it.
 
 Each page has its own upload widget (Streamlit drops a widget's file when its page is left), so the photo
-itself is kept in the session: its checked picture (:class:`app.upload.Picture`), its name and the page it came from.
-The widgets' ``on_change`` callbacks say when the user, not a page switch, changed them.
+itself is kept in the session: its checked picture (:class:`app.upload.Picture`), its name, the page it came
+from and what its check had to say. The widgets' ``on_change`` callbacks say when the user, not a page switch,
+changed them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
 _KEY = "a2lens_photo"
 
 
-def keep(picture, label: str, page: str) -> None:
-    """Make ``picture`` (an :class:`app.upload.Picture`, already checked) the current image of every page."""
-    st.session_state[_KEY] = {"picture": picture, "label": label, "page": page}
+@dataclass(frozen=True)
+class Photo:
+    """The current photo: ``picture`` (an :class:`app.upload.Picture`, already checked), the ``label`` the pages
+    show, the ``page`` it was taken on and the ``notes`` of its check (a rotation, a reduced decode)."""
+
+    picture: object
+    label: str
+    page: str
+    notes: tuple[str, ...] = ()
+
+
+def keep(photo: Photo) -> None:
+    """Make ``photo`` the current image of every page."""
+    st.session_state[_KEY] = photo
 
 
 def forget() -> None:
@@ -23,10 +37,9 @@ def forget() -> None:
     st.session_state.pop(_KEY, None)
 
 
-def current():
-    """(:class:`app.upload.Picture`, label, page it was taken on) of the photo taken on any page, or None."""
-    kept = st.session_state.get(_KEY)
-    return None if kept is None else (kept["picture"], kept["label"], kept["page"])
+def current() -> Photo | None:
+    """The photo taken on any page, or None."""
+    return st.session_state.get(_KEY)
 
 
 def on_widget_change(widget: str) -> None:

@@ -148,6 +148,21 @@ def _give_back_freed_memory() -> None:
         pass
 
 
+def release(upload) -> None:
+    """Free the server's copy of ``upload`` (a Streamlit ``UploadedFile``) once its picture is kept.
+
+    Streamlit frees a file when the browser deletes it (its ✕, or a file put in its place) or when the session
+    ends; a file whose uploader the page has replaced by an empty one would stay until then. No-op without a
+    server (``AppTest``).
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and Runtime.exists():
+        Runtime.instance().uploaded_file_mgr.remove_file(ctx.session_id, upload.file_id)
+
+
 def checked(key: str, upload) -> Checked:
     """The check of ``upload`` (a Streamlit ``UploadedFile``), made once per upload and kept in the session
     under ``key``: a new upload replaces the one before, so a session holds one picture per uploader."""

@@ -218,8 +218,12 @@ class Session:
         return self._rerun(f"set {key}", fragment_id=self.fragments.get(state.id, ""))
 
     def upload(self, name: str, data: bytes, mime: str = "image/jpeg", key: str = "explore_upload") -> Run:
-        """What the file uploader does: ask for an upload URL, PUT the file, rerun with its info."""
-        widget = self.widgets[key]
+        """What the file uploader does: ask for an upload URL, PUT the file, rerun with its info.
+
+        ``key`` is the uploader's first key: the page gives its photo uploader a new key after each photo
+        (``app.common.uploader_key``), and the upload goes to the one on the page now.
+        """
+        widget = self._uploader(key)
         t0 = time.perf_counter()
         previous = self.states.get(widget)
         if previous is not None:  # the uploader holds one file: the browser deletes the one it replaces
@@ -244,6 +248,11 @@ class Session:
         self.states[widget] = state
         self._present.add(widget)
         return self._rerun(f"upload {name}", started=t0)
+
+    def _uploader(self, key: str) -> str:
+        now = [i for k, i in self.widgets.items()
+               if i in self._present and (k == key or k.startswith(key + "_") and k[len(key) + 1:].isdigit())]
+        return now[-1] if now else self.widgets[key]
 
     def click(self, key: str, x: float, y: float, curve_number: int = 0, point_number: int = 0) -> Run:
         """A click on a selectable plotly chart: the selection event the frontend sends, as JSON."""

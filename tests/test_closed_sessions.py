@@ -25,6 +25,12 @@ def test_a_closed_sessions_upload_is_released_after_the_ttl(tmp_path):
         session = Session(server.url, query=QUERY)
         session.open()
         session.upload(*student_photo(1))
+        # a photo's file is freed once its picture is kept (app.upload.release): the session holds the picture
+        kept = server.probe("photo")["streamlit"]
+        assert kept["uploaded_files"] == 0 and kept["sessions"] == 1
+        # a file the page cannot use stays in its uploader, with its message, until the user replaces it
+        refused = session.upload("notes.jpg", b"lecture notes, not a picture\n" * 20)
+        assert len(refused.errors) == 1 and "cannot be used" in refused.errors[0], refused.errors
         held = server.probe("held")["streamlit"]
         assert held["uploaded_files"] == 1 and held["sessions"] == 1
         session.close()
@@ -36,4 +42,4 @@ def test_a_closed_sessions_upload_is_released_after_the_ttl(tmp_path):
             assert time.monotonic() < deadline, stats
             time.sleep(0.5)
         assert stats["sessions"] == 0
-        assert session.errors == []
+        assert session.errors == refused.errors

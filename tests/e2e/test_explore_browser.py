@@ -85,3 +85,42 @@ def test_the_app_opens_on_the_photo_zoo(app_url, page):
     assert zoos.nth(1).inner_text().startswith("CIFAR-10") and not zoos.nth(1).locator("input").is_checked()
     info = page.locator('[data-testid="stMarkdown"]').filter(has_text="model view").first.inner_text()
     assert "model view 160×160 px" in info and "feature map 20×20" in info, info
+
+
+#: Set once the page's "model view" line names a sample: a MutationObserver, so that a sample shown for one
+#: frame between two photos is seen too.
+WATCH_SAMPLE = """() => {
+    window.__sawSample = false;
+    new MutationObserver(() => {
+        const line = [...document.querySelectorAll('[data-testid="stMarkdown"]')]
+            .find(m => m.innerText.includes('model view'));
+        if (line && line.innerText.includes('sample')) window.__sawSample = true;
+    }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def test_a_second_photo_follows_the_first_without_the_sample_in_between(app_url, page, tmp_path):
+    # Streamlit's uploader, given a file while it holds one, first reports it empty (a run of the page on its
+    # sample), then uploads: the page now empties the uploader once a photo is shown, so the next one comes alone.
+    first, second = tmp_path / "first_photo.png", tmp_path / "second_photo.png"
+    picture = Image.open(CASES["imagenette"]["photo"])
+    picture.resize((320, 320)).save(first)
+    picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((300, 300)).save(second)
+    page.goto(f"{app_url}/?zoo=imagenette")
+    before = wait_lens(page, timeout_ms=FIRST_RENDER_MS)
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    model_view = page.locator('[data-testid="stMarkdown"]').filter(has_text="model view")
+    dropzone.set_input_files(str(first))
+    model_view.filter(has_text="first_photo.png").wait_for()
+    shown = wait_lens(page, before)
+    wait_idle(page)
+    page.evaluate(WATCH_SAMPLE)
+    dropzone.set_input_files(str(second))
+    model_view.filter(has_text="second_photo.png").wait_for()
+    wait_lens(page, shown)
+    wait_idle(page)
+    assert not page.evaluate("() => window.__sawSample"), "the sample was shown between the two photos"
+    # the uploader holds no file; the sidebar names the photo shown
+    assert page.locator('[data-testid="stFileUploaderFile"]').count() == 0
+    assert page.get_by_text("Showing second_photo.png").count() == 1
+    assert not page.locator('[data-testid="stException"]').count()
