@@ -207,6 +207,16 @@ def sample_label(sample: str) -> str:
     return f"{class_label(name)} · {rest}" if rest else class_label(name)
 
 
+#: How many photos a page's uploader has handed over: its widget key changes with each (:func:`uploader_key`).
+_UPLOAD_ROUND = "a2lens_upload_round_{}"
+
+
+def uploader_key(key: str) -> str:
+    """The widget key of page ``key``'s photo uploader now: ``{key}_upload``, then a new one after each photo."""
+    n = st.session_state.get(_UPLOAD_ROUND.format(key), 0)
+    return f"{key}_upload" + (f"_{n}" if n else "")
+
+
 def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, str] | None:
     """Image picker in the sidebar: a sample of ``source``'s classes, an upload, or a camera photo.
 
@@ -275,16 +285,6 @@ def image_input(key: str, source: ModelSource) -> tuple[upload_check.Picture, st
         st.rerun()
     _show_notes(kept)
     return kept.picture, kept.label
-
-
-#: How many photos a page's uploader has handed over: its widget key changes with each (:func:`uploader_key`).
-_UPLOAD_ROUND = "a2lens_upload_round_{}"
-
-
-def uploader_key(key: str) -> str:
-    """The widget key of page ``key``'s photo uploader now: ``{key}_upload``, then a new one after each photo."""
-    n = st.session_state.get(_UPLOAD_ROUND.format(key), 0)
-    return f"{key}_upload" + (f"_{n}" if n else "")
 
 
 def _show_notes(photo: shared_photo.Photo) -> None:
