@@ -68,8 +68,9 @@ def test_figure_without_uniform_has_no_line():
 def test_figure_of_the_shipped_photo_zoo_json():
     results = json.loads((WEIGHTS_DIR / "imagenette" / "attention_val.json").read_text())["results"]
     rows = plotted_rows(results)
-    # Every design's summary maps, a Grad-CAM per model, and the centred prior.
-    assert {r["map"] for r in rows} == {"gather", "row_mean", "context", "gradcam", "center"}
+    # Every design's summary maps, a Grad-CAM per model, and the centred prior; CBAM's spatial gate once it ships.
+    spatial = {"spatial"} if any(r["arch"] == "cbam_resnet" for r in results) else set()
+    assert {r["map"] for r in rows} == {"gather", "row_mean", "context", "gradcam", "center"} | spatial
     assert sum(r["map"] == "gradcam" for r in rows) == len({r["arch"] for r in results})
     fig = box_energy_figure(rows, uniform=uniform_energy(results))
     assert len(fig.data[0].x) == len(rows)
